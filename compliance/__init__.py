@@ -1,0 +1,1 @@
+"""compliance: see its issue; empty until then."""

@@ -1,0 +1,113 @@
+"""Strict reading of TOML tables: every mistake names the file, the key and what was expected.
+
+Unknown keys are errors, never silently ignored: a misspelt `quantiy` would
+otherwise run a different exercise than the trainer wrote.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_MISSING = object()
+
+
+class ConfigError(Exception):
+    """A configuration file is wrong; the message says where and what was expected."""
+
+    def __init__(self, path: Path | str, key: str, message: str) -> None:
+        super().__init__(f"{path}: {key}: {message}")
+        self.path = str(path)
+        self.key = key
+        self.message = message
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(path, "(file)", "no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, "(syntax)", f"not valid TOML: {error}") from None
+
+
+class Table:
+    """A TOML table being read; `done()` refuses the keys nobody asked for."""
+
+    def __init__(self, path: Path | str, where: str, data: Any) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(path, where, f"expected a table, found {type(data).__name__}")
+        self.path = path
+        self.where = where
+        self._data = data
+        self._seen: set[str] = set()
+
+    def _key(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def get(self, key: str, kind: type[T], default: Any = _MISSING) -> T:
+        """Return `key` as `kind` (bool is never accepted as int)."""
+        self._seen.add(key)
+        if key not in self._data:
+            if default is _MISSING:
+                raise ConfigError(self.path, self._key(key), f"required {kind.__name__} is missing")
+            return default  # type: ignore[no-any-return]
+        value = self._data[key]
+        if kind is int and type(value) is not int:
+            raise ConfigError(
+                self.path, self._key(key), f"expected a whole number, found {value!r}"
+            )
+        if not isinstance(value, kind):
+            raise ConfigError(
+                self.path, self._key(key), f"expected {kind.__name__}, found {value!r}"
+            )
+        return value
+
+    def choice(self, key: str, choices: dict[str, T], default: Any = _MISSING) -> T:
+        text = self.get(key, str, default)
+        if text is default and default is not _MISSING:
+            return default  # type: ignore[no-any-return]
+        if text not in choices:
+            raise ConfigError(
+                self.path, self._key(key), f"expected one of {', '.join(sorted(choices))}, found {text!r}"
+            )
+        return choices[text]
+
+    def table(self, key: str, required: bool = True) -> Table | None:
+        self._seen.add(key)
+        if key not in self._data:
+            if required:
+                raise ConfigError(self.path, self._key(key), "required table is missing")
+            return None
+        return Table(self.path, self._key(key), self._data[key])
+
+    def tables(self, key: str) -> list[Table]:
+        """Return the array of tables `[[key]]` (empty when absent)."""
+        self._seen.add(key)
+        items = self._data.get(key, [])
+        if not isinstance(items, list):
+            raise ConfigError(self.path, self._key(key), "expected an array of tables [[...]]")
+        return [Table(self.path, f"{self._key(key)}[{index}]", item) for index, item in enumerate(items)]
+
+    def refuse_unknown(self, allowed: set[str]) -> None:
+        """Refuse keys outside `allowed` before reading any: a typo is named as such."""
+        unknown = sorted(set(self._data) - allowed)
+        if unknown:
+            raise ConfigError(
+                self.path, self._key(unknown[0]), f"unknown key (known keys here: {', '.join(sorted(allowed))})"
+            )
+
+    def has(self, key: str) -> bool:
+        return key in self._data
+
+    def done(self) -> None:
+        unknown = sorted(set(self._data) - self._seen)
+        if unknown:
+            known = ", ".join(sorted(self._seen)) or "none"
+            raise ConfigError(
+                self.path, self._key(unknown[0]), f"unknown key (known keys here: {known})"
+            )

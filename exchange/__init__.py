@@ -1,0 +1,1 @@
+"""exchange: see its issue; empty until then."""

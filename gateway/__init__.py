@@ -1,0 +1,1 @@
+"""gateway: see its issue; empty until then."""

@@ -1,0 +1,60 @@
+"""Canonical encoding of plain data for hashing and signing.
+
+Sorted keys, no insignificant white space, UTF-8, and only `str`, `int`,
+`bool`, `None`, lists and string-keyed dicts: a float has no single canonical
+form, so it is refused. The gateway signs transfer messages with the same
+encoding, which is why it lives in the bottom package.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_encoder = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+class CanonicalEncodingError(TypeError):
+    """The value holds something with no canonical form (a float, a set, an object...)."""
+
+
+def check_plain(value: Any, path: str = "$") -> None:
+    """Raise CanonicalEncodingError unless `value` is canonical plain data."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return
+    if kind is list or kind is tuple:
+        for index, item in enumerate(value):
+            check_plain(item, f"{path}[{index}]")
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise CanonicalEncodingError(f"{path}: dict key {key!r} is not a string")
+            check_plain(item, f"{path}.{key}")
+        return
+    raise CanonicalEncodingError(
+        f"{path}: {kind.__name__} has no canonical encoding (use int, str, bool, list, dict)"
+    )
+
+
+def encode_text(value: Any) -> str:
+    """Return the canonical JSON text of `value`, refusing anything not plain."""
+    check_plain(value)
+    return _encoder.encode(value)
+
+
+def encode(value: Any) -> bytes:
+    """Return the canonical bytes of `value` (UTF-8 of the canonical text)."""
+    return encode_text(value).encode("utf-8")
+
+
+def decode(data: bytes | str) -> Any:
+    """Parse canonical text back into plain data, refusing floats on the way in."""
+    return json.loads(data, parse_float=_refuse_float, parse_constant=_refuse_float)
+
+
+def _refuse_float(text: str) -> Any:
+    raise CanonicalEncodingError(f"number {text} is not an integer; canonical data has no floats")

@@ -1,0 +1,42 @@
+"""Simulated time: one clock, passed in; nothing reads the wall clock for business."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+class SimulatedClock:
+    """A monotonic simulated clock in UTC. It moves only when told to."""
+
+    __slots__ = ("_now",)
+
+    def __init__(self, start: datetime | None = None) -> None:
+        start = start or datetime(2020, 1, 1, tzinfo=UTC)
+        if start.tzinfo is None:
+            raise ValueError("the simulated clock needs a timezone-aware start time")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError(f"simulated time never goes backwards (asked to move by {delta})")
+        self._now += delta
+        return self._now
+
+    def set(self, moment: datetime) -> datetime:
+        moment = moment.astimezone(UTC)
+        if moment < self._now:
+            raise ValueError(f"simulated time never goes backwards ({moment} is before {self._now})")
+        self._now = moment
+        return self._now
+
+
+def format_time(moment: datetime) -> str:
+    """Render a moment canonically: UTC, second resolution, ISO 8601 with 'Z'."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

@@ -1,0 +1,247 @@
+"""The events a registry journals. Immutable; a correction is a new event.
+
+Each event encodes to canonical plain data (`to_data`) and back
+(`event_from_data`); the journal stores the kind and that data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from registry.accounts import AccountKind, AccountStatus
+from registry.quarantine import QuarantinedRange
+from registry.units import UnitBlock, UnitType
+
+
+class TransactionType(StrEnum):
+    """Why units moved. Internal transactions complete at once (status 4)."""
+
+    TRANSFER = "transfer"
+    ALLOCATE = "allocate"
+    SURRENDER = "surrender"
+    CANCEL = "cancel"
+    RETIRE = "retire"
+    LOCK = "lock"
+    UNLOCK = "unlock"
+
+
+class LockPurpose(StrEnum):
+    EXTERNAL_TRANSFER = "external_transfer"
+    EXCHANGE_CUSTODY = "exchange_custody"
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryCreated:
+    kind: ClassVar[str] = "registry_created"
+    code: str
+    name: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> RegistryCreated:
+        return cls(data["code"], data["name"])
+
+
+@dataclass(frozen=True, slots=True)
+class UnitTypeRegistered:
+    kind: ClassVar[str] = "unit_type_registered"
+    unit_type: UnitType
+
+    def to_data(self) -> dict[str, Any]:
+        return {"unit_type": self.unit_type.to_data()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> UnitTypeRegistered:
+        return cls(UnitType.from_data(data["unit_type"]))
+
+
+@dataclass(frozen=True, slots=True)
+class IssuanceCapSet:
+    kind: ClassVar[str] = "issuance_cap_set"
+    unit_type: str
+    vintage: int
+    cap_t: int
+
+    def to_data(self) -> dict[str, Any]:
+        return {"unit_type": self.unit_type, "vintage": self.vintage, "cap_t": self.cap_t}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> IssuanceCapSet:
+        return cls(data["unit_type"], data["vintage"], data["cap_t"])
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOpened:
+    kind: ClassVar[str] = "account_opened"
+    account_id: str
+    account_kind: AccountKind
+    holder: str
+    label: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id, "account_kind": self.account_kind.value,
+            "holder": self.holder, "label": self.label,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> AccountOpened:
+        return cls(data["account_id"], AccountKind(data["account_kind"]), data["holder"], data["label"])
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatusChanged:
+    kind: ClassVar[str] = "account_status_changed"
+    account_id: str
+    status: AccountStatus
+    reason: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"account_id": self.account_id, "status": self.status.value, "reason": self.reason}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> AccountStatusChanged:
+        return cls(data["account_id"], AccountStatus(data["status"]), data["reason"])
+
+
+@dataclass(frozen=True, slots=True)
+class UnitsIssued:
+    kind: ClassVar[str] = "units_issued"
+    account_id: str
+    block: UnitBlock
+
+    def to_data(self) -> dict[str, Any]:
+        return {"account_id": self.account_id, "block": self.block.to_data()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> UnitsIssued:
+        return cls(data["account_id"], UnitBlock.from_data(data["block"]))
+
+
+@dataclass(frozen=True, slots=True)
+class UnitsMoved:
+    """Blocks moved from one account to another, for a stated transaction type.
+
+    `period` tags a surrender with its compliance period; `reference` names
+    the lock of a lock or unlock and is free text otherwise.
+    """
+
+    kind: ClassVar[str] = "units_moved"
+    transaction_type: TransactionType
+    from_account: str
+    to_account: str
+    blocks: tuple[UnitBlock, ...]
+    period: int | None = None
+    reference: str = ""
+    lock_purpose: LockPurpose | None = None
+
+    @property
+    def quantity(self) -> int:
+        return sum(block.quantity for block in self.blocks)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "transaction_type": self.transaction_type.value,
+            "from_account": self.from_account,
+            "to_account": self.to_account,
+            "blocks": [block.to_data() for block in self.blocks],
+            "period": self.period,
+            "reference": self.reference,
+            "lock_purpose": None if self.lock_purpose is None else self.lock_purpose.value,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> UnitsMoved:
+        purpose = data["lock_purpose"]
+        return cls(
+            TransactionType(data["transaction_type"]),
+            data["from_account"],
+            data["to_account"],
+            tuple(UnitBlock.from_data(block) for block in data["blocks"]),
+            data["period"],
+            data["reference"],
+            None if purpose is None else LockPurpose(purpose),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySuspended:
+    """Registry-wide suspension: only issuance, allocation and surrender go on."""
+
+    kind: ClassVar[str] = "registry_suspended"
+    reason: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"reason": self.reason}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> RegistrySuspended:
+        return cls(data["reason"])
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryResumed:
+    kind: ClassVar[str] = "registry_resumed"
+    reason: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"reason": self.reason}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> RegistryResumed:
+        return cls(data["reason"])
+
+
+@dataclass(frozen=True, slots=True)
+class SerialsQuarantined:
+    kind: ClassVar[str] = "serials_quarantined"
+    entry: QuarantinedRange
+
+    def to_data(self) -> dict[str, Any]:
+        return {"entry": self.entry.to_data()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> SerialsQuarantined:
+        return cls(QuarantinedRange.from_data(data["entry"]))
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineLifted:
+    kind: ClassVar[str] = "quarantine_lifted"
+    entry: QuarantinedRange
+
+    def to_data(self) -> dict[str, Any]:
+        return {"entry": self.entry.to_data()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> QuarantineLifted:
+        return cls(QuarantinedRange.from_data(data["entry"]))
+
+
+Event = (
+    RegistryCreated | UnitTypeRegistered | IssuanceCapSet | AccountOpened | AccountStatusChanged
+    | UnitsIssued | UnitsMoved | RegistrySuspended | RegistryResumed | SerialsQuarantined
+    | QuarantineLifted
+)
+
+EVENT_TYPES: dict[str, Any] = {
+    cls.kind: cls
+    for cls in (
+        RegistryCreated, UnitTypeRegistered, IssuanceCapSet, AccountOpened, AccountStatusChanged,
+        UnitsIssued, UnitsMoved, RegistrySuspended, RegistryResumed, SerialsQuarantined,
+        QuarantineLifted,
+    )
+}
+
+
+def event_from_data(kind: str, data: dict[str, Any]) -> Event:
+    """Rebuild an event from its journaled kind and data."""
+    event_type = EVENT_TYPES.get(kind)
+    if event_type is None:
+        raise ValueError(f"unknown event kind {kind!r} in the journal")
+    event: Event = event_type.from_data(data)
+    return event

@@ -1,0 +1,112 @@
+"""The SQL store: one schema for SQLite and PostgreSQL, through SQLAlchemy Core.
+
+Tables:
+- `journal`: the append-only, hash-chained events of every stream (a
+  registry's code, later the gateway's and the exchange's names).
+- `journal_heads`: per stream, the last committed sequence number and hash,
+  signed by the stream's key at every commit.
+- `snapshots`: full states at a sequence number, signed, to open fast.
+- `holdings`: every held block at the latest snapshot, for plain SQL reads.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.pool import StaticPool
+
+metadata = MetaData()
+
+journal_table = Table(
+    "journal",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("sim_time", String(20), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+heads_table = Table(
+    "journal_heads",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("key_fingerprint", String(16), nullable=False),
+    Column("public_key", Text, nullable=False),
+)
+
+snapshots_table = Table(
+    "snapshots",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("state_sha256", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+)
+
+holdings_table = Table(
+    "holdings",
+    metadata,
+    Column("registry", String(64), primary_key=True),
+    Column("account_id", String(40), primary_key=True),
+    Column("unit_type", String(32), primary_key=True),
+    Column("vintage", Integer, primary_key=True, autoincrement=False),
+    Column("serial_start", BigInteger, primary_key=True, autoincrement=False),
+    Column("serial_end", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("origin", String(2), nullable=False),
+    Column("project_id", String(200), nullable=False),
+    Column("article6_authorized", Boolean, nullable=False),
+    Column("account_kind", String(32), nullable=False),
+    Column("holder", String(200), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("snapshot_seq", BigInteger, nullable=False),
+)
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """Create an engine for `url` and the schema if it is missing.
+
+    SQLite runs in WAL mode with synchronous=FULL, so a committed batch
+    survives a crash of the process and of the machine. An in-memory SQLite
+    database lives on one shared connection for the engine's lifetime.
+    """
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            echo=echo,
+            poolclass=StaticPool if in_memory else None,
+            connect_args={"check_same_thread": False} if in_memory else {"timeout": 30},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,134 @@
+"""Unit types and serial blocks: the unit of record, as in the Kyoto ITL.
+
+A holding is a set of `UnitBlock`s, each an inclusive range of serials of one
+(origin registry, unit type, vintage) with its provenance. A block keeps its
+identity when it crosses a link: a Chinese CEA held in Korea is still a CEA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class UnitKind(StrEnum):
+    """What a unit is, which decides how compliance rules count it."""
+
+    ALLOWANCE = "allowance"
+    OFFSET_CREDIT = "offset_credit"
+    ARTICLE6_UNIT = "article6_unit"
+
+
+@dataclass(frozen=True, slots=True)
+class UnitType:
+    """A unit type as data: `KAU` is an allowance issued by registry `KR`."""
+
+    code: str
+    kind: UnitKind
+    origin: str
+    name: str = ""
+
+    def to_data(self) -> dict[str, Any]:
+        return {"code": self.code, "kind": self.kind.value, "origin": self.origin, "name": self.name}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> UnitType:
+        return cls(data["code"], UnitKind(data["kind"]), data["origin"], data.get("name", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class UnitBlock:
+    """An inclusive serial range [start, end] of one origin, unit type and vintage.
+
+    `project_id` names the offset project a credit came from ("" for
+    allowances); `article6_authorized` records an Article 6.2 authorisation.
+    """
+
+    origin: str
+    unit_type: str
+    vintage: int
+    start: int
+    end: int
+    project_id: str = ""
+    article6_authorized: bool = False
+
+    def __post_init__(self) -> None:
+        # A broken block is a programmer error: commands validate input first.
+        assert 1 <= self.start <= self.end, f"bad serial range {self.start}-{self.end}"
+
+    @property
+    def quantity(self) -> int:
+        return self.end - self.start + 1
+
+    @property
+    def serial_key(self) -> tuple[str, str, int]:
+        """Return the serial space this block numbers within."""
+        return (self.origin, self.unit_type, self.vintage)
+
+    def with_range(self, start: int, end: int) -> UnitBlock:
+        return UnitBlock(
+            self.origin, self.unit_type, self.vintage, start, end,
+            self.project_id, self.article6_authorized,
+        )
+
+    def split(self, quantity: int) -> tuple[UnitBlock, UnitBlock]:
+        """Split into the first `quantity` serials and the rest."""
+        assert 0 < quantity < self.quantity, f"cannot split {quantity} from {self}"
+        cut = self.start + quantity
+        return self.with_range(self.start, cut - 1), self.with_range(cut, self.end)
+
+    def contains(self, other: UnitBlock) -> bool:
+        return (
+            self.serial_key == other.serial_key
+            and self.start <= other.start
+            and other.end <= self.end
+        )
+
+    def same_provenance(self, other: UnitBlock) -> bool:
+        return (
+            self.serial_key == other.serial_key
+            and self.project_id == other.project_id
+            and self.article6_authorized == other.article6_authorized
+        )
+
+    def adjoins(self, other: UnitBlock) -> bool:
+        """Return whether `other` starts right after this block, with equal provenance."""
+        return self.end + 1 == other.start and self.same_provenance(other)
+
+    def merge(self, other: UnitBlock) -> UnitBlock:
+        assert self.adjoins(other), f"{self} and {other} are not adjacent"
+        return self.with_range(self.start, other.end)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "unit_type": self.unit_type,
+            "vintage": self.vintage,
+            "start": self.start,
+            "end": self.end,
+            "project_id": self.project_id,
+            "article6_authorized": self.article6_authorized,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> UnitBlock:
+        return cls(
+            data["origin"], data["unit_type"], data["vintage"], data["start"], data["end"],
+            data.get("project_id", ""), data.get("article6_authorized", False),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.origin}:{self.unit_type}:{self.vintage}:{self.start}-{self.end}"
+
+
+def merge_adjacent(blocks: list[UnitBlock]) -> list[UnitBlock]:
+    """Return `blocks` sorted by serial, with adjacent equal-provenance blocks merged."""
+    ordered = sorted(blocks, key=lambda b: (b.origin, b.unit_type, b.vintage, b.start))
+    merged: list[UnitBlock] = []
+    for block in ordered:
+        if merged and merged[-1].adjoins(block):
+            merged[-1] = merged[-1].merge(block)
+        else:
+            merged.append(block)
+    return merged
