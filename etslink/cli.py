@@ -76,7 +76,10 @@ def registry() -> None:
 
 def _db_option(function: Callable[..., Any]) -> Callable[..., Any]:
     function = click.option(
-        "--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        "--key",
+        "key_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
         help="The registry's Ed25519 private key (PEM). Default: beside a SQLite file, "
         "'<db file>.<CODE>.key.pem'; for other stores, ./<CODE>.key.pem.",
     )(function)
@@ -84,8 +87,10 @@ def _db_option(function: Callable[..., Any]) -> Callable[..., Any]:
         "--registry", "code", default=None, help="Registry code, when the store holds several."
     )(function)
     return click.option(
-        "--db", default=lambda: os.environ.get("ETSLINK_DB", DEFAULT_DB), show_default="$ETSLINK_DB or "
-        + DEFAULT_DB, help="SQLAlchemy URL of the store (sqlite:///file.db or postgresql+psycopg://...).",
+        "--db",
+        default=lambda: os.environ.get("ETSLINK_DB", DEFAULT_DB),
+        show_default="$ETSLINK_DB or " + DEFAULT_DB,
+        help="SQLAlchemy URL of the store (sqlite:///file.db or postgresql+psycopg://...).",
     )(function)
 
 
@@ -101,7 +106,7 @@ def _key_path(db: str, code: str, key_path: Path | None) -> Path:
 def _sqlite_file(db: str) -> Path | None:
     prefix = "sqlite:///"
     if db.startswith(prefix) and db not in ("sqlite:///:memory:",):
-        return Path(db[len(prefix):])
+        return Path(db[len(prefix) :])
     return None
 
 
@@ -116,17 +121,22 @@ def _guarded() -> Iterator[None]:
     try:
         yield
     except RegistryError as error:
-        _fail(EXIT_REFUSED, f"refused with check {int(error.code)} ({error.code.name}): {error.message}")
+        _fail(
+            EXIT_REFUSED,
+            f"refused with check {int(error.code)} ({error.code.name}): {error.message}",
+        )
     except ConfigError as error:
         _fail(EXIT_USAGE, str(error))
-    except (JournalIntegrityError,) as error:
+    except JournalIntegrityError as error:
         _fail(EXIT_INTEGRITY, f"the journal does not verify: {error}")
     except (StoreError, ConcurrentWriterError) as error:
         _fail(EXIT_REFUSED, str(error))
 
 
 @contextmanager
-def _open(db: str, code: str | None, key_path: Path | None, at: datetime | None = None) -> Iterator[Registry]:
+def _open(
+    db: str, code: str | None, key_path: Path | None, at: datetime | None = None
+) -> Iterator[Registry]:
     """Open a registry for writing; commit and close it on the way out."""
     with _guarded():
         engine = _existing_engine(db)
@@ -158,7 +168,9 @@ def _pick_registry(engine: Any, db: str, code: str | None) -> str:
     codes = list_streams(engine)
     if code is not None:
         if code not in codes:
-            raise StoreError(f"no registry {code!r} in {db}; it holds: {', '.join(codes) or 'none'}")
+            raise StoreError(
+                f"no registry {code!r} in {db}; it holds: {', '.join(codes) or 'none'}"
+            )
         return code
     if not codes:
         raise StoreError(
@@ -180,7 +192,9 @@ def _load_key(path: Path) -> SigningKey:
 
 
 _at_option = click.option(
-    "--at", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
+    "--at",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
     help="Move the registry's simulated clock forward to this moment (UTC) first.",
 )
 
@@ -195,8 +209,12 @@ def _utc(moment: datetime | None) -> datetime | None:
 @registry.command("session")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_db_option
-@click.option("--replace", is_flag=True, help="Delete an existing SQLite store (and its key) first.")
-def session_command(file: Path, db: str, code: str | None, key_path: Path | None, replace: bool) -> None:
+@click.option(
+    "--replace", is_flag=True, help="Delete an existing SQLite store (and its key) first."
+)
+def session_command(
+    file: Path, db: str, code: str | None, key_path: Path | None, replace: bool
+) -> None:
     """Create a registry from FILE and run its scripted operations.
 
     The whole session is rehearsed in memory first, so a mistake in FILE
@@ -206,11 +224,19 @@ def session_command(file: Path, db: str, code: str | None, key_path: Path | None
         session = load_session(file)
         if code is not None and code != session.code:
             raise StoreError(f"{file} defines registry {session.code}, not {code}")
-        rehearsal = _run_session(session, lambda c, n, u: Registry.create("sqlite://", c, n, SigningKey.generate(), SimulatedClock(session.start), u))
+        rehearsal = _run_session(
+            session,
+            lambda c, n, u: Registry.create(
+                "sqlite://", c, n, SigningKey.generate(), SimulatedClock(session.start), u
+            ),
+        )
         if rehearsal.failed is not None:
             _print_outcomes(session, rehearsal)
-            _fail(EXIT_REFUSED, f"{file}: operation {rehearsal.failed.operation.index} did not go as "
-                  "written; nothing was stored")
+            _fail(
+                EXIT_REFUSED,
+                f"{file}: operation {rehearsal.failed.operation.index} did not go as "
+                "written; nothing was stored",
+            )
         key_file = _key_path(db, session.code, key_path)
         _prepare_store(db, session.code, key_file, replace)
         key = SigningKey.generate()
@@ -219,7 +245,9 @@ def session_command(file: Path, db: str, code: str | None, key_path: Path | None
         holder: dict[str, Registry] = {}
 
         def create(code_: str, name: str, unit_types: Any) -> Registry:
-            holder["registry"] = Registry.create(store, code_, name, key, SimulatedClock(session.start), unit_types)
+            holder["registry"] = Registry.create(
+                store, code_, name, key, SimulatedClock(session.start), unit_types
+            )
             return holder["registry"]
 
         result = _run_session(session, create)
@@ -271,7 +299,11 @@ def _print_outcomes(session: RegistrySession, result: SessionResult) -> None:
     for outcome in result.outcomes:
         operation = outcome.operation
         if outcome.accepted:
-            verdict = "[green]accepted[/]" if outcome.as_expected else f"[red]accepted, expected {int(operation.expect_code or 0)}[/]"
+            verdict = (
+                "[green]accepted[/]"
+                if outcome.as_expected
+                else f"[red]accepted, expected {int(operation.expect_code or 0)}[/]"
+            )
         else:
             colour = "yellow" if outcome.as_expected else "red"
             verdict = f"[{colour}]refused {int(outcome.code or 0)}[/]: {outcome.message}"
@@ -279,7 +311,9 @@ def _print_outcomes(session: RegistrySession, result: SessionResult) -> None:
     console.print(table)
 
 
-def _print_holdings(registry: Registry, account: str | None = None, show_blocks: bool = False) -> None:
+def _print_holdings(
+    registry: Registry, account: str | None = None, show_blocks: bool = False
+) -> None:
     table = Table(title=f"Holdings in {registry.code}", title_justify="left")
     table.add_column("account", no_wrap=True)
     for column in ("label", "kind", "unit", "vintage"):
@@ -293,8 +327,14 @@ def _print_holdings(registry: Registry, account: str | None = None, show_blocks:
         for block in record.holding.blocks():
             positions.setdefault((block.unit_type, block.vintage), []).append(block)
         for (unit_type, vintage), blocks in sorted(positions.items()):
-            row = [record.account_id, record.label, record.kind.value, unit_type,
-                   str(vintage), f"{sum(b.quantity for b in blocks):,}"]
+            row = [
+                record.account_id,
+                record.label,
+                record.kind.value,
+                unit_type,
+                str(vintage),
+                f"{sum(b.quantity for b in blocks):,}",
+            ]
             if show_blocks:
                 row.append(", ".join(f"{b.start}-{b.end}" for b in blocks))
             table.add_row(*row)
@@ -308,8 +348,20 @@ def _print_totals(registry: Registry) -> None:
     for code in sorted(registry.ledger.unit_types):
         totals = registry.ledger.totals(code)
         if any((totals.issued, totals.held, totals.locked)):
-            table.add_row(code, *(f"{value:,}" for value in (
-                totals.issued, totals.held, totals.locked, totals.surrendered, totals.cancelled, totals.retired)))
+            table.add_row(
+                code,
+                *(
+                    f"{value:,}"
+                    for value in (
+                        totals.issued,
+                        totals.held,
+                        totals.locked,
+                        totals.surrendered,
+                        totals.cancelled,
+                        totals.retired,
+                    )
+                ),
+            )
     console.print(table)
 
 
@@ -320,7 +372,9 @@ def _print_totals(registry: Registry) -> None:
 @click.argument("account", required=False)
 @click.option("--blocks", "show_blocks", is_flag=True, help="Show serial ranges.")
 @_db_option
-def holdings_command(account: str | None, show_blocks: bool, db: str, code: str | None, key_path: Path | None) -> None:
+def holdings_command(
+    account: str | None, show_blocks: bool, db: str, code: str | None, key_path: Path | None
+) -> None:
     """Show holdings by account, unit type and vintage (optionally one ACCOUNT)."""
     with _open(db, code, key_path) as opened, _guarded():
         _print_holdings(opened, account, show_blocks)
@@ -336,13 +390,21 @@ def accounts_command(db: str, code: str | None, key_path: Path | None) -> None:
         for column in ("account", "label", "kind", "holder", "status", "balance (t)"):
             table.add_column(column)
         for record in opened.accounts():
-            table.add_row(record.account_id, record.label, record.kind.value, record.holder,
-                          record.status.value, f"{record.holding.balance():,}")
+            table.add_row(
+                record.account_id,
+                record.label,
+                record.kind.value,
+                record.holder,
+                record.status.value,
+                f"{record.holding.balance():,}",
+            )
         console.print(table)
 
 
 @registry.command("journal")
-@click.option("--last", default=20, show_default=True, help="How many of the latest events to show.")
+@click.option(
+    "--last", default=20, show_default=True, help="How many of the latest events to show."
+)
 @_db_option
 def journal_command(last: int, db: str, code: str | None, key_path: Path | None) -> None:
     """Show the latest journal events: seq, simulated time, kind, body, hash."""
@@ -353,7 +415,9 @@ def journal_command(last: int, db: str, code: str | None, key_path: Path | None)
             table.add_column(column, overflow="fold")
         for entry in read_entries(opened.journal.engine, opened.code, max(0, head - last)):
             event = event_from_data(entry.kind, entry.data)
-            table.add_row(str(entry.seq), entry.sim_time, entry.kind, _describe(event), entry.hash[:16])
+            table.add_row(
+                str(entry.seq), entry.sim_time, entry.kind, _describe(event), entry.hash[:16]
+            )
         console.print(table)
 
 
@@ -370,24 +434,31 @@ def verify_command(db: str, code: str | None, key_path: Path | None) -> None:
         opened.check_conservation()
         console.print(
             f"[green]✓[/] {code}: {seq} events, chain and signatures verify (head {head[:16]}…, "
-            f"key {key.fingerprint}); conservation holds", highlight=False,
+            f"key {key.fingerprint}); conservation holds",
+            highlight=False,
         )
 
 
 # ---------------------------------------------------------------- commands
 
 
-def _command(name: str, help_text: str, arguments: list[click.Parameter], run: Callable[..., Any]) -> None:
+def _command(
+    name: str, help_text: str, arguments: list[click.Parameter], run: Callable[..., Any]
+) -> None:
     """Register `etslink registry NAME`: open, run one registry command, report, commit."""
 
     @_db_option
     @_at_option
-    def command(db: str, code: str | None, key_path: Path | None, at: datetime | None, **values: Any) -> None:
+    def command(
+        db: str, code: str | None, key_path: Path | None, at: datetime | None, **values: Any
+    ) -> None:
         with _open(db, code, key_path, _utc(at)) as opened, _guarded():
             event = run(opened, **values)
             opened.flush()
-            console.print(f"[green]accepted[/] (seq {opened.journal.committed_seq}): {_describe(event)}",
-                          highlight=False)
+            console.print(
+                f"[green]accepted[/] (seq {opened.journal.committed_seq}): {_describe(event)}",
+                highlight=False,
+            )
 
     command.__doc__ = help_text
     click_command = click.command(name, help=help_text)(command)
@@ -398,62 +469,165 @@ def _command(name: str, help_text: str, arguments: list[click.Parameter], run: C
 def _describe(event: Any) -> str:
     blocks = getattr(event, "blocks", None)
     if blocks is not None:
-        return (f"{event.transaction_type.value} {event.quantity:,} t "
-                f"{event.from_account} -> {event.to_account}: " + ", ".join(str(b) for b in blocks))
+        return (
+            f"{event.transaction_type.value} {event.quantity:,} t "
+            f"{event.from_account} -> {event.to_account}: " + ", ".join(str(b) for b in blocks)
+        )
     block = getattr(event, "block", None)
     if block is not None:
         return f"issued {block.quantity:,} t into {event.account_id}: {block}"
     return f"{event.kind} {event.to_data()}"
 
 
-_vintage = click.Option(["--vintage"], type=int, default=None, help="Take only units of this vintage.")
+_vintage = click.Option(
+    ["--vintage"], type=int, default=None, help="Take only units of this vintage."
+)
 _kinds = click.Choice([kind.value for kind in AccountKind if not kind.singleton])
 
-_command("issue", "Issue QUANTITY new units of UNIT_TYPE and VINTAGE (into the issuance account).",
-         [click.Argument(["unit_type"]), click.Argument(["vintage"], type=int), click.Argument(["quantity"], type=int),
-          click.Option(["--to", "account"], default=None, help="Issuance or reserve account."),
-          click.Option(["--project-id"], default="", help="Offset project the credits were verified for.")],
-         lambda r, **v: r.issue(v["unit_type"], v["vintage"], v["quantity"], v["account"], v["project_id"]))
-_command("allocate", "Allocate QUANTITY units from the issuance account (or --from a reserve) to ACCOUNT.",
-         [click.Argument(["account"]), click.Argument(["unit_type"]), click.Argument(["quantity"], type=int),
-          click.Option(["--from", "source"], default="issuance", show_default=True), _vintage],
-         lambda r, **v: r.allocate(v["source"], v["account"], v["unit_type"], v["quantity"], v["vintage"]))
-_command("transfer", "Transfer QUANTITY units of UNIT_TYPE from SOURCE to TARGET, oldest vintage first.",
-         [click.Argument(["source"]), click.Argument(["target"]), click.Argument(["unit_type"]),
-          click.Argument(["quantity"], type=int), _vintage],
-         lambda r, **v: r.transfer(v["source"], v["target"], v["unit_type"], v["quantity"], v["vintage"]))
-_command("surrender", "Surrender QUANTITY units from ACCOUNT for compliance --period.",
-         [click.Argument(["account"]), click.Argument(["unit_type"]), click.Argument(["quantity"], type=int),
-          click.Option(["--period"], type=int, required=True, help="Compliance period (year)."), _vintage],
-         lambda r, **v: r.surrender(v["account"], v["unit_type"], v["quantity"], v["period"], v["vintage"]))
-_command("cancel", "Cancel QUANTITY units held by ACCOUNT; they never move again.",
-         [click.Argument(["account"]), click.Argument(["unit_type"]), click.Argument(["quantity"], type=int), _vintage],
-         lambda r, **v: r.cancel(v["account"], v["unit_type"], v["quantity"], v["vintage"]))
-_command("retire", "Retire QUANTITY units held by ACCOUNT; they never move again.",
-         [click.Argument(["account"]), click.Argument(["unit_type"]), click.Argument(["quantity"], type=int), _vintage],
-         lambda r, **v: r.retire(v["account"], v["unit_type"], v["quantity"], v["vintage"]))
-_command("open-account", "Open an account of KIND for HOLDER.",
-         [click.Argument(["kind"], type=_kinds), click.Argument(["holder"]),
-          click.Option(["--label"], default="", help="A short name to use instead of the account id.")],
-         lambda r, **v: r.open_account(AccountKind(v["kind"]), v["holder"], v["label"]))
-_command("block", "Block ACCOUNT: it can neither send nor receive units.",
-         [click.Argument(["account"]), click.Option(["--reason"], default="")],
-         lambda r, **v: r.block_account(v["account"], v["reason"]))
-_command("unblock", "Unblock ACCOUNT.",
-         [click.Argument(["account"]), click.Option(["--reason"], default="")],
-         lambda r, **v: r.unblock_account(v["account"], v["reason"]))
-_command("close", "Close an empty ACCOUNT for good.",
-         [click.Argument(["account"]), click.Option(["--reason"], default="")],
-         lambda r, **v: r.close_account(v["account"], v["reason"]))
-_command("suspend", "Suspend the registry: only issuance, allocation and surrender go on.",
-         [click.Argument(["reason"])], lambda r, **v: r.suspend(v["reason"]))
-_command("resume", "Lift a registry-wide suspension.",
-         [click.Argument(["reason"])], lambda r, **v: r.resume(v["reason"]))
-_command("quarantine", "Quarantine serials START..END of UNIT_TYPE and VINTAGE: nothing may move them.",
-         [click.Argument(["unit_type"]), click.Argument(["vintage"], type=int), click.Argument(["start"], type=int),
-          click.Argument(["end"], type=int), click.Option(["--reason"], required=True)],
-         lambda r, **v: r.quarantine_serials(v["unit_type"], v["vintage"], v["start"], v["end"], v["reason"]))
-_command("lift-quarantine", "Lift the quarantine of exactly serials START..END.",
-         [click.Argument(["unit_type"]), click.Argument(["vintage"], type=int), click.Argument(["start"], type=int),
-          click.Argument(["end"], type=int)],
-         lambda r, **v: r.lift_quarantine(v["unit_type"], v["vintage"], v["start"], v["end"]))
+_command(
+    "issue",
+    "Issue QUANTITY new units of UNIT_TYPE and VINTAGE (into the issuance account).",
+    [
+        click.Argument(["unit_type"]),
+        click.Argument(["vintage"], type=int),
+        click.Argument(["quantity"], type=int),
+        click.Option(["--to", "account"], default=None, help="Issuance or reserve account."),
+        click.Option(
+            ["--project-id"], default="", help="Offset project the credits were verified for."
+        ),
+    ],
+    lambda r, **v: r.issue(
+        v["unit_type"], v["vintage"], v["quantity"], v["account"], v["project_id"]
+    ),
+)
+_command(
+    "allocate",
+    "Allocate QUANTITY units from the issuance account (or --from a reserve) to ACCOUNT.",
+    [
+        click.Argument(["account"]),
+        click.Argument(["unit_type"]),
+        click.Argument(["quantity"], type=int),
+        click.Option(["--from", "source"], default="issuance", show_default=True),
+        _vintage,
+    ],
+    lambda r, **v: r.allocate(
+        v["source"], v["account"], v["unit_type"], v["quantity"], v["vintage"]
+    ),
+)
+_command(
+    "transfer",
+    "Transfer QUANTITY units of UNIT_TYPE from SOURCE to TARGET, oldest vintage first.",
+    [
+        click.Argument(["source"]),
+        click.Argument(["target"]),
+        click.Argument(["unit_type"]),
+        click.Argument(["quantity"], type=int),
+        _vintage,
+    ],
+    lambda r, **v: r.transfer(
+        v["source"], v["target"], v["unit_type"], v["quantity"], v["vintage"]
+    ),
+)
+_command(
+    "surrender",
+    "Surrender QUANTITY units from ACCOUNT for compliance --period.",
+    [
+        click.Argument(["account"]),
+        click.Argument(["unit_type"]),
+        click.Argument(["quantity"], type=int),
+        click.Option(["--period"], type=int, required=True, help="Compliance period (year)."),
+        _vintage,
+    ],
+    lambda r, **v: r.surrender(
+        v["account"], v["unit_type"], v["quantity"], v["period"], v["vintage"]
+    ),
+)
+_command(
+    "cancel",
+    "Cancel QUANTITY units held by ACCOUNT; they never move again.",
+    [
+        click.Argument(["account"]),
+        click.Argument(["unit_type"]),
+        click.Argument(["quantity"], type=int),
+        _vintage,
+    ],
+    lambda r, **v: r.cancel(v["account"], v["unit_type"], v["quantity"], v["vintage"]),
+)
+_command(
+    "retire",
+    "Retire QUANTITY units held by ACCOUNT; they never move again.",
+    [
+        click.Argument(["account"]),
+        click.Argument(["unit_type"]),
+        click.Argument(["quantity"], type=int),
+        _vintage,
+    ],
+    lambda r, **v: r.retire(v["account"], v["unit_type"], v["quantity"], v["vintage"]),
+)
+_command(
+    "open-account",
+    "Open an account of KIND for HOLDER.",
+    [
+        click.Argument(["kind"], type=_kinds),
+        click.Argument(["holder"]),
+        click.Option(
+            ["--label"], default="", help="A short name to use instead of the account id."
+        ),
+    ],
+    lambda r, **v: r.open_account(AccountKind(v["kind"]), v["holder"], v["label"]),
+)
+_command(
+    "block",
+    "Block ACCOUNT: it can neither send nor receive units.",
+    [click.Argument(["account"]), click.Option(["--reason"], default="")],
+    lambda r, **v: r.block_account(v["account"], v["reason"]),
+)
+_command(
+    "unblock",
+    "Unblock ACCOUNT.",
+    [click.Argument(["account"]), click.Option(["--reason"], default="")],
+    lambda r, **v: r.unblock_account(v["account"], v["reason"]),
+)
+_command(
+    "close",
+    "Close an empty ACCOUNT for good.",
+    [click.Argument(["account"]), click.Option(["--reason"], default="")],
+    lambda r, **v: r.close_account(v["account"], v["reason"]),
+)
+_command(
+    "suspend",
+    "Suspend the registry: only issuance, allocation and surrender go on.",
+    [click.Argument(["reason"])],
+    lambda r, **v: r.suspend(v["reason"]),
+)
+_command(
+    "resume",
+    "Lift a registry-wide suspension.",
+    [click.Argument(["reason"])],
+    lambda r, **v: r.resume(v["reason"]),
+)
+_command(
+    "quarantine",
+    "Quarantine serials START..END of UNIT_TYPE and VINTAGE: nothing may move them.",
+    [
+        click.Argument(["unit_type"]),
+        click.Argument(["vintage"], type=int),
+        click.Argument(["start"], type=int),
+        click.Argument(["end"], type=int),
+        click.Option(["--reason"], required=True),
+    ],
+    lambda r, **v: r.quarantine_serials(
+        v["unit_type"], v["vintage"], v["start"], v["end"], v["reason"]
+    ),
+)
+_command(
+    "lift-quarantine",
+    "Lift the quarantine of exactly serials START..END.",
+    [
+        click.Argument(["unit_type"]),
+        click.Argument(["vintage"], type=int),
+        click.Argument(["start"], type=int),
+        click.Argument(["end"], type=int),
+    ],
+    lambda r, **v: r.lift_quarantine(v["unit_type"], v["vintage"], v["start"], v["end"]),
+)

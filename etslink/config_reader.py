@@ -55,7 +55,7 @@ class Table:
         if key not in self._data:
             if default is _MISSING:
                 raise ConfigError(self.path, self._key(key), f"required {kind.__name__} is missing")
-            return default  # type: ignore[no-any-return]
+            return default
         value = self._data[key]
         if kind is int and type(value) is not int:
             raise ConfigError(
@@ -68,12 +68,15 @@ class Table:
         return value
 
     def choice(self, key: str, choices: dict[str, T], default: Any = _MISSING) -> T:
-        text = self.get(key, str, default)
-        if text is default and default is not _MISSING:
-            return default  # type: ignore[no-any-return]
+        if key not in self._data and default is not _MISSING:
+            self._seen.add(key)
+            return default
+        text = self.get(key, str)
         if text not in choices:
             raise ConfigError(
-                self.path, self._key(key), f"expected one of {', '.join(sorted(choices))}, found {text!r}"
+                self.path,
+                self._key(key),
+                f"expected one of {', '.join(sorted(choices))}, found {text!r}",
             )
         return choices[text]
 
@@ -91,14 +94,18 @@ class Table:
         items = self._data.get(key, [])
         if not isinstance(items, list):
             raise ConfigError(self.path, self._key(key), "expected an array of tables [[...]]")
-        return [Table(self.path, f"{self._key(key)}[{index}]", item) for index, item in enumerate(items)]
+        return [
+            Table(self.path, f"{self._key(key)}[{index}]", item) for index, item in enumerate(items)
+        ]
 
     def refuse_unknown(self, allowed: set[str]) -> None:
         """Refuse keys outside `allowed` before reading any: a typo is named as such."""
         unknown = sorted(set(self._data) - allowed)
         if unknown:
             raise ConfigError(
-                self.path, self._key(unknown[0]), f"unknown key (known keys here: {', '.join(sorted(allowed))})"
+                self.path,
+                self._key(unknown[0]),
+                f"unknown key (known keys here: {', '.join(sorted(allowed))})",
             )
 
     def has(self, key: str) -> bool:

@@ -1,4 +1,4 @@
-"""A registry session from TOML: the registry's unit types and accounts, then a script of operations.
+"""A registry session from TOML: a registry's unit types and accounts, then scripted operations.
 
 The whole file is read and checked before anything is created, so a typo
 never leaves half a registry behind. An operation may say `expect_code`:
@@ -47,54 +47,118 @@ _LOCK_PURPOSES = {purpose.value: purpose for purpose in LockPurpose}
 
 # op name -> (Registry method, parameters). Keys are the TOML keys.
 _OPERATION_SPECS: dict[str, tuple[str, tuple[Param, ...]]] = {
-    "issue": ("issue", (
-        Param("unit_type", str), Param("vintage", int), Param("quantity", int),
-        Param("to", str, None, "account"), Param("project_id", str, ""),
-        Param("article6_authorized", bool, False), Param("start_serial", int, None),
-    )),
-    "allocate": ("allocate", (
-        Param("from", str, "issuance", "from_account"), Param("to", str, ..., "to_account"),
-        Param("unit_type", str), Param("quantity", int), Param("vintage", int, None),
-    )),
-    "transfer": ("transfer", (
-        Param("from", str, ..., "from_account"), Param("to", str, ..., "to_account"),
-        Param("unit_type", str), Param("quantity", int), Param("vintage", int, None),
-    )),
-    "surrender": ("surrender", (
-        Param("account", str), Param("unit_type", str), Param("quantity", int),
-        Param("period", int), Param("vintage", int, None),
-    )),
-    "cancel": ("cancel", (
-        Param("account", str), Param("unit_type", str), Param("quantity", int),
-        Param("vintage", int, None),
-    )),
-    "retire": ("retire", (
-        Param("account", str), Param("unit_type", str), Param("quantity", int),
-        Param("vintage", int, None),
-    )),
-    "lock": ("lock", (
-        Param("lock_id", str), Param("account", str), Param("unit_type", str),
-        Param("quantity", int), Param("purpose", LockPurpose), Param("vintage", int, None),
-    )),
+    "issue": (
+        "issue",
+        (
+            Param("unit_type", str),
+            Param("vintage", int),
+            Param("quantity", int),
+            Param("to", str, None, "account"),
+            Param("project_id", str, ""),
+            Param("article6_authorized", bool, False),
+            Param("start_serial", int, None),
+        ),
+    ),
+    "allocate": (
+        "allocate",
+        (
+            Param("from", str, "issuance", "from_account"),
+            Param("to", str, ..., "to_account"),
+            Param("unit_type", str),
+            Param("quantity", int),
+            Param("vintage", int, None),
+        ),
+    ),
+    "transfer": (
+        "transfer",
+        (
+            Param("from", str, ..., "from_account"),
+            Param("to", str, ..., "to_account"),
+            Param("unit_type", str),
+            Param("quantity", int),
+            Param("vintage", int, None),
+        ),
+    ),
+    "surrender": (
+        "surrender",
+        (
+            Param("account", str),
+            Param("unit_type", str),
+            Param("quantity", int),
+            Param("period", int),
+            Param("vintage", int, None),
+        ),
+    ),
+    "cancel": (
+        "cancel",
+        (
+            Param("account", str),
+            Param("unit_type", str),
+            Param("quantity", int),
+            Param("vintage", int, None),
+        ),
+    ),
+    "retire": (
+        "retire",
+        (
+            Param("account", str),
+            Param("unit_type", str),
+            Param("quantity", int),
+            Param("vintage", int, None),
+        ),
+    ),
+    "lock": (
+        "lock",
+        (
+            Param("lock_id", str),
+            Param("account", str),
+            Param("unit_type", str),
+            Param("quantity", int),
+            Param("purpose", LockPurpose),
+            Param("vintage", int, None),
+        ),
+    ),
     "unlock": ("unlock", (Param("lock_id", str),)),
-    "open_account": ("open_account", (
-        Param("kind", AccountKind), Param("holder", str), Param("label", str, ""),
-    )),
+    "open_account": (
+        "open_account",
+        (
+            Param("kind", AccountKind),
+            Param("holder", str),
+            Param("label", str, ""),
+        ),
+    ),
     "block": ("block_account", (Param("account", str), Param("reason", str, ""))),
     "unblock": ("unblock_account", (Param("account", str), Param("reason", str, ""))),
     "close": ("close_account", (Param("account", str), Param("reason", str, ""))),
     "suspend": ("suspend", (Param("reason", str),)),
     "resume": ("resume", (Param("reason", str),)),
-    "quarantine": ("quarantine_serials", (
-        Param("unit_type", str), Param("vintage", int), Param("start", int), Param("end", int),
-        Param("reason", str),
-    )),
-    "lift_quarantine": ("lift_quarantine", (
-        Param("unit_type", str), Param("vintage", int), Param("start", int), Param("end", int),
-    )),
-    "set_cap": ("set_issuance_cap", (
-        Param("unit_type", str), Param("vintage", int), Param("cap_t", int),
-    )),
+    "quarantine": (
+        "quarantine_serials",
+        (
+            Param("unit_type", str),
+            Param("vintage", int),
+            Param("start", int),
+            Param("end", int),
+            Param("reason", str),
+        ),
+    ),
+    "lift_quarantine": (
+        "lift_quarantine",
+        (
+            Param("unit_type", str),
+            Param("vintage", int),
+            Param("start", int),
+            Param("end", int),
+        ),
+    ),
+    "set_cap": (
+        "set_issuance_cap",
+        (
+            Param("unit_type", str),
+            Param("vintage", int),
+            Param("cap_t", int),
+        ),
+    ),
 }
 
 
@@ -108,7 +172,7 @@ class Operation:
     note: str = ""
 
     def describe(self) -> str:
-        """Return a short line a trainer can read out, e.g. 'transfer 1,500 t KAU power → broker'."""
+        """Return a line a trainer can read out, e.g. 'transfer 1,500 t KAU power → broker'."""
         values = self.arguments
         if "quantity" in values:
             vintage = f" {values['vintage']}" if values.get("vintage") is not None else ""
@@ -184,7 +248,9 @@ def load_session(path: Path) -> RegistrySession:
         raise ConfigError(path, "registry.code", f"expected two capital letters, found {code!r}")
     name = registry_table.get("name", str)
     description = registry_table.get("description", str, "")
-    start = _moment(path, "registry.start", registry_table.get("start", datetime, datetime(2020, 1, 1)))
+    start = _moment(
+        path, "registry.start", registry_table.get("start", datetime, datetime(2020, 1, 1))
+    )
     registry_table.done()
 
     unit_types = []
@@ -200,21 +266,38 @@ def load_session(path: Path) -> RegistrySession:
         table.done()
     caps = []
     for table in root.tables("issuance_caps"):
-        caps.append((table.get("unit_type", str), table.get("vintage", int), table.get("cap_t", int)))
+        caps.append(
+            (table.get("unit_type", str), table.get("vintage", int), table.get("cap_t", int))
+        )
         table.done()
     accounts = []
     for table in root.tables("accounts"):
         accounts.append(
-            AccountSpec(table.get("label", str), table.choice("kind", _ACCOUNT_KINDS), table.get("holder", str))
+            AccountSpec(
+                table.get("label", str),
+                table.choice("kind", _ACCOUNT_KINDS),
+                table.get("holder", str),
+            )
         )
         table.done()
-    operations = [_operation(path, index, table) for index, table in enumerate(root.tables("operations"))]
+    operations = [
+        _operation(path, index, table) for index, table in enumerate(root.tables("operations"))
+    ]
     if len(operations) > OPERATIONS_MAX:
-        raise ConfigError(path, "operations", f"at most {OPERATIONS_MAX:,} operations, found {len(operations):,}")
+        raise ConfigError(
+            path, "operations", f"at most {OPERATIONS_MAX:,} operations, found {len(operations):,}"
+        )
     root.done()
     return RegistrySession(
-        str(path), code, name, start, tuple(unit_types), tuple(caps), tuple(accounts),
-        tuple(operations), description,
+        str(path),
+        code,
+        name,
+        start,
+        tuple(unit_types),
+        tuple(caps),
+        tuple(accounts),
+        tuple(operations),
+        description,
     )
 
 
@@ -222,7 +305,11 @@ def _operation(path: Path, index: int, table: Table) -> Operation:
     op = table.get("op", str)
     spec = _OPERATION_SPECS.get(op)
     if spec is None:
-        raise ConfigError(path, f"{table.where}.op", f"expected one of {', '.join(sorted(_OPERATION_SPECS))}, found {op!r}")
+        raise ConfigError(
+            path,
+            f"{table.where}.op",
+            f"expected one of {', '.join(sorted(_OPERATION_SPECS))}, found {op!r}",
+        )
     table.refuse_unknown({"op", "at", "expect_code", "note", *(param.key for param in spec[1])})
     arguments: dict[str, Any] = {}
     for param in spec[1]:
@@ -237,23 +324,31 @@ def _operation(path: Path, index: int, table: Table) -> Operation:
     at = table.get("at", datetime, None)
     expect = table.get("expect_code", int, None)
     if expect is not None and expect not in CheckCode._value2member_map_:
-        raise ConfigError(path, f"{table.where}.expect_code", f"{expect} is not a check code etslink knows")
+        raise ConfigError(
+            path, f"{table.where}.expect_code", f"{expect} is not a check code etslink knows"
+        )
     note = table.get("note", str, "")
     table.done()
     return Operation(
-        index, op, arguments, None if at is None else _moment(path, f"{table.where}.at", at),
-        None if expect is None else CheckCode(expect), note,
+        index,
+        op,
+        arguments,
+        None if at is None else _moment(path, f"{table.where}.at", at),
+        None if expect is None else CheckCode(expect),
+        note,
     )
 
 
 def _moment(path: Path, key: str, value: datetime) -> datetime:
     if not isinstance(value, datetime):
-        raise ConfigError(path, key, f"expected a date-time like 2015-06-30T00:00:00Z, found {value!r}")
+        raise ConfigError(
+            path, key, f"expected a date-time like 2015-06-30T00:00:00Z, found {value!r}"
+        )
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def build_registry(session: RegistrySession, create: Callable[..., Registry]) -> Registry:
-    """Create the registry with its unit types, caps and accounts via `create(code, name, unit_types)`."""
+    """Create the registry, its caps and accounts; `create(code, name, unit_types)` makes it."""
     registry = create(session.code, session.name, session.unit_types)
     for unit_type, vintage, cap_t in session.issuance_caps:
         registry.set_issuance_cap(unit_type, vintage, cap_t)
@@ -263,7 +358,9 @@ def build_registry(session: RegistrySession, create: Callable[..., Registry]) ->
     return registry
 
 
-def run_operations(registry: Registry, session: RegistrySession, stop_on_surprise: bool = True) -> SessionResult:
+def run_operations(
+    registry: Registry, session: RegistrySession, stop_on_surprise: bool = True
+) -> SessionResult:
     """Run the scripted operations in order, each durable; stop at the first surprise."""
     result = SessionResult()
     for operation in session.operations:

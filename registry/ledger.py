@@ -507,10 +507,15 @@ class Ledger:
                     merged.append((start, end))
             issued = _merge_ranges(self._issued_ranges[key])
             assert merged == issued, f"{key}: held serials {merged} differ from issued {issued}"
+        pending = self.singleton(AccountKind.PENDING_OUT).holding
+        locked_t = 0
         for lock in self._locks.values():
-            pending = self.singleton(AccountKind.PENDING_OUT).holding
             for block in lock.blocks:
                 assert pending.find_container(block) is not None, f"lock {lock.lock_id}: {block} lost"
+                locked_t += block.quantity
+        assert locked_t == pending.balance(), (
+            f"pending-out holds {pending.balance():,} t but locks account for {locked_t:,} t"
+        )
 
     # ---------------------------------------------------------------- snapshot
 
@@ -579,10 +584,10 @@ class Ledger:
             ledger._index_account(record)
         ledger._next_account_number = data["next_account_number"]
         for key, ranges in data["issued_ranges"]:
-            ledger._issued_ranges[tuple(key)] = [tuple(piece) for piece in ranges]  # type: ignore[index]
-        ledger._next_serial = {tuple(key): value for key, value in data["next_serial"]}  # type: ignore[misc]
-        ledger._issued_t = {tuple(key): value for key, value in data["issued_t"]}  # type: ignore[misc]
-        ledger._caps_t = {tuple(key): value for key, value in data["caps_t"]}  # type: ignore[misc]
+            ledger._issued_ranges[tuple(key)] = [tuple(piece) for piece in ranges]
+        ledger._next_serial = {tuple(key): value for key, value in data["next_serial"]}
+        ledger._issued_t = {tuple(key): value for key, value in data["issued_t"]}
+        ledger._caps_t = {tuple(key): value for key, value in data["caps_t"]}
         for lock_data in data["locks"]:
             blocks = tuple(UnitBlock.from_data(block) for block in lock_data["blocks"])
             ledger._locks[lock_data["lock_id"]] = Lock(
@@ -975,6 +980,15 @@ def _check_text(what: str, text: Any, required: bool = False) -> None:
             CheckCode.INVALID_ARGUMENT,
             f"{what} must be {need} of at most {TEXT_LENGTH_MAX} characters, was {text!r}",
         )
+    if not text.isascii():
+        # Text with no UTF-8 form (a lone surrogate) cannot be journaled; accepted, it
+        # would leave the ledger ahead of the journal and the chain unreplayable.
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT, f"{what} is not valid Unicode text, was {text!r}"
+            ) from None
 
 
 def _overlapping_range(ranges: list[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:

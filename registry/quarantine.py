@@ -7,6 +7,7 @@ block selection by quantity passes over it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +52,7 @@ class QuarantineList:
     def __bool__(self) -> bool:
         return bool(self._ranges)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[QuarantinedRange]:
         for ranges in self._ranges.values():
             yield from ranges
 

@@ -1,0 +1,1 @@
+"""The emulator shell: session and scenario files, the CLI, reports."""
