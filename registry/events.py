@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from registry import canonical
 from registry.accounts import AccountKind, AccountStatus
 from registry.quarantine import QuarantinedRange
 from registry.units import UnitBlock, UnitType
@@ -154,6 +155,39 @@ class UnitsMoved:
             "lock_purpose": None if self.lock_purpose is None else self.lock_purpose.value,
         }
 
+    def to_text(self) -> str:
+        """Return `canonical.encode_text(self.to_data())`, written directly.
+
+        This is the journal body of every transfer, and the generic check and
+        encoder cost several times more. Fields of any but the expected exact
+        types take the generic path, which also refuses what is not plain.
+        """
+        period = self.period
+        purpose = self.lock_purpose
+        if (
+            type(self.transaction_type) is TransactionType
+            and type(self.from_account) is str
+            and type(self.to_account) is str
+            and type(self.blocks) is tuple
+            and (period is None or type(period) is int)
+            and type(self.reference) is str
+            and (purpose is None or type(purpose) is LockPurpose)
+        ):
+            blocks = [_block_text(block) for block in self.blocks]
+            if None not in blocks:
+                quote = canonical.quote
+                # Keys in sorted order, as the canonical encoder writes them.
+                return (
+                    f'{{"blocks":[{",".join(blocks)}]'  # type: ignore[arg-type]
+                    f',"from_account":{quote(self.from_account)}'
+                    f',"lock_purpose":{"null" if purpose is None else quote(purpose.value)}'
+                    f',"period":{"null" if period is None else period}'
+                    f',"reference":{quote(self.reference)}'
+                    f',"to_account":{quote(self.to_account)}'
+                    f',"transaction_type":{quote(self.transaction_type.value)}}}'
+                )
+        return canonical.encode_text(self.to_data())
+
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> UnitsMoved:
         purpose = data["lock_purpose"]
@@ -166,6 +200,32 @@ class UnitsMoved:
             data["reference"],
             None if purpose is None else LockPurpose(purpose),
         )
+
+
+def _block_text(block: Any) -> str | None:
+    """Return the canonical text of `block.to_data()`, or None unless every field
+    has its exact expected type (then only the generic path is trusted)."""
+    if not (
+        type(block) is UnitBlock
+        and type(block.origin) is str
+        and type(block.unit_type) is str
+        and type(block.vintage) is int
+        and type(block.start) is int
+        and type(block.end) is int
+        and type(block.project_id) is str
+        and type(block.article6_authorized) is bool
+    ):
+        return None
+    quote = canonical.quote
+    return (
+        f'{{"article6_authorized":{"true" if block.article6_authorized else "false"}'
+        f',"end":{block.end}'
+        f',"origin":{quote(block.origin)}'
+        f',"project_id":{quote(block.project_id)}'
+        f',"start":{block.start}'
+        f',"unit_type":{quote(block.unit_type)}'
+        f',"vintage":{block.vintage}}}'
+    )
 
 
 @dataclass(frozen=True, slots=True)

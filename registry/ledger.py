@@ -758,7 +758,9 @@ class Ledger:
                 f"a {kind.value} may not take units from a {source.kind.value} account "
                 f"({source.account_id}); allowed: {_names(allowed_sources)}",
             )
-        target = self._acquiring(to_account, _targets(kind), kind.value)
+        # `kind` itself, not `kind.value` (an enum property, dear on every transfer):
+        # a StrEnum formats as its value in the message.
+        target = self._acquiring(to_account, _targets(kind), kind)
         if target is source:
             raise RegistryError(
                 CheckCode.ACQUIRING_ACCOUNT_EQUALS_TRANSFERRING,

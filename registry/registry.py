@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
@@ -46,7 +47,7 @@ from registry.journal import (
 )
 from registry.keys import SigningKey, VerifyKey
 from registry.ledger import Ledger
-from registry.store import holdings_table, make_engine, snapshots_table
+from registry.store import heads_table, holdings_table, make_engine, snapshots_table
 from registry.units import UnitBlock, UnitType
 
 SNAPSHOT_EVERY_EVENTS = 50_000
@@ -67,6 +68,9 @@ class Registry:
         self.clock = clock
         self.snapshot_every_events = snapshot_every_events
         self.snapshot_seq = 0
+        # The journal's time text of the last moment seen: the clock stands still
+        # across many commands, and formatting costs more than comparing.
+        self._sim_time: tuple[datetime | None, str] = (None, "")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -147,6 +151,16 @@ class Registry:
         signature = self.journal.sign(_snapshot_message(self.ledger.code, seq, state_sha)).hex()
         rows = _holdings_rows(self.ledger, seq)
         with self.journal.engine.begin() as connection:
+            # Single writer: a stale instance must not roll the holdings table back.
+            head_seq = connection.execute(
+                select(heads_table.c.seq).where(heads_table.c.stream == self.journal.stream)
+                .with_for_update()
+            ).scalar_one()
+            if head_seq != seq:
+                raise ConcurrentWriterError(
+                    f"journal {self.journal.stream!r}: another writer moved the head to seq "
+                    f"{head_seq}; this writer's snapshot at seq {seq} was not stored"
+                )
             connection.execute(
                 insert(snapshots_table),
                 {"stream": self.ledger.code, "seq": seq, "hash": self.journal.committed_hash,
@@ -165,38 +179,38 @@ class Registry:
         return self.ledger.code
 
     def register_unit_type(self, unit_type: UnitType, durable: bool = False) -> UnitTypeRegistered:
-        return self._record(self.ledger.register_unit_type(unit_type), durable)
+        return self._record(self._writable_ledger.register_unit_type(unit_type), durable)
 
     def set_issuance_cap(self, unit_type: str, vintage: int, cap_t: int, durable: bool = False) -> IssuanceCapSet:
-        return self._record(self.ledger.set_issuance_cap(unit_type, vintage, cap_t), durable)
+        return self._record(self._writable_ledger.set_issuance_cap(unit_type, vintage, cap_t), durable)
 
     def open_account(self, kind: AccountKind, holder: str, label: str = "", durable: bool = False) -> AccountOpened:
-        return self._record(self.ledger.open_account(kind, holder, label), durable)
+        return self._record(self._writable_ledger.open_account(kind, holder, label), durable)
 
     def block_account(self, account: str, reason: str = "", durable: bool = False) -> AccountStatusChanged:
-        return self._record(self.ledger.block_account(account, reason), durable)
+        return self._record(self._writable_ledger.block_account(account, reason), durable)
 
     def unblock_account(self, account: str, reason: str = "", durable: bool = False) -> AccountStatusChanged:
-        return self._record(self.ledger.unblock_account(account, reason), durable)
+        return self._record(self._writable_ledger.unblock_account(account, reason), durable)
 
     def close_account(self, account: str, reason: str = "", durable: bool = False) -> AccountStatusChanged:
-        return self._record(self.ledger.close_account(account, reason), durable)
+        return self._record(self._writable_ledger.close_account(account, reason), durable)
 
     def suspend(self, reason: str, durable: bool = False) -> RegistrySuspended:
-        return self._record(self.ledger.suspend(reason), durable)
+        return self._record(self._writable_ledger.suspend(reason), durable)
 
     def resume(self, reason: str, durable: bool = False) -> RegistryResumed:
-        return self._record(self.ledger.resume(reason), durable)
+        return self._record(self._writable_ledger.resume(reason), durable)
 
     def quarantine_serials(
         self, unit_type: str, vintage: int, start: int, end: int, reason: str, durable: bool = False
     ) -> SerialsQuarantined:
-        return self._record(self.ledger.quarantine_serials(unit_type, vintage, start, end, reason), durable)
+        return self._record(self._writable_ledger.quarantine_serials(unit_type, vintage, start, end, reason), durable)
 
     def lift_quarantine(
         self, unit_type: str, vintage: int, start: int, end: int, durable: bool = False
     ) -> QuarantineLifted:
-        return self._record(self.ledger.lift_quarantine(unit_type, vintage, start, end), durable)
+        return self._record(self._writable_ledger.lift_quarantine(unit_type, vintage, start, end), durable)
 
     def issue(
         self,
@@ -209,7 +223,7 @@ class Registry:
         start_serial: int | None = None,
         durable: bool = False,
     ) -> UnitsIssued:
-        event = self.ledger.issue(
+        event = self._writable_ledger.issue(
             unit_type, vintage, quantity, account, project_id, article6_authorized, start_serial
         )
         return self._record(event, durable)
@@ -219,20 +233,20 @@ class Registry:
         vintage: int | None = None, durable: bool = False,
     ) -> UnitsMoved:
         return self._record(
-            self.ledger.transfer(from_account, to_account, unit_type, quantity, vintage), durable
+            self._writable_ledger.transfer(from_account, to_account, unit_type, quantity, vintage), durable
         )
 
     def transfer_blocks(
         self, from_account: str, to_account: str, blocks: Iterable[UnitBlock], durable: bool = False
     ) -> UnitsMoved:
-        return self._record(self.ledger.transfer_blocks(from_account, to_account, blocks), durable)
+        return self._record(self._writable_ledger.transfer_blocks(from_account, to_account, blocks), durable)
 
     def allocate(
         self, from_account: str, to_account: str, unit_type: str, quantity: int,
         vintage: int | None = None, durable: bool = False,
     ) -> UnitsMoved:
         return self._record(
-            self.ledger.allocate(from_account, to_account, unit_type, quantity, vintage), durable
+            self._writable_ledger.allocate(from_account, to_account, unit_type, quantity, vintage), durable
         )
 
     def surrender(
@@ -240,42 +254,42 @@ class Registry:
         vintage: int | None = None, durable: bool = False,
     ) -> UnitsMoved:
         return self._record(
-            self.ledger.surrender(account, unit_type, quantity, period, vintage), durable
+            self._writable_ledger.surrender(account, unit_type, quantity, period, vintage), durable
         )
 
     def surrender_blocks(
         self, account: str, blocks: Iterable[UnitBlock], period: int, durable: bool = False
     ) -> UnitsMoved:
-        return self._record(self.ledger.surrender_blocks(account, blocks, period), durable)
+        return self._record(self._writable_ledger.surrender_blocks(account, blocks, period), durable)
 
     def cancel(
         self, account: str, unit_type: str, quantity: int, vintage: int | None = None,
         durable: bool = False,
     ) -> UnitsMoved:
-        return self._record(self.ledger.cancel(account, unit_type, quantity, vintage), durable)
+        return self._record(self._writable_ledger.cancel(account, unit_type, quantity, vintage), durable)
 
     def retire(
         self, account: str, unit_type: str, quantity: int, vintage: int | None = None,
         durable: bool = False,
     ) -> UnitsMoved:
-        return self._record(self.ledger.retire(account, unit_type, quantity, vintage), durable)
+        return self._record(self._writable_ledger.retire(account, unit_type, quantity, vintage), durable)
 
     def lock(
         self, lock_id: str, account: str, unit_type: str, quantity: int, purpose: LockPurpose,
         vintage: int | None = None, durable: bool = False,
     ) -> UnitsMoved:
         return self._record(
-            self.ledger.lock(lock_id, account, unit_type, quantity, purpose, vintage), durable
+            self._writable_ledger.lock(lock_id, account, unit_type, quantity, purpose, vintage), durable
         )
 
     def lock_blocks(
         self, lock_id: str, account: str, blocks: Iterable[UnitBlock], purpose: LockPurpose,
         durable: bool = False,
     ) -> UnitsMoved:
-        return self._record(self.ledger.lock_blocks(lock_id, account, blocks, purpose), durable)
+        return self._record(self._writable_ledger.lock_blocks(lock_id, account, blocks, purpose), durable)
 
     def unlock(self, lock_id: str, durable: bool = False) -> UnitsMoved:
-        return self._record(self.ledger.unlock(lock_id), durable)
+        return self._record(self._writable_ledger.unlock(lock_id), durable)
 
     # ------------------------------------------------------------ queries
 
@@ -290,13 +304,31 @@ class Registry:
 
     # ------------------------------------------------------------ internals
 
-    def _record(self, event: Any, durable: bool) -> Any:
+    @property
+    def _writable_ledger(self) -> Ledger:
+        """Return the ledger for a command, refusing once a commit has failed.
+
+        Checked before the command runs: after a failed commit the ledger is
+        ahead of the store, and must not move further.
+        """
         if self.journal.failed is not None:
-            # Refuse before the ledger moves further ahead of the store.
             raise ConcurrentWriterError(
                 f"registry {self.code}: a commit failed ({self.journal.failed}); reopen it"
             )
-        self.journal.append(format_time(self.clock.now()), event.kind, event.to_data())
+        return self.ledger
+
+    def _record(self, event: Any, durable: bool) -> Any:
+        now = self.clock.now()
+        moment, sim_time = self._sim_time
+        if moment is None or now != moment:
+            sim_time = format_time(now)
+            self._sim_time = (now, sim_time)
+        # A transfer's body is written directly; any other event's by the generic encoder.
+        if type(event) is UnitsMoved:
+            body = event.to_text()
+        else:
+            body = canonical.encode_text(event.to_data())
+        self.journal.append_text(sim_time, event.kind, body)
         if durable:
             self.flush()
         return event

@@ -18,11 +18,17 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
-    "default", max_examples=60, stateful_step_count=30, deadline=None,
+    "default",
+    max_examples=60,
+    stateful_step_count=30,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
-    "thorough", max_examples=1_000, stateful_step_count=80, deadline=None,
+    "thorough",
+    max_examples=1_000,
+    stateful_step_count=80,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
@@ -50,7 +56,9 @@ def postgres_server() -> Iterator[str]:
             connection.execute(text("select 1"))
     except Exception as error:  # the server is the thing being probed
         if os.environ.get("ETSLINK_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (ETSLINK_REQUIRE_POSTGRES=1) but unreachable: {error}")
+            pytest.fail(
+                f"PostgreSQL is required (ETSLINK_REQUIRE_POSTGRES=1) but unreachable: {error}"
+            )
         pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_URL}: {error}")
     yield PG_ADMIN_URL
     engine.dispose()

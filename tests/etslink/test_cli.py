@@ -40,7 +40,9 @@ def test_session_refuses_to_overwrite_without_replace(store: str) -> None:
 
 def test_session_with_a_failing_operation_stores_nothing(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
-    broken.write_text(Path(FIXTURE).read_text().replace("quantity = 1_500_000", "quantity = 999_000_000"))
+    broken.write_text(
+        Path(FIXTURE).read_text().replace("quantity = 1_500_000", "quantity = 999_000_000")
+    )
     db = tmp_path / "broken.db"
     result = _run("registry", "session", str(broken), "--db", f"sqlite:///{db}")
     assert result.exit_code == 1
@@ -72,9 +74,7 @@ def test_verify_exits_3_when_the_journal_was_edited(store: str, tmp_path: Path) 
 
     assert _run("registry", "session", FIXTURE, "--db", store).exit_code == 0
     connection = sqlite3.connect(tmp_path / "kr.db")
-    changed = connection.execute(
-        "UPDATE journal SET body = body || ' ' WHERE seq = 12"
-    ).rowcount
+    changed = connection.execute("UPDATE journal SET body = body || ' ' WHERE seq = 12").rowcount
     assert changed == 1
     connection.commit()
     connection.close()

@@ -38,7 +38,12 @@ def _in_memory(session):  # type: ignore[no-untyped-def]
     return build_registry(
         session,
         lambda code, name, unit_types: Registry.create(
-            "sqlite://", code, name, SigningKey.generate(), SimulatedClock(session.start), unit_types
+            "sqlite://",
+            code,
+            name,
+            SigningKey.generate(),
+            SimulatedClock(session.start),
+            unit_types,
         ),
     )
 
@@ -52,15 +57,20 @@ def test_shipped_korea_session_runs_every_operation_as_written() -> None:
     registry.check_conservation()
     refused = {outcome.code for outcome in result.outcomes if not outcome.accepted}
     assert refused == {
-        CheckCode.ISSUANCE_OVER_CAP, CheckCode.QUANTITY_EXCEEDS_BALANCE,
-        CheckCode.ACQUIRING_ACCOUNT_CHECK_DIGITS_INVALID, CheckCode.REGISTRY_SUSPENDED,
+        CheckCode.ISSUANCE_OVER_CAP,
+        CheckCode.QUANTITY_EXCEEDS_BALANCE,
+        CheckCode.ACQUIRING_ACCOUNT_CHECK_DIGITS_INVALID,
+        CheckCode.REGISTRY_SUSPENDED,
         CheckCode.TRANSACTION_NOT_ALLOWED_FOR_TRANSFERRING_ACCOUNT_TYPE,
     }
 
 
 def test_unknown_key_names_file_key_and_the_known_keys(tmp_path: Path) -> None:
-    path = _write(tmp_path, MINIMAL + '\n[[operations]]\nop = "issue"\nunit_type = "KAU"\n'
-                  'vintage = 2015\nquantiy = 5\n')
+    path = _write(
+        tmp_path,
+        MINIMAL + '\n[[operations]]\nop = "issue"\nunit_type = "KAU"\n'
+        "vintage = 2015\nquantiy = 5\n",
+    )
     with pytest.raises(ConfigError) as caught:
         load_session(path)
     assert caught.value.key == "operations[0].quantiy"
@@ -69,16 +79,22 @@ def test_unknown_key_names_file_key_and_the_known_keys(tmp_path: Path) -> None:
 
 
 def test_missing_required_key_is_reported_with_its_path(tmp_path: Path) -> None:
-    path = _write(tmp_path, MINIMAL + '\n[[operations]]\nop = "transfer"\nfrom = "steel"\n'
-                  'unit_type = "KAU"\nquantity = 5\n')
+    path = _write(
+        tmp_path,
+        MINIMAL + '\n[[operations]]\nop = "transfer"\nfrom = "steel"\n'
+        'unit_type = "KAU"\nquantity = 5\n',
+    )
     with pytest.raises(ConfigError) as caught:
         load_session(path)
     assert caught.value.key == "operations[0].to"
 
 
 def test_quantity_written_as_float_is_refused_at_load(tmp_path: Path) -> None:
-    path = _write(tmp_path, MINIMAL + '\n[[operations]]\nop = "issue"\nunit_type = "KAU"\n'
-                  'vintage = 2015\nquantity = 5.0\n')
+    path = _write(
+        tmp_path,
+        MINIMAL + '\n[[operations]]\nop = "issue"\nunit_type = "KAU"\n'
+        "vintage = 2015\nquantity = 5.0\n",
+    )
     with pytest.raises(ConfigError, match="whole number"):
         load_session(path)
 
@@ -87,8 +103,12 @@ def test_unknown_operation_and_unknown_check_code_are_refused(tmp_path: Path) ->
     with pytest.raises(ConfigError, match="expected one of"):
         load_session(_write(tmp_path, MINIMAL + '\n[[operations]]\nop = "steal"\n'))
     with pytest.raises(ConfigError, match="not a check code"):
-        load_session(_write(tmp_path, MINIMAL + '\n[[operations]]\nop = "resume"\n'
-                            'reason = "x"\nexpect_code = 4242\n'))
+        load_session(
+            _write(
+                tmp_path,
+                MINIMAL + '\n[[operations]]\nop = "resume"\nreason = "x"\nexpect_code = 4242\n',
+            )
+        )
 
 
 def test_bad_registry_code_and_bad_toml_are_refused(tmp_path: Path) -> None:
@@ -101,7 +121,10 @@ def test_bad_registry_code_and_bad_toml_are_refused(tmp_path: Path) -> None:
 def test_session_stops_at_an_operation_that_was_expected_to_be_refused_but_was_accepted(
     tmp_path: Path,
 ) -> None:
-    path = _write(tmp_path, MINIMAL + """
+    path = _write(
+        tmp_path,
+        MINIMAL
+        + """
 [[operations]]
 op = "issue"
 unit_type = "KAU"
@@ -114,7 +137,8 @@ op = "issue"
 unit_type = "KAU"
 vintage = 2015
 quantity = 10
-""")
+""",
+    )
     session = load_session(path)
     result = run_operations(_in_memory(session), session)
     assert result.failed is not None and result.failed.operation.index == 0
