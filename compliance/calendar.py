@@ -36,7 +36,9 @@ class Phase:
 
     def __post_init__(self) -> None:
         if self.last_year < self.first_year:
-            raise ValueError(f"phase {self.name}: last year {self.last_year} before {self.first_year}")
+            raise ValueError(
+                f"phase {self.name}: last year {self.last_year} before {self.first_year}"
+            )
 
     def contains(self, year: int) -> bool:
         return self.first_year <= year <= self.last_year
@@ -60,7 +62,11 @@ class DeadlineRule:
 
     def moment(self, period_last_year: int) -> datetime:
         local = datetime(
-            period_last_year + self.years_after, self.month, self.day, self.hour, self.minute,
+            period_last_year + self.years_after,
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
             tzinfo=ZoneInfo(self.timezone),
         )
         return local.astimezone(UTC)
@@ -87,7 +93,9 @@ class Calendar:
 
     def __post_init__(self) -> None:
         if self.period_years < 1:
-            raise ValueError(f"a compliance period lasts at least one year, not {self.period_years}")
+            raise ValueError(
+                f"a compliance period lasts at least one year, not {self.period_years}"
+            )
         kinds = [rule.kind for rule in self.rules]
         if len(kinds) != len(set(kinds)):
             raise ValueError("each deadline kind may have one rule")
@@ -129,7 +137,9 @@ class DeadlineSchedule:
 
     __slots__ = ("_calendar", "_fired")
 
-    def __init__(self, calendar: Calendar, fired: set[tuple[DeadlineKind, int]] | None = None) -> None:
+    def __init__(
+        self, calendar: Calendar, fired: set[tuple[DeadlineKind, int]] | None = None
+    ) -> None:
         self._calendar = calendar
         self._fired: set[tuple[DeadlineKind, int]] = set(fired or ())
 

@@ -35,16 +35,36 @@ class Gas(StrEnum):
 # IPCC 100-year GWPs: SAR (1995), AR4 (2007, WG1 table 2.14), AR5 (2013, WG1 table 8.A.1).
 GWP_SETS: dict[str, dict[Gas, int]] = {
     "SAR": {
-        Gas.CO2: 1, Gas.CH4: 21, Gas.N2O: 310, Gas.HFC23: 11_700, Gas.HFC134A: 1_300,
-        Gas.CF4: 6_500, Gas.C2F6: 9_200, Gas.SF6: 23_900,
+        Gas.CO2: 1,
+        Gas.CH4: 21,
+        Gas.N2O: 310,
+        Gas.HFC23: 11_700,
+        Gas.HFC134A: 1_300,
+        Gas.CF4: 6_500,
+        Gas.C2F6: 9_200,
+        Gas.SF6: 23_900,
     },
     "AR4": {
-        Gas.CO2: 1, Gas.CH4: 25, Gas.N2O: 298, Gas.HFC23: 14_800, Gas.HFC134A: 1_430,
-        Gas.CF4: 7_390, Gas.C2F6: 12_200, Gas.SF6: 22_800, Gas.NF3: 17_200,
+        Gas.CO2: 1,
+        Gas.CH4: 25,
+        Gas.N2O: 298,
+        Gas.HFC23: 14_800,
+        Gas.HFC134A: 1_430,
+        Gas.CF4: 7_390,
+        Gas.C2F6: 12_200,
+        Gas.SF6: 22_800,
+        Gas.NF3: 17_200,
     },
     "AR5": {
-        Gas.CO2: 1, Gas.CH4: 28, Gas.N2O: 265, Gas.HFC23: 12_400, Gas.HFC134A: 1_300,
-        Gas.CF4: 6_630, Gas.C2F6: 11_100, Gas.SF6: 23_500, Gas.NF3: 16_100,
+        Gas.CO2: 1,
+        Gas.CH4: 28,
+        Gas.N2O: 265,
+        Gas.HFC23: 12_400,
+        Gas.HFC134A: 1_300,
+        Gas.CF4: 6_630,
+        Gas.C2F6: 11_100,
+        Gas.SF6: 23_500,
+        Gas.NF3: 16_100,
     },
 }
 

@@ -53,14 +53,21 @@ class AccountId:
                 "<registry>-<type>-<number>-<period>-<check>"
             )
         registry, type_text, number_text, period_text, check_text = parts
-        if len(registry) != 2 or not registry.isascii() or not registry.isupper() or not registry.isalpha():
+        if (
+            len(registry) != 2
+            or not registry.isascii()
+            or not registry.isupper()
+            or not registry.isalpha()
+        ):
             raise AccountIdError(f"account id {text!r}: registry code must be two letters A-Z")
         # isascii: str.isdigit() also accepts '²' (int() then raises) and other scripts' digits.
         if not all(
             part.isascii() and part.isdigit()
             for part in (type_text, number_text, period_text, check_text)
         ):
-            raise AccountIdError(f"account id {text!r}: type, number, period and check must be digits")
+            raise AccountIdError(
+                f"account id {text!r}: type, number, period and check must be digits"
+            )
         account = cls(registry, int(type_text), int(number_text), int(period_text))
         expected = check_digits(registry, account.type_code, account.number, account.period)
         if int(check_text) != expected or len(check_text) != 2:

@@ -28,7 +28,9 @@ class SimulatedClock:
     def set(self, moment: datetime) -> datetime:
         moment = moment.astimezone(UTC)
         if moment < self._now:
-            raise ValueError(f"simulated time never goes backwards ({moment} is before {self._now})")
+            raise ValueError(
+                f"simulated time never goes backwards ({moment} is before {self._now})"
+            )
         self._now = moment
         return self._now
 

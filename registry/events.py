@@ -85,13 +85,17 @@ class AccountOpened:
 
     def to_data(self) -> dict[str, Any]:
         return {
-            "account_id": self.account_id, "account_kind": self.account_kind.value,
-            "holder": self.holder, "label": self.label,
+            "account_id": self.account_id,
+            "account_kind": self.account_kind.value,
+            "holder": self.holder,
+            "label": self.label,
         }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> AccountOpened:
-        return cls(data["account_id"], AccountKind(data["account_kind"]), data["holder"], data["label"])
+        return cls(
+            data["account_id"], AccountKind(data["account_kind"]), data["holder"], data["label"]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,16 +287,32 @@ class QuarantineLifted:
 
 
 Event = (
-    RegistryCreated | UnitTypeRegistered | IssuanceCapSet | AccountOpened | AccountStatusChanged
-    | UnitsIssued | UnitsMoved | RegistrySuspended | RegistryResumed | SerialsQuarantined
+    RegistryCreated
+    | UnitTypeRegistered
+    | IssuanceCapSet
+    | AccountOpened
+    | AccountStatusChanged
+    | UnitsIssued
+    | UnitsMoved
+    | RegistrySuspended
+    | RegistryResumed
+    | SerialsQuarantined
     | QuarantineLifted
 )
 
 EVENT_TYPES: dict[str, Any] = {
     cls.kind: cls
     for cls in (
-        RegistryCreated, UnitTypeRegistered, IssuanceCapSet, AccountOpened, AccountStatusChanged,
-        UnitsIssued, UnitsMoved, RegistrySuspended, RegistryResumed, SerialsQuarantined,
+        RegistryCreated,
+        UnitTypeRegistered,
+        IssuanceCapSet,
+        AccountOpened,
+        AccountStatusChanged,
+        UnitsIssued,
+        UnitsMoved,
+        RegistrySuspended,
+        RegistryResumed,
+        SerialsQuarantined,
         QuarantineLifted,
     )
 }

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from registry import canonical
 from registry.account_ids import AccountId, AccountIdError, is_registry_code
@@ -226,7 +227,9 @@ class Ledger:
         self._require_created()
         _check_text("reason", reason, required=True)
         if self.suspension_reason is None:
-            raise RegistryError(CheckCode.INVALID_ARGUMENT, f"registry {self.code} is not suspended")
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT, f"registry {self.code} is not suspended"
+            )
         return self._apply(RegistryResumed(reason))
 
     def quarantine_serials(
@@ -245,13 +248,16 @@ class Ledger:
             )
         return self._apply(SerialsQuarantined(entry))
 
-    def lift_quarantine(self, unit_type: str, vintage: int, start: int, end: int) -> QuarantineLifted:
+    def lift_quarantine(
+        self, unit_type: str, vintage: int, start: int, end: int
+    ) -> QuarantineLifted:
         known = self._unit_type(unit_type)
         entry = self.quarantine.find((known.origin, unit_type, vintage), start, end)
         if entry is None:
             raise RegistryError(
                 CheckCode.INVALID_ARGUMENT,
-                f"no quarantine entry covers exactly serials {start}-{end} of {unit_type} {vintage}",
+                f"no quarantine entry covers exactly serials {start}-{end} "
+                f"of {unit_type} {vintage}",
             )
         return self._apply(QuarantineLifted(entry))
 
@@ -273,11 +279,13 @@ class Ledger:
         if known.kind is UnitKind.OFFSET_CREDIT and not project_id:
             raise RegistryError(
                 CheckCode.PROJECT_ID_INVALID,
-                f"{unit_type} is an offset credit: issuance needs the project id it was verified for",
+                f"{unit_type} is an offset credit: issuance needs the id of the project "
+                "it was verified for",
             )
         if known.kind is UnitKind.ALLOWANCE and project_id:
             raise RegistryError(
-                CheckCode.PROJECT_ID_INVALID, f"{unit_type} is an allowance: it carries no project id"
+                CheckCode.PROJECT_ID_INVALID,
+                f"{unit_type} is an allowance: it carries no project id",
             )
         target = self._acquiring(
             account if account is not None else self._singletons[AccountKind.ISSUANCE],
@@ -304,7 +312,9 @@ class Ledger:
                 f"serials {start}-{end} of {unit_type} {vintage} overlap issued serials "
                 f"{clash[0]}-{clash[1]}; serials are never reused",
             )
-        block = UnitBlock(known.origin, unit_type, vintage, start, end, project_id, article6_authorized)
+        block = UnitBlock(
+            known.origin, unit_type, vintage, start, end, project_id, article6_authorized
+        )
         return self._apply(UnitsIssued(target.account_id, block))
 
     def transfer(
@@ -354,7 +364,9 @@ class Ledger:
             TransactionType.SURRENDER, account, target, unit_type, quantity, vintage, period=period
         )
 
-    def surrender_blocks(self, account: str, blocks: Iterable[UnitBlock], period: int) -> UnitsMoved:
+    def surrender_blocks(
+        self, account: str, blocks: Iterable[UnitBlock], period: int
+    ) -> UnitsMoved:
         _check_period(period)
         target = self._singletons[AccountKind.SURRENDER]
         return self._move_blocks(
@@ -392,8 +404,14 @@ class Ledger:
         self._check_new_lock(lock_id)
         target = self._singletons[AccountKind.PENDING_OUT]
         return self._move_quantity(
-            TransactionType.LOCK, account, target, unit_type, quantity, vintage,
-            reference=lock_id, lock_purpose=purpose,
+            TransactionType.LOCK,
+            account,
+            target,
+            unit_type,
+            quantity,
+            vintage,
+            reference=lock_id,
+            lock_purpose=purpose,
         )
 
     def lock_blocks(
@@ -402,8 +420,12 @@ class Ledger:
         self._check_new_lock(lock_id)
         target = self._singletons[AccountKind.PENDING_OUT]
         return self._move_blocks(
-            TransactionType.LOCK, account, target, tuple(blocks),
-            reference=lock_id, lock_purpose=purpose,
+            TransactionType.LOCK,
+            account,
+            target,
+            tuple(blocks),
+            reference=lock_id,
+            lock_purpose=purpose,
         )
 
     def unlock(self, lock_id: str) -> UnitsMoved:
@@ -422,8 +444,13 @@ class Ledger:
                 f"account {owner.account_id} was closed; it cannot take back lock {lock_id}",
             )
         event = UnitsMoved(
-            TransactionType.UNLOCK, self._singletons[AccountKind.PENDING_OUT], lock.account_id,
-            lock.blocks, None, lock_id, lock.purpose,
+            TransactionType.UNLOCK,
+            self._singletons[AccountKind.PENDING_OUT],
+            lock.account_id,
+            lock.blocks,
+            None,
+            lock_id,
+            lock.purpose,
         )
         return self._apply(event)
 
@@ -500,7 +527,9 @@ class Ledger:
             merged: list[tuple[int, int]] = []
             for start, end, account_id in pieces:
                 if merged and start <= merged[-1][1]:
-                    raise AssertionError(f"{key} serial {start} is in two places (one is {account_id})")
+                    raise AssertionError(
+                        f"{key} serial {start} is in two places (one is {account_id})"
+                    )
                 if merged and start == merged[-1][1] + 1:
                     merged[-1] = (merged[-1][0], end)
                 else:
@@ -511,7 +540,9 @@ class Ledger:
         locked_t = 0
         for lock in self._locks.values():
             for block in lock.blocks:
-                assert pending.find_container(block) is not None, f"lock {lock.lock_id}: {block} lost"
+                assert pending.find_container(block) is not None, (
+                    f"lock {lock.lock_id}: {block} lost"
+                )
                 locked_t += block.quantity
         assert locked_t == pending.balance(), (
             f"pending-out holds {pending.balance():,} t but locks account for {locked_t:,} t"
@@ -576,7 +607,10 @@ class Ledger:
         for account_data in data["accounts"]:
             kind = AccountKind(account_data["kind"])
             record = Account(
-                account_data["account_id"], kind, account_data["holder"], account_data["label"],
+                account_data["account_id"],
+                kind,
+                account_data["holder"],
+                account_data["label"],
                 AccountStatus(account_data["status"]),
             )
             for block_data in account_data["blocks"]:
@@ -591,11 +625,16 @@ class Ledger:
         for lock_data in data["locks"]:
             blocks = tuple(UnitBlock.from_data(block) for block in lock_data["blocks"])
             ledger._locks[lock_data["lock_id"]] = Lock(
-                lock_data["lock_id"], lock_data["account_id"], LockPurpose(lock_data["purpose"]), blocks
+                lock_data["lock_id"],
+                lock_data["account_id"],
+                LockPurpose(lock_data["purpose"]),
+                blocks,
             )
         for record_data in data["surrenders"]:
             blocks = tuple(UnitBlock.from_data(block) for block in record_data["blocks"])
-            ledger._surrenders.append(Surrender(record_data["account_id"], record_data["period"], blocks))
+            ledger._surrenders.append(
+                Surrender(record_data["account_id"], record_data["period"], blocks)
+            )
         ledger.suspension_reason = data["suspension_reason"]
         for entry_data in data["quarantine"]:
             ledger.quarantine.add(QuarantinedRange.from_data(entry_data))
@@ -693,8 +732,15 @@ class Ledger:
             self._refuse_short(source, unit_type, quantity, vintage)
         self._check_acquiring_may_hold(target, unit_type)
         return self._apply(
-            UnitsMoved(kind, source.account_id, target.account_id, tuple(blocks), period,  # type: ignore[arg-type]
-                       reference, lock_purpose)
+            UnitsMoved(
+                kind,
+                source.account_id,
+                target.account_id,
+                tuple(blocks),
+                period,
+                reference,
+                lock_purpose,
+            )
         )
 
     def _move_blocks(
@@ -714,7 +760,7 @@ class Ledger:
             )
         source, target = self._parties(kind, from_account, to_account)
         ordered = sorted(blocks, key=lambda b: (b.unit_type, b.vintage, b.start))
-        for previous, block in zip(ordered, ordered[1:], strict=False):
+        for previous, block in itertools.pairwise(ordered):
             if previous.serial_key == block.serial_key and block.start <= previous.end:
                 raise RegistryError(
                     CheckCode.BLOCKS_NOT_HELD, f"blocks {previous} and {block} overlap"
@@ -736,15 +782,25 @@ class Ledger:
                 )
             self._check_acquiring_may_hold(target, block.unit_type)
         return self._apply(
-            UnitsMoved(kind, source.account_id, target.account_id, tuple(ordered), period,
-                       reference, lock_purpose)
+            UnitsMoved(
+                kind,
+                source.account_id,
+                target.account_id,
+                tuple(ordered),
+                period,
+                reference,
+                lock_purpose,
+            )
         )
 
-    def _parties(self, kind: TransactionType, from_account: str, to_account: str) -> tuple[Account, Account]:
+    def _parties(
+        self, kind: TransactionType, from_account: str, to_account: str
+    ) -> tuple[Account, Account]:
         source = self._resolve(from_account, "transferring")
         if source.status is AccountStatus.CLOSED:
             raise RegistryError(
-                CheckCode.TRANSFERRING_ACCOUNT_CLOSED, f"transferring account {source.account_id} is closed"
+                CheckCode.TRANSFERRING_ACCOUNT_CLOSED,
+                f"transferring account {source.account_id} is closed",
             )
         if source.status is AccountStatus.BLOCKED and kind is not TransactionType.UNLOCK:
             raise RegistryError(
@@ -772,11 +828,13 @@ class Ledger:
         target = self._resolve(reference, "acquiring")
         if target.status is AccountStatus.CLOSED:
             raise RegistryError(
-                CheckCode.ACQUIRING_ACCOUNT_CLOSED, f"acquiring account {target.account_id} is closed"
+                CheckCode.ACQUIRING_ACCOUNT_CLOSED,
+                f"acquiring account {target.account_id} is closed",
             )
         if target.status is AccountStatus.BLOCKED:
             raise RegistryError(
-                CheckCode.ACQUIRING_ACCOUNT_SUSPENDED, f"acquiring account {target.account_id} is blocked"
+                CheckCode.ACQUIRING_ACCOUNT_SUSPENDED,
+                f"acquiring account {target.account_id} is blocked",
             )
         if target.kind not in allowed:
             raise RegistryError(
@@ -831,7 +889,9 @@ class Ledger:
         )
         raise RegistryError(code, f"{role} account {reference!r} does not exist in {self.code}")
 
-    def _refuse_short(self, source: Account, unit_type: str, quantity: int, vintage: int | None) -> None:
+    def _refuse_short(
+        self, source: Account, unit_type: str, quantity: int, vintage: int | None
+    ) -> NoReturn:
         total = source.holding.balance(unit_type, vintage)
         what = unit_type if vintage is None else f"{unit_type} {vintage}"
         if total >= quantity:
@@ -895,7 +955,8 @@ class Ledger:
         if record.status not in allowed_from:
             raise RegistryError(
                 CheckCode.ACCOUNT_STATUS_CONFLICT,
-                f"account {record.account_id} is {record.status.value}; cannot become {status.value}",
+                f"account {record.account_id} is {record.status.value}; "
+                f"cannot become {status.value}",
             )
         if status is AccountStatus.CLOSED and any(
             lock.account_id == record.account_id for lock in self._locks.values()
@@ -993,7 +1054,9 @@ def _check_text(what: str, text: Any, required: bool = False) -> None:
             ) from None
 
 
-def _overlapping_range(ranges: list[tuple[int, int]], start: int, end: int) -> tuple[int, int] | None:
+def _overlapping_range(
+    ranges: list[tuple[int, int]], start: int, end: int
+) -> tuple[int, int] | None:
     # Ranges are disjoint and sorted, so only the last one starting at or
     # before `end` can overlap [start, end].
     index = bisect.bisect_right(ranges, (end, SERIAL_MAX + 1))
@@ -1010,4 +1073,3 @@ def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
-

@@ -31,14 +31,24 @@ class QuarantinedRange:
 
     def to_data(self) -> dict[str, Any]:
         return {
-            "origin": self.origin, "unit_type": self.unit_type, "vintage": self.vintage,
-            "start": self.start, "end": self.end, "reason": self.reason,
+            "origin": self.origin,
+            "unit_type": self.unit_type,
+            "vintage": self.vintage,
+            "start": self.start,
+            "end": self.end,
+            "reason": self.reason,
         }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> QuarantinedRange:
-        return cls(data["origin"], data["unit_type"], data["vintage"],
-                   data["start"], data["end"], data["reason"])
+        return cls(
+            data["origin"],
+            data["unit_type"],
+            data["vintage"],
+            data["start"],
+            data["end"],
+            data["reason"],
+        )
 
 
 class QuarantineList:

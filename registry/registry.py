@@ -113,11 +113,14 @@ class Registry:
         """Open registry `code` for writing: verify the journal, load the latest
         snapshot and replay the events after it."""
         engine = make_engine(store) if isinstance(store, str) else store
-        ledger, snapshot_seq, head_seq = load_ledger(engine, code, key.verify_key, verify_from_genesis)
+        ledger, snapshot_seq, head_seq = load_ledger(
+            engine, code, key.verify_key, verify_from_genesis
+        )
         journal = Journal.open(engine, code, key, group_commit)
         if journal.seq != head_seq:
             raise ConcurrentWriterError(
-                f"journal {code!r} moved from seq {head_seq} to {journal.seq} while it was being opened"
+                f"journal {code!r} moved from seq {head_seq} to {journal.seq} "
+                "while it was being opened"
             )
         registry = cls(ledger, journal, clock or SimulatedClock(), snapshot_every_events)
         registry.snapshot_seq = snapshot_seq
@@ -153,7 +156,8 @@ class Registry:
         with self.journal.engine.begin() as connection:
             # Single writer: a stale instance must not roll the holdings table back.
             head_seq = connection.execute(
-                select(heads_table.c.seq).where(heads_table.c.stream == self.journal.stream)
+                select(heads_table.c.seq)
+                .where(heads_table.c.stream == self.journal.stream)
                 .with_for_update()
             ).scalar_one()
             if head_seq != seq:
@@ -163,10 +167,18 @@ class Registry:
                 )
             connection.execute(
                 insert(snapshots_table),
-                {"stream": self.ledger.code, "seq": seq, "hash": self.journal.committed_hash,
-                 "state": state, "state_sha256": state_sha, "signature": signature},
+                {
+                    "stream": self.ledger.code,
+                    "seq": seq,
+                    "hash": self.journal.committed_hash,
+                    "state": state,
+                    "state_sha256": state_sha,
+                    "signature": signature,
+                },
             )
-            connection.execute(delete(holdings_table).where(holdings_table.c.registry == self.ledger.code))
+            connection.execute(
+                delete(holdings_table).where(holdings_table.c.registry == self.ledger.code)
+            )
             if rows:
                 connection.execute(insert(holdings_table), rows)
         self.snapshot_seq = seq
@@ -181,19 +193,31 @@ class Registry:
     def register_unit_type(self, unit_type: UnitType, durable: bool = False) -> UnitTypeRegistered:
         return self._record(self._writable_ledger.register_unit_type(unit_type), durable)
 
-    def set_issuance_cap(self, unit_type: str, vintage: int, cap_t: int, durable: bool = False) -> IssuanceCapSet:
-        return self._record(self._writable_ledger.set_issuance_cap(unit_type, vintage, cap_t), durable)
+    def set_issuance_cap(
+        self, unit_type: str, vintage: int, cap_t: int, durable: bool = False
+    ) -> IssuanceCapSet:
+        return self._record(
+            self._writable_ledger.set_issuance_cap(unit_type, vintage, cap_t), durable
+        )
 
-    def open_account(self, kind: AccountKind, holder: str, label: str = "", durable: bool = False) -> AccountOpened:
+    def open_account(
+        self, kind: AccountKind, holder: str, label: str = "", durable: bool = False
+    ) -> AccountOpened:
         return self._record(self._writable_ledger.open_account(kind, holder, label), durable)
 
-    def block_account(self, account: str, reason: str = "", durable: bool = False) -> AccountStatusChanged:
+    def block_account(
+        self, account: str, reason: str = "", durable: bool = False
+    ) -> AccountStatusChanged:
         return self._record(self._writable_ledger.block_account(account, reason), durable)
 
-    def unblock_account(self, account: str, reason: str = "", durable: bool = False) -> AccountStatusChanged:
+    def unblock_account(
+        self, account: str, reason: str = "", durable: bool = False
+    ) -> AccountStatusChanged:
         return self._record(self._writable_ledger.unblock_account(account, reason), durable)
 
-    def close_account(self, account: str, reason: str = "", durable: bool = False) -> AccountStatusChanged:
+    def close_account(
+        self, account: str, reason: str = "", durable: bool = False
+    ) -> AccountStatusChanged:
         return self._record(self._writable_ledger.close_account(account, reason), durable)
 
     def suspend(self, reason: str, durable: bool = False) -> RegistrySuspended:
@@ -205,12 +229,17 @@ class Registry:
     def quarantine_serials(
         self, unit_type: str, vintage: int, start: int, end: int, reason: str, durable: bool = False
     ) -> SerialsQuarantined:
-        return self._record(self._writable_ledger.quarantine_serials(unit_type, vintage, start, end, reason), durable)
+        return self._record(
+            self._writable_ledger.quarantine_serials(unit_type, vintage, start, end, reason),
+            durable,
+        )
 
     def lift_quarantine(
         self, unit_type: str, vintage: int, start: int, end: int, durable: bool = False
     ) -> QuarantineLifted:
-        return self._record(self._writable_ledger.lift_quarantine(unit_type, vintage, start, end), durable)
+        return self._record(
+            self._writable_ledger.lift_quarantine(unit_type, vintage, start, end), durable
+        )
 
     def issue(
         self,
@@ -229,29 +258,48 @@ class Registry:
         return self._record(event, durable)
 
     def transfer(
-        self, from_account: str, to_account: str, unit_type: str, quantity: int,
-        vintage: int | None = None, durable: bool = False,
+        self,
+        from_account: str,
+        to_account: str,
+        unit_type: str,
+        quantity: int,
+        vintage: int | None = None,
+        durable: bool = False,
     ) -> UnitsMoved:
         return self._record(
-            self._writable_ledger.transfer(from_account, to_account, unit_type, quantity, vintage), durable
+            self._writable_ledger.transfer(from_account, to_account, unit_type, quantity, vintage),
+            durable,
         )
 
     def transfer_blocks(
         self, from_account: str, to_account: str, blocks: Iterable[UnitBlock], durable: bool = False
     ) -> UnitsMoved:
-        return self._record(self._writable_ledger.transfer_blocks(from_account, to_account, blocks), durable)
+        return self._record(
+            self._writable_ledger.transfer_blocks(from_account, to_account, blocks), durable
+        )
 
     def allocate(
-        self, from_account: str, to_account: str, unit_type: str, quantity: int,
-        vintage: int | None = None, durable: bool = False,
+        self,
+        from_account: str,
+        to_account: str,
+        unit_type: str,
+        quantity: int,
+        vintage: int | None = None,
+        durable: bool = False,
     ) -> UnitsMoved:
         return self._record(
-            self._writable_ledger.allocate(from_account, to_account, unit_type, quantity, vintage), durable
+            self._writable_ledger.allocate(from_account, to_account, unit_type, quantity, vintage),
+            durable,
         )
 
     def surrender(
-        self, account: str, unit_type: str, quantity: int, period: int,
-        vintage: int | None = None, durable: bool = False,
+        self,
+        account: str,
+        unit_type: str,
+        quantity: int,
+        period: int,
+        vintage: int | None = None,
+        durable: bool = False,
     ) -> UnitsMoved:
         return self._record(
             self._writable_ledger.surrender(account, unit_type, quantity, period, vintage), durable
@@ -260,33 +308,60 @@ class Registry:
     def surrender_blocks(
         self, account: str, blocks: Iterable[UnitBlock], period: int, durable: bool = False
     ) -> UnitsMoved:
-        return self._record(self._writable_ledger.surrender_blocks(account, blocks, period), durable)
+        return self._record(
+            self._writable_ledger.surrender_blocks(account, blocks, period), durable
+        )
 
     def cancel(
-        self, account: str, unit_type: str, quantity: int, vintage: int | None = None,
+        self,
+        account: str,
+        unit_type: str,
+        quantity: int,
+        vintage: int | None = None,
         durable: bool = False,
-    ) -> UnitsMoved:
-        return self._record(self._writable_ledger.cancel(account, unit_type, quantity, vintage), durable)
-
-    def retire(
-        self, account: str, unit_type: str, quantity: int, vintage: int | None = None,
-        durable: bool = False,
-    ) -> UnitsMoved:
-        return self._record(self._writable_ledger.retire(account, unit_type, quantity, vintage), durable)
-
-    def lock(
-        self, lock_id: str, account: str, unit_type: str, quantity: int, purpose: LockPurpose,
-        vintage: int | None = None, durable: bool = False,
     ) -> UnitsMoved:
         return self._record(
-            self._writable_ledger.lock(lock_id, account, unit_type, quantity, purpose, vintage), durable
+            self._writable_ledger.cancel(account, unit_type, quantity, vintage), durable
+        )
+
+    def retire(
+        self,
+        account: str,
+        unit_type: str,
+        quantity: int,
+        vintage: int | None = None,
+        durable: bool = False,
+    ) -> UnitsMoved:
+        return self._record(
+            self._writable_ledger.retire(account, unit_type, quantity, vintage), durable
+        )
+
+    def lock(
+        self,
+        lock_id: str,
+        account: str,
+        unit_type: str,
+        quantity: int,
+        purpose: LockPurpose,
+        vintage: int | None = None,
+        durable: bool = False,
+    ) -> UnitsMoved:
+        return self._record(
+            self._writable_ledger.lock(lock_id, account, unit_type, quantity, purpose, vintage),
+            durable,
         )
 
     def lock_blocks(
-        self, lock_id: str, account: str, blocks: Iterable[UnitBlock], purpose: LockPurpose,
+        self,
+        lock_id: str,
+        account: str,
+        blocks: Iterable[UnitBlock],
+        purpose: LockPurpose,
         durable: bool = False,
     ) -> UnitsMoved:
-        return self._record(self._writable_ledger.lock_blocks(lock_id, account, blocks, purpose), durable)
+        return self._record(
+            self._writable_ledger.lock_blocks(lock_id, account, blocks, purpose), durable
+        )
 
     def unlock(self, lock_id: str, durable: bool = False) -> UnitsMoved:
         return self._record(self._writable_ledger.unlock(lock_id), durable)
@@ -352,7 +427,9 @@ def load_ledger(
         if state_sha != snapshot.state_sha256 or not verify_key.verify(
             bytes.fromhex(snapshot.signature), _snapshot_message(code, snapshot.seq, state_sha)
         ):
-            raise JournalIntegrityError(f"registry {code!r}: snapshot at seq {snapshot.seq} does not verify")
+            raise JournalIntegrityError(
+                f"registry {code!r}: snapshot at seq {snapshot.seq} does not verify"
+            )
         if verify_from_genesis:
             for entry in read_entries(engine, code, 0, snapshot.seq):
                 chain.check(entry)
@@ -406,11 +483,20 @@ def _snapshot_message(code: str, seq: int, state_sha: str) -> bytes:
 def _holdings_rows(ledger: Ledger, seq: int) -> list[dict[str, Any]]:
     return [
         {
-            "registry": ledger.code, "account_id": record.account_id, "unit_type": block.unit_type,
-            "vintage": block.vintage, "serial_start": block.start, "serial_end": block.end,
-            "quantity": block.quantity, "origin": block.origin, "project_id": block.project_id,
-            "article6_authorized": block.article6_authorized, "account_kind": record.kind.value,
-            "holder": record.holder, "label": record.label, "snapshot_seq": seq,
+            "registry": ledger.code,
+            "account_id": record.account_id,
+            "unit_type": block.unit_type,
+            "vintage": block.vintage,
+            "serial_start": block.start,
+            "serial_end": block.end,
+            "quantity": block.quantity,
+            "origin": block.origin,
+            "project_id": block.project_id,
+            "article6_authorized": block.article6_authorized,
+            "account_kind": record.kind.value,
+            "holder": record.holder,
+            "label": record.label,
+            "snapshot_seq": seq,
         }
         for record in ledger.accounts()
         for block in record.holding.blocks()

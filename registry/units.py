@@ -31,7 +31,12 @@ class UnitType:
     name: str = ""
 
     def to_data(self) -> dict[str, Any]:
-        return {"code": self.code, "kind": self.kind.value, "origin": self.origin, "name": self.name}
+        return {
+            "code": self.code,
+            "kind": self.kind.value,
+            "origin": self.origin,
+            "name": self.name,
+        }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> UnitType:
@@ -88,8 +93,13 @@ class UnitBlock:
 
     def with_range(self, start: int, end: int) -> UnitBlock:
         return UnitBlock(
-            self.origin, self.unit_type, self.vintage, start, end,
-            self.project_id, self.article6_authorized,
+            self.origin,
+            self.unit_type,
+            self.vintage,
+            start,
+            end,
+            self.project_id,
+            self.article6_authorized,
         )
 
     def split(self, quantity: int) -> tuple[UnitBlock, UnitBlock]:
@@ -134,8 +144,13 @@ class UnitBlock:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> UnitBlock:
         return cls(
-            data["origin"], data["unit_type"], data["vintage"], data["start"], data["end"],
-            data.get("project_id", ""), data.get("article6_authorized", False),
+            data["origin"],
+            data["unit_type"],
+            data["vintage"],
+            data["start"],
+            data["end"],
+            data.get("project_id", ""),
+            data.get("article6_authorized", False),
         )
 
     def __str__(self) -> str:
@@ -156,7 +171,13 @@ _set_project_id = _slot_setter("project_id")
 _set_article6_authorized = _slot_setter("article6_authorized")
 # UnitBlock.__init__ sets each field by hand: a field added or renamed must be set there too.
 assert [item.name for item in fields(UnitBlock)] == [
-    "origin", "unit_type", "vintage", "start", "end", "project_id", "article6_authorized"
+    "origin",
+    "unit_type",
+    "vintage",
+    "start",
+    "end",
+    "project_id",
+    "article6_authorized",
 ]
 
 

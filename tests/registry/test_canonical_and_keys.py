@@ -23,8 +23,9 @@ from registry.errors import CheckCode
 
 plain_data = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
     max_leaves=25,
 )
 
@@ -41,8 +42,13 @@ def _reordered(value: Any, rng: random.Random) -> Any:
 
 
 def test_encoding_of_a_known_value_is_exactly_the_expected_bytes() -> None:
-    value = {"to": "KR-120-1000006-0-96", "blocks": [{"start": 1, "end": 500}], "ok": True,
-             "period": None, "name": "Émission"}
+    value = {
+        "to": "KR-120-1000006-0-96",
+        "blocks": [{"start": 1, "end": 500}],
+        "ok": True,
+        "period": None,
+        "name": "Émission",
+    }
 
     assert encode(value) == (
         b'{"blocks":[{"end":500,"start":1}],"name":"\xc3\x89mission","ok":true,'
@@ -70,8 +76,12 @@ def test_equal_values_encode_to_the_same_bytes_and_decode_back(
     assert decode(data) == value
     assert encode(decode(data)) == data
     # The bytes are UTF-8 JSON with sorted keys and no insignificant white space.
-    assert json.dumps(json.loads(data), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8") == data
+    assert (
+        json.dumps(
+            json.loads(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+        == data
+    )
 
 
 @pytest.mark.parametrize(
@@ -231,7 +241,8 @@ def test_verify_fails_with_another_registrys_key() -> None:
 def test_loading_a_key_that_is_not_ed25519_is_refused() -> None:
     other = ec.generate_private_key(ec.SECP256R1())
     private_pem = other.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
     public_pem = other.public_key().public_bytes(

@@ -100,11 +100,25 @@ class Crash:
 
 def _run_and_kill(url: str, key_path: Path, founded_seq: int, point: KillPoint) -> Crash:
     """Run the crash writer and SIGKILL it at `point`."""
-    stall = [] if point.stall_after_commands is None else [
-        "--stall-after", str(point.stall_after_commands)]
-    writer = Child("crash", "--url", url, "--key", str(key_path), "--seed", str(SEED),
-                   "--batch-commands", str(BATCH_COMMANDS), "--batches-max", str(BATCHES_MAX),
-                   *stall)
+    stall = (
+        []
+        if point.stall_after_commands is None
+        else ["--stall-after", str(point.stall_after_commands)]
+    )
+    writer = Child(
+        "crash",
+        "--url",
+        url,
+        "--key",
+        str(key_path),
+        "--seed",
+        str(SEED),
+        "--batch-commands",
+        str(BATCH_COMMANDS),
+        "--batches-max",
+        str(BATCHES_MAX),
+        *stall,
+    )
     stalled = None
     try:
         assert writer.expect("OPENED") == [str(founded_seq)]
@@ -119,8 +133,9 @@ def _run_and_kill(url: str, key_path: Path, founded_seq: int, point: KillPoint) 
         writer.kill()
         assert writer.process.returncode == -signal.SIGKILL
         # Acks printed after the last one read were acknowledged too.
-        acks += [int(line.split(" ")[1]) for line in writer.remaining_lines()
-                 if line.startswith("ACK ")]
+        acks += [
+            int(line.split(" ")[1]) for line in writer.remaining_lines() if line.startswith("ACK ")
+        ]
     finally:
         writer.close()
     assert acks == sorted(acks)
@@ -152,9 +167,15 @@ def test_writer_killed_mid_run_leaves_its_last_committed_event_and_the_registry_
     with engine.connect() as connection:
         seqs = list(connection.execute(text("SELECT seq FROM journal ORDER BY seq")).scalars())
         snapshot_seq = connection.execute(text("SELECT MAX(seq) FROM snapshots")).scalar_one()
-        holdings = {tuple(row) for row in connection.execute(text(
-            "SELECT account_id, unit_type, vintage, serial_start, serial_end, snapshot_seq "
-            "FROM holdings"))}
+        holdings = {
+            tuple(row)
+            for row in connection.execute(
+                text(
+                    "SELECT account_id, unit_type, vintage, serial_start, serial_end, snapshot_seq "
+                    "FROM holdings"
+                )
+            )
+        }
     assert seqs == list(range(1, head_seq + 1))
     if point.acks_before_kill >= 8:
         assert snapshot_seq is not None  # the writer snapshotted before it died

@@ -72,8 +72,10 @@ class Row:
 def _rows(engine: Engine, stream: str = CODE) -> list[Row]:
     with engine.connect() as connection:
         result = connection.execute(
-            text("SELECT seq, sim_time, kind, body, prev_hash, hash FROM journal "
-                 "WHERE stream = :stream ORDER BY seq"),
+            text(
+                "SELECT seq, sim_time, kind, body, prev_hash, hash FROM journal "
+                "WHERE stream = :stream ORDER BY seq"
+            ),
             {"stream": stream},
         )
         return [Row(*row) for row in result]
@@ -82,8 +84,10 @@ def _rows(engine: Engine, stream: str = CODE) -> list[Row]:
 def _head(engine: Engine, stream: str = CODE) -> Any:
     with engine.connect() as connection:
         return connection.execute(
-            text("SELECT seq, hash, signature, key_fingerprint, public_key FROM journal_heads "
-                 "WHERE stream = :stream"),
+            text(
+                "SELECT seq, hash, signature, key_fingerprint, public_key FROM journal_heads "
+                "WHERE stream = :stream"
+            ),
             {"stream": stream},
         ).one()
 
@@ -194,7 +198,7 @@ def test_journal_body_is_the_canonical_json_of_the_event_for_awkward_text_and_pr
     ]
     registry.flush()
 
-    rows = _rows(engine)[-len(events):]
+    rows = _rows(engine)[-len(events) :]
     for row, event in zip(rows, events, strict=True):
         assert row.body == _canonical(event.to_data())
         assert json.loads(row.body) == event.to_data()
@@ -281,8 +285,12 @@ def test_reopened_registry_continues_the_chain_and_replays_to_the_same_state(
 
 
 def _update_body(engine: Engine, seq: int, body: str) -> None:
-    _execute(engine, "UPDATE journal SET body = :body WHERE stream = 'KR' AND seq = :seq",
-             body=body, seq=seq)
+    _execute(
+        engine,
+        "UPDATE journal SET body = :body WHERE stream = 'KR' AND seq = :seq",
+        body=body,
+        seq=seq,
+    )
 
 
 def _swap_bodies_of_two_entries(engine: Engine, key: SigningKey) -> str:
@@ -303,10 +311,13 @@ def _edit_a_body(engine: Engine, key: SigningKey) -> str:
 def _edit_a_body_and_its_hash(engine: Engine, key: SigningKey) -> str:
     row = next(row for row in _rows(engine) if '"transfer"' in row.body)
     body = row.body.replace('"transfer"', '"allocate"')
-    _execute(engine, "UPDATE journal SET body = :body, hash = :hash "
-             "WHERE stream = 'KR' AND seq = :seq",
-             body=body, hash=_chain_hash(row.prev_hash, row.seq, row.sim_time, row.kind, body),
-             seq=row.seq)
+    _execute(
+        engine,
+        "UPDATE journal SET body = :body, hash = :hash WHERE stream = 'KR' AND seq = :seq",
+        body=body,
+        hash=_chain_hash(row.prev_hash, row.seq, row.sim_time, row.kind, body),
+        seq=row.seq,
+    )
     return rf"seq {row.seq + 1}\b.*does not link"
 
 
@@ -318,16 +329,27 @@ def _rewrite_the_chain(engine: Engine, key: SigningKey | None) -> None:
     for row in rows:
         body = row.body.replace('"transfer"', '"cancel"') if row.seq == target else row.body
         digest = _chain_hash(prev_hash, row.seq, row.sim_time, row.kind, body)
-        _execute(engine, "UPDATE journal SET body = :body, prev_hash = :prev, hash = :hash "
-                 "WHERE stream = 'KR' AND seq = :seq",
-                 body=body, prev=prev_hash, hash=digest, seq=row.seq)
+        _execute(
+            engine,
+            "UPDATE journal SET body = :body, prev_hash = :prev, hash = :hash "
+            "WHERE stream = 'KR' AND seq = :seq",
+            body=body,
+            prev=prev_hash,
+            hash=digest,
+            seq=row.seq,
+        )
         prev_hash = digest
     _execute(engine, "UPDATE journal_heads SET hash = :hash WHERE stream = 'KR'", hash=prev_hash)
     if key is not None:
         signature = key.sign(_head_message(CODE, rows[-1].seq, prev_hash)).hex()
-        _execute(engine, "UPDATE journal_heads SET signature = :signature, key_fingerprint = :fp, "
-                 "public_key = :pem WHERE stream = 'KR'",
-                 signature=signature, fp=key.fingerprint, pem=key.verify_key.to_pem().decode())
+        _execute(
+            engine,
+            "UPDATE journal_heads SET signature = :signature, key_fingerprint = :fp, "
+            "public_key = :pem WHERE stream = 'KR'",
+            signature=signature,
+            fp=key.fingerprint,
+            pem=key.verify_key.to_pem().decode(),
+        )
 
 
 def _rewrite_the_chain_unsigned(engine: Engine, key: SigningKey) -> str:
@@ -343,15 +365,22 @@ def _rewrite_the_chain_and_sign_with_another_key(engine: Engine, key: SigningKey
 def _sign_with_another_key_keeping_the_fingerprint(engine: Engine, key: SigningKey) -> str:
     head = _head(engine)
     signature = SigningKey.generate().sign(_head_message(CODE, head.seq, head.hash)).hex()
-    _execute(engine, "UPDATE journal_heads SET signature = :signature WHERE stream = 'KR'",
-             signature=signature)
+    _execute(
+        engine,
+        "UPDATE journal_heads SET signature = :signature WHERE stream = 'KR'",
+        signature=signature,
+    )
     return "head signature does not verify"
 
 
 def _edit_a_sim_time(engine: Engine, key: SigningKey) -> str:
     row = _rows(engine)[-3]
-    _execute(engine, "UPDATE journal SET sim_time = :time WHERE stream = 'KR' AND seq = :seq",
-             time="2019-01-01T00:00:00Z", seq=row.seq)
+    _execute(
+        engine,
+        "UPDATE journal SET sim_time = :time WHERE stream = 'KR' AND seq = :seq",
+        time="2019-01-01T00:00:00Z",
+        seq=row.seq,
+    )
     return rf"seq {row.seq}\b.*altered"
 
 
@@ -370,8 +399,12 @@ def _delete_the_last_row(engine: Engine, key: SigningKey) -> str:
 def _roll_the_head_back_one_entry(engine: Engine, key: SigningKey) -> str:
     rows = _rows(engine)
     _execute(engine, "DELETE FROM journal WHERE stream = 'KR' AND seq = :seq", seq=rows[-1].seq)
-    _execute(engine, "UPDATE journal_heads SET seq = :seq, hash = :hash WHERE stream = 'KR'",
-             seq=rows[-2].seq, hash=rows[-2].hash)
+    _execute(
+        engine,
+        "UPDATE journal_heads SET seq = :seq, hash = :hash WHERE stream = 'KR'",
+        seq=rows[-2].seq,
+        hash=rows[-2].hash,
+    )
     return "head signature does not verify"
 
 
@@ -526,7 +559,8 @@ def test_flush_commits_everything_buffered_and_unflushed_work_is_not_in_the_stor
         registry.ledger.state_digest()
     )
     assert verify_journal(engine, CODE, signing_key.verify_key) == (
-        registry.journal.committed_seq, registry.journal.committed_hash
+        registry.journal.committed_seq,
+        registry.journal.committed_hash,
     )
 
 
@@ -550,9 +584,21 @@ HOLDINGS_SQL = (
 
 def _expected_holdings(ledger: Ledger, seq: int) -> set[tuple[Any, ...]]:
     return {
-        (record.account_id, block.unit_type, block.vintage, block.start, block.end,
-         block.end - block.start + 1, block.origin, block.project_id,
-         block.article6_authorized, record.kind.value, record.holder, record.label, seq)
+        (
+            record.account_id,
+            block.unit_type,
+            block.vintage,
+            block.start,
+            block.end,
+            block.end - block.start + 1,
+            block.origin,
+            block.project_id,
+            block.article6_authorized,
+            record.kind.value,
+            record.holder,
+            record.label,
+            seq,
+        )
         for record in ledger.accounts()
         for block in record.holding.blocks()
     }
@@ -570,16 +616,19 @@ def test_snapshot_is_signed_and_the_holdings_table_shows_what_the_ledger_holds(
     engine: Engine, signing_key: SigningKey
 ) -> None:
     registry = _busy_registry(engine, signing_key)
-    registry.allocate(registry.ledger.singleton(AccountKind.ISSUANCE).account_id, "broker", "KOC",
-                      1_000)
+    registry.allocate(
+        registry.ledger.singleton(AccountKind.ISSUANCE).account_id, "broker", "KOC", 1_000
+    )
 
     seq = registry.snapshot()
 
     assert seq == registry.journal.committed_seq == _stored_seq(engine)
     with engine.connect() as connection:
         snapshot = connection.execute(
-            text("SELECT seq, hash, state, state_sha256, signature FROM snapshots "
-                 "WHERE stream = 'KR'")
+            text(
+                "SELECT seq, hash, state, state_sha256, signature FROM snapshots "
+                "WHERE stream = 'KR'"
+            )
         ).one()
     assert (snapshot.seq, snapshot.hash) == (seq, registry.journal.committed_hash)
     assert snapshot.state_sha256 == hashlib.sha256(snapshot.state.encode()).hexdigest()
@@ -590,12 +639,18 @@ def test_snapshot_is_signed_and_the_holdings_table_shows_what_the_ledger_holds(
     )
     assert _stored_holdings(engine) == _expected_holdings(registry.ledger, seq)
     with engine.connect() as connection:
-        by_account = dict(connection.execute(text(
-            "SELECT account_id, SUM(quantity) FROM holdings WHERE registry = 'KR' "
-            "GROUP BY account_id")).all())
+        by_account = dict(
+            connection.execute(
+                text(
+                    "SELECT account_id, SUM(quantity) FROM holdings WHERE registry = 'KR' "
+                    "GROUP BY account_id"
+                )
+            ).all()
+        )
     assert {account: int(total) for account, total in by_account.items()} == {
         record.account_id: record.holding.balance()
-        for record in registry.ledger.accounts() if record.holding
+        for record in registry.ledger.accounts()
+        if record.holding
     }
     assert sum(int(total) for total in by_account.values()) == registry.ledger.issued()
 
@@ -632,7 +687,9 @@ def test_snapshot_twice_at_one_seq_stores_one_snapshot(
 
 @pytest.mark.parametrize("verify_from_genesis", [True, False], ids=FROM)
 def test_open_after_a_snapshot_replays_only_later_events_and_reaches_the_same_state(
-    engine: Engine, signing_key: SigningKey, monkeypatch: pytest.MonkeyPatch,
+    engine: Engine,
+    signing_key: SigningKey,
+    monkeypatch: pytest.MonkeyPatch,
     verify_from_genesis: bool,
 ) -> None:
     registry = _busy_registry(engine, signing_key)
@@ -642,8 +699,11 @@ def test_open_after_a_snapshot_replays_only_later_events_and_reaches_the_same_st
     registry.surrender("kepco", "KAU", 1_000, 2026, durable=True)
     applied: list[Any] = []
     original_apply = Ledger.apply
-    monkeypatch.setattr(Ledger, "apply", lambda ledger, event: (applied.append(event),
-                                                                original_apply(ledger, event)))
+    monkeypatch.setattr(
+        Ledger,
+        "apply",
+        lambda ledger, event: (applied.append(event), original_apply(ledger, event)),
+    )
 
     reopened = Registry.open(engine, CODE, signing_key, verify_from_genesis=verify_from_genesis)
 
@@ -690,8 +750,12 @@ def _rewrite_snapshot(engine: Engine, key: SigningKey | None) -> None:
     broker["blocks"][0]["end"] += 1_000
     text_state = _canonical(state)
     sha = hashlib.sha256(text_state.encode()).hexdigest()
-    _execute(engine, "UPDATE snapshots SET state = :state, state_sha256 = :sha",
-             state=text_state, sha=sha)
+    _execute(
+        engine,
+        "UPDATE snapshots SET state = :state, state_sha256 = :sha",
+        state=text_state,
+        sha=sha,
+    )
     if key is not None:
         signature = key.sign(_head_message(f"snapshot:{CODE}", row.seq, sha)).hex()
         _execute(engine, "UPDATE snapshots SET signature = :signature", signature=signature)
@@ -717,7 +781,9 @@ SNAPSHOT_TAMPERINGS: dict[str, Callable[[Engine, SigningKey], None]] = {
 @pytest.mark.parametrize("verify_from_genesis", [True, False], ids=FROM)
 @pytest.mark.parametrize("tamper", SNAPSHOT_TAMPERINGS.values(), ids=SNAPSHOT_TAMPERINGS.keys())
 def test_tampered_snapshot_is_detected_on_open(
-    engine: Engine, signing_key: SigningKey, tamper: Callable[[Engine, SigningKey], None],
+    engine: Engine,
+    signing_key: SigningKey,
+    tamper: Callable[[Engine, SigningKey], None],
     verify_from_genesis: bool,
 ) -> None:
     registry = _busy_registry(engine, signing_key)
@@ -816,9 +882,11 @@ def test_random_history_replays_to_the_same_state_and_chain_head(
         reopened = Registry.open(engine, CODE, key, verify_from_genesis=verify_from_genesis)
         assert reopened.ledger.state_digest() == registry.ledger.state_digest()
         assert (reopened.journal.committed_seq, reopened.journal.committed_hash) == (
-            registry.journal.committed_seq, registry.journal.committed_hash
+            registry.journal.committed_seq,
+            registry.journal.committed_hash,
         )
         reopened.check_conservation()
     assert verify_journal(engine, CODE, key.verify_key) == (
-        registry.journal.committed_seq, registry.journal.committed_hash
+        registry.journal.committed_seq,
+        registry.journal.committed_hash,
     )

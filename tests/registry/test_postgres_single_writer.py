@@ -45,9 +45,12 @@ def engine(store_url: str) -> Iterator[Engine]:
 
 def _seqs(engine: Engine) -> list[int]:
     with engine.connect() as connection:
-        return list(connection.execute(
-            text("SELECT seq FROM journal WHERE stream = :stream ORDER BY seq"), {"stream": CODE}
-        ).scalars())
+        return list(
+            connection.execute(
+                text("SELECT seq FROM journal WHERE stream = :stream ORDER BY seq"),
+                {"stream": CODE},
+            ).scalars()
+        )
 
 
 def _open(engine: Engine, key: SigningKey, group_commit: GroupCommit | None = None) -> Registry:
@@ -91,8 +94,19 @@ def founded(postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, SigningKey
 
 
 def _contender(url: str, key_path: Path, tag: str, events_max: int = 1_000) -> Child:
-    return Child("contend", "--url", url, "--key", str(key_path), "--tag", tag,
-                 "--accounts", str(ACCOUNTS), "--events-max", str(events_max))
+    return Child(
+        "contend",
+        "--url",
+        url,
+        "--key",
+        str(key_path),
+        "--tag",
+        tag,
+        "--accounts",
+        str(ACCOUNTS),
+        "--events-max",
+        str(events_max),
+    )
 
 
 @pytest.mark.postgres
@@ -232,7 +246,8 @@ def test_writer_that_lost_refuses_every_further_command_and_stores_nothing(
         with engine.connect() as connection:
             assert connection.execute(text("SELECT COUNT(*) FROM snapshots")).scalar_one() == 0
         assert verify_journal(engine, CODE, signing_key.verify_key) == (
-            winner.journal.committed_seq, winner.journal.committed_hash
+            winner.journal.committed_seq,
+            winner.journal.committed_hash,
         )
     finally:
         loser_engine.dispose()
@@ -269,9 +284,11 @@ def test_writer_whose_next_seq_is_taken_fails_without_moving_the_head(
     # A rogue writer stored entry seq+1 without moving the signed head.
     with engine.begin() as connection:
         connection.execute(
-            text("INSERT INTO journal (stream, seq, sim_time, kind, body, prev_hash, hash) "
-                 "VALUES (:stream, :seq, '2026-01-01T00:00:00Z', 'registry_suspended', "
-                 "'{\"reason\":\"rogue\"}', :prev, :hash)"),
+            text(
+                "INSERT INTO journal (stream, seq, sim_time, kind, body, prev_hash, hash) "
+                "VALUES (:stream, :seq, '2026-01-01T00:00:00Z', 'registry_suspended', "
+                '\'{"reason":"rogue"}\', :prev, :hash)'
+            ),
             {"stream": CODE, "seq": head[0] + 1, "prev": head[1], "hash": "e" * 64},
         )
 
@@ -307,8 +324,9 @@ def test_stale_writer_with_nothing_buffered_cannot_snapshot_or_roll_back_the_hol
 
         with engine.connect() as connection:
             snapshots = list(connection.execute(text("SELECT seq FROM snapshots")).scalars())
-            holdings_seqs = set(connection.execute(
-                text("SELECT DISTINCT snapshot_seq FROM holdings")).scalars())
+            holdings_seqs = set(
+                connection.execute(text("SELECT DISTINCT snapshot_seq FROM holdings")).scalars()
+            )
         assert snapshots == [current_snapshot]
         assert holdings_seqs == {current_snapshot}
     finally:

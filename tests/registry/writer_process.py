@@ -75,8 +75,13 @@ def found_registry(
 ) -> Registry:
     """Create registry KR with two unit types, three holders and allocated KAU, committed."""
     registry = Registry.create(
-        store, CODE, "Korea Emissions Trading Registry", key, SimulatedClock(CLOCK_START),
-        UNIT_TYPES, group_commit,
+        store,
+        CODE,
+        "Korea Emissions Trading Registry",
+        key,
+        SimulatedClock(CLOCK_START),
+        UNIT_TYPES,
+        group_commit,
     )
     registry.open_account(AccountKind.COMPLIANCE, "POSCO", "posco")
     registry.open_account(AccountKind.COMPLIANCE, "KEPCO", "kepco")
@@ -107,8 +112,14 @@ def random_command(registry: Registry, rng: random.Random, number: int) -> bool:
         elif choice < 70:
             registry.surrender(source, "KAU", quantity, 2026, durable=durable)
         elif choice < 85:
-            registry.lock(f"L{number}", source, "KAU", quantity, LockPurpose.EXTERNAL_TRANSFER,
-                          durable=durable)
+            registry.lock(
+                f"L{number}",
+                source,
+                "KAU",
+                quantity,
+                LockPurpose.EXTERNAL_TRANSFER,
+                durable=durable,
+            )
         else:
             locks = registry.ledger.locks()
             if not locks:
@@ -148,8 +159,11 @@ class Child:
     def __init__(self, mode: str, *args: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.registry.writer_process", mode, *args],
-            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
+            cwd=REPO_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -173,7 +187,7 @@ class Child:
         if line is None or not line.startswith(word + " "):
             self.kill()
             raise AssertionError(f"expected {word}, writer said {line!r}; stderr:\n{self.stderr()}")
-        return line[len(word) + 1:].split(" ")
+        return line[len(word) + 1 :].split(" ")
 
     def send(self, line: str) -> None:
         assert self.process.stdin is not None
@@ -242,12 +256,20 @@ def contend(url: str, key: SigningKey, tag: str, accounts: int, events_max: int)
 
 
 def crash(
-    url: str, key: SigningKey, seed: int, batches_max: int, batch_commands: int,
+    url: str,
+    key: SigningKey,
+    seed: int,
+    batches_max: int,
+    batch_commands: int,
     stall_after: int | None,
 ) -> int:
     """Write seeded batches, acknowledging each durable flush, until killed."""
     registry = Registry.open(
-        url, CODE, key, SimulatedClock(CLOCK_START), GroupCommit(CRASH_EVENTS_MAX, DELAY_MS_NEVER),
+        url,
+        CODE,
+        key,
+        SimulatedClock(CLOCK_START),
+        GroupCommit(CRASH_EVENTS_MAX, DELAY_MS_NEVER),
         snapshot_every_events=CRASH_SNAPSHOT_EVERY_EVENTS,
     )
     _say(f"OPENED {registry.journal.committed_seq}")
