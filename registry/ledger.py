@@ -57,6 +57,12 @@ _TRANSFER_TARGETS = frozenset(
     {AccountKind.COMPLIANCE, AccountKind.TRADING, AccountKind.EXCHANGE_CUSTODY, AccountKind.RESERVE}
 )
 _ISSUANCE_TARGETS = frozenset({AccountKind.ISSUANCE, AccountKind.RESERVE})
+# Kinds a transaction may debit, where they differ from the holding kinds.
+# Only a covered entity's compliance account has an obligation to surrender.
+_SOURCES = {
+    TransactionType.ALLOCATE: ALLOCATING_KINDS,
+    TransactionType.SURRENDER: frozenset({AccountKind.COMPLIANCE}),
+}
 # Transactions allowed while the registry is suspended (EU, 19 January 2011).
 _ALLOWED_WHILE_SUSPENDED = frozenset({TransactionType.ALLOCATE, TransactionType.SURRENDER})
 
@@ -276,6 +282,11 @@ class Ledger:
         known = self._own_unit_type(unit_type)
         _check_vintage(vintage)
         _check_text("project id", project_id)
+        if type(article6_authorized) is not bool:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT,
+                f"article6_authorized must be true or false, was {article6_authorized!r}",
+            )
         if known.kind is UnitKind.OFFSET_CREDIT and not project_id:
             raise RegistryError(
                 CheckCode.PROJECT_ID_INVALID,
@@ -288,7 +299,7 @@ class Ledger:
                 f"{unit_type} is an allowance: it carries no project id",
             )
         target = self._acquiring(
-            account if account is not None else self._singletons[AccountKind.ISSUANCE],
+            account if account is not None else self._singleton_id(AccountKind.ISSUANCE),
             _ISSUANCE_TARGETS,
             "issuance",
         )
@@ -359,7 +370,7 @@ class Ledger:
     ) -> UnitsMoved:
         """Surrender units into the surrender account for compliance `period`."""
         _check_period(period)
-        target = self._singletons[AccountKind.SURRENDER]
+        target = self._singleton_id(AccountKind.SURRENDER)
         return self._move_quantity(
             TransactionType.SURRENDER, account, target, unit_type, quantity, vintage, period=period
         )
@@ -368,7 +379,7 @@ class Ledger:
         self, account: str, blocks: Iterable[UnitBlock], period: int
     ) -> UnitsMoved:
         _check_period(period)
-        target = self._singletons[AccountKind.SURRENDER]
+        target = self._singleton_id(AccountKind.SURRENDER)
         return self._move_blocks(
             TransactionType.SURRENDER, account, target, tuple(blocks), period=period
         )
@@ -377,7 +388,7 @@ class Ledger:
         self, account: str, unit_type: str, quantity: int, vintage: int | None = None
     ) -> UnitsMoved:
         """Cancel units (voluntarily or by administrative order); they never move again."""
-        target = self._singletons[AccountKind.CANCELLATION]
+        target = self._singleton_id(AccountKind.CANCELLATION)
         return self._move_quantity(
             TransactionType.CANCEL, account, target, unit_type, quantity, vintage
         )
@@ -386,7 +397,7 @@ class Ledger:
         self, account: str, unit_type: str, quantity: int, vintage: int | None = None
     ) -> UnitsMoved:
         """Retire units; they never move again."""
-        target = self._singletons[AccountKind.RETIREMENT]
+        target = self._singleton_id(AccountKind.RETIREMENT)
         return self._move_quantity(
             TransactionType.RETIRE, account, target, unit_type, quantity, vintage
         )
@@ -402,7 +413,7 @@ class Ledger:
     ) -> UnitsMoved:
         """Lock units pending-out under `lock_id` (an external transfer, custody)."""
         self._check_new_lock(lock_id)
-        target = self._singletons[AccountKind.PENDING_OUT]
+        target = self._singleton_id(AccountKind.PENDING_OUT)
         return self._move_quantity(
             TransactionType.LOCK,
             account,
@@ -418,7 +429,7 @@ class Ledger:
         self, lock_id: str, account: str, blocks: Iterable[UnitBlock], purpose: LockPurpose
     ) -> UnitsMoved:
         self._check_new_lock(lock_id)
-        target = self._singletons[AccountKind.PENDING_OUT]
+        target = self._singleton_id(AccountKind.PENDING_OUT)
         return self._move_blocks(
             TransactionType.LOCK,
             account,
@@ -445,7 +456,7 @@ class Ledger:
             )
         event = UnitsMoved(
             TransactionType.UNLOCK,
-            self._singletons[AccountKind.PENDING_OUT],
+            self._singleton_id(AccountKind.PENDING_OUT),
             lock.account_id,
             lock.blocks,
             None,
@@ -464,7 +475,7 @@ class Ledger:
         return list(self._accounts.values())
 
     def singleton(self, kind: AccountKind) -> Account:
-        return self._accounts[self._singletons[kind]]
+        return self._accounts[self._singleton_id(kind)]
 
     def locks(self) -> list[Lock]:
         return list(self._locks.values())
@@ -807,7 +818,7 @@ class Ledger:
                 CheckCode.TRANSFERRING_ACCOUNT_SUSPENDED,
                 f"transferring account {source.account_id} is blocked",
             )
-        allowed_sources = ALLOCATING_KINDS if kind is TransactionType.ALLOCATE else HOLDING_KINDS
+        allowed_sources = _SOURCES.get(kind, HOLDING_KINDS)
         if source.kind not in allowed_sources:
             raise RegistryError(
                 CheckCode.TRANSACTION_NOT_ALLOWED_FOR_TRANSFERRING_ACCOUNT_TYPE,
@@ -978,6 +989,10 @@ class Ledger:
             self._labels[record.label] = record.account_id
         if record.kind.singleton:
             self._singletons[record.kind] = record.account_id
+
+    def _singleton_id(self, kind: AccountKind) -> str:
+        self._require_created()
+        return self._singletons[kind]
 
     def _require_created(self) -> None:
         if not self.code:

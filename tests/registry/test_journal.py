@@ -194,7 +194,8 @@ def test_journal_body_is_the_canonical_json_of_the_event_for_awkward_text_and_pr
         registry.lock(lock_id, "broker", "KOC", 950, LockPurpose.EXCHANGE_CUSTODY),
         registry.unlock(lock_id),
         registry.open_account(AccountKind.TRADING, 'Trader "Ünal"\n', "unal"),
-        registry.surrender("broker", "KOC", 400, 2026),
+        registry.transfer("broker", "posco", "KOC", 400),
+        registry.surrender("posco", "KOC", 400, 2026),
     ]
     registry.flush()
 

@@ -51,6 +51,10 @@ def singleton_id(ledger: Ledger, kind: AccountKind) -> str:
     return ledger.singleton(kind).account_id
 
 
+def singleton_balance(ledger: Ledger, kind: AccountKind) -> int:
+    return ledger.singleton(kind).holding.balance()
+
+
 def blocks_of(ledger: Ledger, reference: str) -> list[UnitBlock]:
     return list(ledger.account(reference).holding.blocks())
 
@@ -598,10 +602,6 @@ def test_a_lock_id_is_used_once(ledger: Ledger) -> None:
     assert singleton_balance(ledger, AccountKind.PENDING_OUT) == 10
 
 
-def singleton_balance(ledger: Ledger, kind: AccountKind) -> int:
-    return ledger.singleton(kind).holding.balance()
-
-
 # -------------------------------------------------- 9101 quarantine
 
 
@@ -927,3 +927,34 @@ def test_china_sized_issuance_costs_blocks_not_units() -> None:
         retired=0,
     )
     ledger.check_conservation()
+
+
+def test_only_a_compliance_account_may_surrender(ledger: Ledger) -> None:
+    """Surrender discharges a covered entity's obligation; a broker's trading
+    account and the government's issuance account have none (1007)."""
+    ledger.transfer("posco", "broker", KAU, 10)
+    refused(
+        ledger,
+        CheckCode.TRANSACTION_NOT_ALLOWED_FOR_TRANSFERRING_ACCOUNT_TYPE,
+        lambda: ledger.surrender("broker", KAU, 10, 2021),
+    )
+    issuance = singleton_id(ledger, AccountKind.ISSUANCE)
+    refused(
+        ledger,
+        CheckCode.TRANSACTION_NOT_ALLOWED_FOR_TRANSFERRING_ACCOUNT_TYPE,
+        lambda: ledger.surrender(issuance, KAU, 10, 2021),
+    )
+
+
+def test_article6_authorisation_must_be_a_boolean(ledger: Ledger) -> None:
+    refused(
+        ledger,
+        CheckCode.INVALID_ARGUMENT,
+        lambda: ledger.issue(KAU, 2021, 10, article6_authorized="yes"),  # type: ignore[arg-type]
+    )
+
+
+def test_commands_on_a_registry_never_created_are_refused_with_a_code() -> None:
+    with pytest.raises(RegistryError) as caught:
+        Ledger().surrender("posco", KAU, 1, 2021)
+    assert caught.value.code is CheckCode.INVALID_ARGUMENT

@@ -74,6 +74,7 @@ HOLDING = {
     AccountKind.RESERVE,
 }
 ALLOCATING = {AccountKind.ISSUANCE, AccountKind.RESERVE}
+SURRENDERING = {AccountKind.COMPLIANCE}  # only covered entities have obligations
 TRANSFER_TARGETS = {
     AccountKind.COMPLIANCE,
     AccountKind.TRADING,
@@ -261,7 +262,8 @@ class RegistryMachine(RuleBasedStateMachine):
             raise Refusal(CheckCode.TRANSFERRING_ACCOUNT_CLOSED)
         if source.status is AccountStatus.BLOCKED:
             raise Refusal(CheckCode.TRANSFERRING_ACCOUNT_SUSPENDED)
-        if source.kind not in (ALLOCATING if kind == "allocate" else HOLDING):
+        sources = {"allocate": ALLOCATING, "surrender": SURRENDERING}.get(kind, HOLDING)
+        if source.kind not in sources:
             raise Refusal(CheckCode.TRANSACTION_NOT_ALLOWED_FOR_TRANSFERRING_ACCOUNT_TYPE)
         targets = {TARGET_KIND[kind]} if kind in TARGET_KIND else TRANSFER_TARGETS
         target = self.acquiring(target_ref, targets)
@@ -520,13 +522,29 @@ class RegistryMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def issue(self, data: st.DataObject) -> None:
-        unit_type = self.draw_unit_type(data, [])
-        vintage = self.draw_vintage(data, [], optional=False)
-        quantity = (
-            data.draw(st.sampled_from(BAD_QUANTITIES))
-            if pick(data, "quantity", {"whole": 19, "bad": 1}) == "bad"
-            else data.draw(st.integers(1, ISSUE_T_MAX))
+        self.issue_units(data, self.draw_unit_type(data, []), self.draw_vintage(data, [], False))
+
+    def issue_units(self, data: st.DataObject, unit_type: str, vintage: Any) -> None:
+        # The cap's edge: exactly the headroom is accepted, one more is refused (3500).
+        cap = self.caps_t.get((unit_type, vintage))
+        headroom = -1 if cap is None else cap - self.issued_t.get((unit_type, vintage), 0)
+        near_cap = 0 <= headroom < ISSUE_T_MAX
+        how = pick(
+            data,
+            "quantity",
+            {
+                "whole": 16,
+                "up to the cap": 2 if near_cap and headroom > 0 else 0,
+                "one over the cap": 2 if near_cap else 0,
+                "bad": 1,
+            },
         )
+        quantity: Any = {
+            "whole": lambda: data.draw(st.integers(1, ISSUE_T_MAX)),
+            "up to the cap": lambda: headroom,
+            "one over the cap": lambda: headroom + 1,
+            "bad": lambda: data.draw(st.sampled_from(BAD_QUANTITIES)),
+        }[how]()
         project = data.draw(st.sampled_from(PROJECTS)) if unit_type in OWN_TYPES else ""
         if OWN_TYPES.get(unit_type) is UnitKind.ALLOWANCE:
             project = ""
@@ -613,6 +631,7 @@ class RegistryMachine(RuleBasedStateMachine):
             "set cap", predict, lambda: self.registry.set_issuance_cap(unit_type, vintage, cap)
         ):
             self.caps_t[key] = cap
+            self.issue_units(data, unit_type, vintage)  # probe the new cap at once
 
     # ------------------------------------------------------------ moves by quantity
 

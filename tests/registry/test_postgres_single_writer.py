@@ -210,7 +210,7 @@ def test_second_instance_commit_fails_and_the_first_instances_events_survive(
         assert reopened.ledger.state_digest() == first.ledger.state_digest()
         assert _labels(reopened) == {"broker", "alpha"}
         # The first writer is unaffected and keeps writing.
-        first.surrender("alpha", "KAU", 100, 2026, durable=True)
+        first.surrender("posco", "KAU", 100, 2026, durable=True)
         assert _seqs(engine)[-1] == reopened.journal.committed_seq + 1
     finally:
         first_engine.dispose()
