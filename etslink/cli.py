@@ -21,7 +21,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from etslink.config_reader import ConfigError
 from etslink.registry_session import (
     RegistrySession,
     SessionResult,
@@ -42,6 +41,7 @@ from registry import (
     verify_journal,
 )
 from registry.clock import parse_time
+from registry.config_reader import ConfigError
 from registry.events import event_from_data
 from registry.journal import last_sim_time, list_streams, read_entries
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from etslink.config_reader import ConfigError, Table, load_toml
 from registry import (
     AccountKind,
     CheckCode,
@@ -25,6 +25,7 @@ from registry import (
     UnitType,
 )
 from registry.account_ids import is_registry_code
+from registry.config_reader import ConfigError, Table, load_toml
 
 OPERATIONS_MAX = 100_000
 
@@ -219,7 +220,7 @@ class Outcome:
 
     operation: Operation
     accepted: bool
-    code: CheckCode | None = None
+    code: IntEnum | None = None
     message: str = ""
 
     @property

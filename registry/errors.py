@@ -49,7 +49,9 @@ class CheckCode(IntEnum):
 class RegistryError(Exception):
     """A command was refused; nothing changed. Carries a stable `code`."""
 
-    def __init__(self, code: CheckCode, message: str) -> None:
+    def __init__(self, code: IntEnum, message: str) -> None:
+        # `code` is a CheckCode here; other packages extend the numbering with
+        # their own IntEnum (compliance's 92xx) and subclass this error.
         super().__init__(f"[{int(code)}] {message}")
         self.code = code
         self.message = message

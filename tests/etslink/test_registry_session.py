@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from etslink.config_reader import ConfigError
 from etslink.registry_session import build_registry, load_session, run_operations
 from registry import CheckCode, Registry, SigningKey, SimulatedClock
+from registry.config_reader import ConfigError
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "registries" / "korea-phase1.toml"
 

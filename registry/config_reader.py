@@ -7,6 +7,7 @@ otherwise run a different exercise than the trainer wrote.
 from __future__ import annotations
 
 import tomllib
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -79,6 +80,22 @@ class Table:
                 f"expected one of {', '.join(sorted(choices))}, found {text!r}",
             )
         return choices[text]
+
+    def fraction(self, key: str, default: Any = _MISSING) -> Fraction:
+        """Return `key`, a decimal or ratio string ("0.05", "1/20"), as a Fraction >= 0."""
+        if key not in self._data and default is not _MISSING:
+            self._seen.add(key)
+            return default
+        text = self.get(key, str)
+        try:
+            value = Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            raise ConfigError(
+                self.path, self._key(key), f'expected a share like "0.05" or "1/20", found {text!r}'
+            ) from None
+        if value < 0:
+            raise ConfigError(self.path, self._key(key), f"expected a share >= 0, found {text!r}")
+        return value
 
     def table(self, key: str, required: bool = True) -> Table | None:
         self._seen.add(key)
