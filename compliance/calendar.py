@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 PERIODS_MAX = 200  # A schedule never looks further than this many periods ahead.
@@ -50,6 +51,9 @@ class DeadlineRule:
 
     `years_after` 0 is that year, 1 the year after. The wall time is local to
     `timezone` (IANA name), so "1 November 5 p.m. Pacific" is exact in UTC.
+    The rule applies to the periods starting `first_period`..`last_period`,
+    because deadlines move: the EU's surrender moved from 30 April to 30
+    September from the 2023 emissions on (Dir. 2023/959).
     """
 
     kind: DeadlineKind
@@ -59,6 +63,11 @@ class DeadlineRule:
     hour: int = 0
     minute: int = 0
     timezone: str = "UTC"
+    first_period: int = 0
+    last_period: int = 9999
+
+    def applies(self, period: int) -> bool:
+        return self.first_period <= period <= self.last_period
 
     def moment(self, period_last_year: int) -> datetime:
         local = datetime(
@@ -96,9 +105,13 @@ class Calendar:
             raise ValueError(
                 f"a compliance period lasts at least one year, not {self.period_years}"
             )
-        kinds = [rule.kind for rule in self.rules]
-        if len(kinds) != len(set(kinds)):
-            raise ValueError("each deadline kind may have one rule")
+        for kind in DeadlineKind:
+            ranges = sorted(
+                (rule.first_period, rule.last_period) for rule in self.rules if rule.kind is kind
+            )
+            for (_, earlier_last), (later_first, _) in pairwise(ranges):
+                if later_first <= earlier_last:
+                    raise ValueError(f"two {kind.name} rules apply to period {later_first}")
 
     def period_of(self, year: int) -> int:
         """Return the first year of the compliance period `year` belongs to."""
@@ -117,7 +130,9 @@ class Calendar:
         return next((phase for phase in self.phases if phase.contains(year)), None)
 
     def deadline(self, kind: DeadlineKind, period: int) -> Deadline | None:
-        rule = next((rule for rule in self.rules if rule.kind is kind), None)
+        rule = next(
+            (rule for rule in self.rules if rule.kind is kind and rule.applies(period)), None
+        )
         if rule is None:
             return None
         return Deadline(rule.moment(self.period_last_year(period)), kind, period)
@@ -128,6 +143,7 @@ class Calendar:
             Deadline(rule.moment(self.period_last_year(period)), rule.kind, period)
             for period in self.periods(through_year)[:PERIODS_MAX]
             for rule in self.rules
+            if rule.applies(period)
         ]
         return sorted(found)
 
@@ -147,12 +163,23 @@ class DeadlineSchedule:
     def fired(self) -> frozenset[tuple[DeadlineKind, int]]:
         return frozenset(self._fired)
 
-    def due(self, now: datetime) -> list[Deadline]:
-        """Return the deadlines at or before `now` not handed out yet, and mark them fired."""
-        due = [
+    def pending(self, now: datetime) -> list[Deadline]:
+        """Return the deadlines at or before `now` not fired yet, in order, marking none."""
+        return [
             deadline
             for deadline in self._calendar.deadlines(now.year)
             if deadline.due <= now and (deadline.kind, deadline.period) not in self._fired
         ]
-        self._fired.update((deadline.kind, deadline.period) for deadline in due)
+
+    def mark_fired(self, deadline: Deadline) -> None:
+        """Record that `deadline` has been handled; it is never handed out again."""
+        key = (deadline.kind, deadline.period)
+        assert key not in self._fired, f"{deadline} fired twice"
+        self._fired.add(key)
+
+    def due(self, now: datetime) -> list[Deadline]:
+        """Return the deadlines at or before `now` not handed out yet, and mark them fired."""
+        due = self.pending(now)
+        for deadline in due:
+            self.mark_fired(deadline)
         return due

@@ -77,7 +77,12 @@ class Coverage:
 
 @dataclass(frozen=True, slots=True)
 class AllocationRule:
-    """How free allocation works in the years `first_year`..`last_year`."""
+    """How free allocation works in the years `first_year`..`last_year`.
+
+    `category` names the facilities the rule is for ("" = all): Tokyo sets a
+    higher (8%) or lower (6%) compliance factor by facility type, Kazakhstan
+    (2018-20) let each operator choose grandparenting or benchmarking.
+    """
 
     method: AllocationMethod
     first_year: int
@@ -87,6 +92,7 @@ class AllocationRule:
     compliance_factor: Fraction = Fraction(0)  # Tokyo: the reduction off base-year emissions
     auction_share: Fraction = Fraction(0)  # Korea: >= 3% in phase 2, >= 10% in phase 3
     new_entrant_reserve_share: Fraction = Fraction(0)
+    category: str = ""
 
     def applies(self, year: int) -> bool:
         return self.first_year <= year <= self.last_year
@@ -170,7 +176,9 @@ class StabilityRules:
 
     Korea's trigger: the monthly price for `trigger_months` consecutive months
     at or above `trigger_multiple` × the average of the previous
-    `trigger_lookback_years` years.
+    `trigger_lookback_years` years. The floor escalates from `base_year`; the
+    ceiling from `price_ceiling_base_year`, or `base_year` when that is None
+    (the WCI floor starts in 2012, its ceiling in 2021).
     """
 
     price_floor_minor: int | None = None
@@ -178,6 +186,7 @@ class StabilityRules:
     price_ceiling_minor: int | None = None
     price_ceiling_escalation: Fraction = Fraction(0)
     base_year: int | None = None
+    price_ceiling_base_year: int | None = None
     trigger_months: int | None = None
     trigger_multiple: Fraction | None = None
     trigger_lookback_years: int | None = None
@@ -201,11 +210,17 @@ class Regime:
     penalty: PenaltyRule
     estimate: ConservativeEstimate
     stability: StabilityRules = field(default_factory=StabilityRules)
+    # The allowance this system allocates and auctions (KAU, CEA, EUA, ...).
+    allowance_unit_type: str = ""
     unverified: tuple[str, ...] = ()
     notes: str = ""
 
-    def allocation_rule(self, year: int) -> AllocationRule | None:
-        return next((rule for rule in self.allocation if rule.applies(year)), None)
+    def allocation_rule(self, year: int, category: str = "") -> AllocationRule | None:
+        """Return the rule for `year` and facility `category` ("" where the regime has none)."""
+        return next(
+            (rule for rule in self.allocation if rule.applies(year) and rule.category == category),
+            None,
+        )
 
     def limits_for(self, year: int) -> tuple[QuantitativeLimit, ...]:
         return tuple(limit for limit in self.surrender.limits if limit.applies(year))
