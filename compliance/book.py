@@ -1,0 +1,407 @@
+"""The compliance book of one registry: entities, MRV, allocation, surrender, deadlines.
+
+It ties a `Regime` to a journaled `Registry`: allocation issues and moves
+real units, a surrender is checked against the regime's rules as a whole
+and then moves all its blocks in one registry event, and each surrender
+deadline computes every entity's status and penalty. Deadlines are handled
+in calendar order, each exactly once, and a deadline whose outcome cannot be
+computed (a market-price penalty with no price) is not marked handled: the
+caller supplies what is missing and advances again. Penalties are recorded,
+never skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from fractions import Fraction
+
+from compliance.calendar import Deadline, DeadlineKind, DeadlineSchedule
+from compliance.errors import ComplianceCode, ComplianceError
+from compliance.mrv import (
+    EmissionsReport,
+    MonitoringPlan,
+    MrvLedger,
+    VerificationStatement,
+    Verifier,
+)
+from compliance.penalties import PenaltyAssessment, assess_penalty
+from compliance.regime import Regime
+from compliance.surrender_rules import (
+    SurrenderAssessment,
+    Valuation,
+    assess_surrender,
+    compliance_value,
+    domestic_valuation,
+)
+from registry import AccountKind, AccountStatus, Registry, RegistryError
+from registry.errors import CheckCode
+from registry.units import UnitBlock
+
+ENTITIES_MAX = 100_000
+REQUESTS_MAX = 100
+
+
+class Status(StrEnum):
+    COMPLIANT = "compliant"
+    SHORTFALL = "shortfall"
+
+
+@dataclass(frozen=True, slots=True)
+class SurrenderRequest:
+    """Surrender `quantity` of `unit_type` (only `vintage`, if given), oldest first."""
+
+    unit_type: str
+    quantity: int
+    vintage: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodOutcome:
+    """One entity's result at one surrender deadline."""
+
+    entity_id: str
+    period: int
+    emissions_t: int
+    estimated: bool
+    carried_in_t: int
+    obligation_t: int
+    surrendered_value: Fraction
+    shortfall_t: int
+    status: Status
+    penalty: PenaltyAssessment
+
+
+class ComplianceBook:
+    """One registry's compliance under one regime. Single writer, like the registry."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        regime: Regime,
+        mrv: MrvLedger | None = None,
+        valuation: Valuation | None = None,
+    ) -> None:
+        if regime.registry_code != registry.code:
+            raise ValueError(
+                f"regime {regime.key} is for registry {regime.registry_code}, not {registry.code}"
+            )
+        self.registry = registry
+        self.regime = regime
+        self.mrv = mrv or MrvLedger(regime)
+        self.valuation = valuation or domestic_valuation(regime)
+        self.schedule = DeadlineSchedule(regime.calendar)
+        self._accounts: dict[str, str] = {}
+        self._carried_t: dict[str, int] = {}
+        self._prices_minor: dict[int, int] = {}
+        self._outcomes: list[PeriodOutcome] = []
+
+    @property
+    def now(self) -> datetime:
+        return self.registry.clock.now()
+
+    # ------------------------------------------------------------ entities and MRV
+
+    def register_entity(self, entity_id: str, name: str, account: str, plan: MonitoringPlan) -> str:
+        """Register a covered entity bound to its compliance account; return the account id."""
+        record = self.registry.account(account)
+        if record.kind is not AccountKind.COMPLIANCE:
+            raise RegistryError(
+                CheckCode.TRANSACTION_NOT_ALLOWED_FOR_ACQUIRING_ACCOUNT_TYPE,
+                f"entity {entity_id} needs a compliance account, {record.account_id} is "
+                f"{record.kind.value}",
+            )
+        if record.account_id in self._accounts.values():
+            raise ComplianceError(
+                ComplianceCode.ENTITY_ALREADY_REGISTERED,
+                f"account {record.account_id} already belongs to another entity",
+            )
+        if len(self._accounts) >= ENTITIES_MAX:
+            raise ComplianceError(
+                ComplianceCode.ENTITY_ALREADY_REGISTERED,
+                f"the book holds the maximum {ENTITIES_MAX:,} entities",
+            )
+        self.mrv.register_entity(entity_id, name, plan)
+        self._accounts[entity_id] = record.account_id
+        return record.account_id
+
+    def accredit_verifier(self, verifier: Verifier) -> None:
+        self.mrv.accredit_verifier(verifier)
+
+    def submit_report(self, report: EmissionsReport) -> None:
+        self.mrv.submit_report(report, self.now)
+
+    def record_verification(self, statement: VerificationStatement) -> None:
+        self.mrv.record_verification(statement, self.now)
+
+    def account_of(self, entity_id: str) -> str:
+        account = self._accounts.get(entity_id)
+        if account is None:
+            raise ComplianceError(
+                ComplianceCode.UNKNOWN_ENTITY, f"no entity {entity_id!r} in {self.regime.name}"
+            )
+        return account
+
+    def entities(self) -> list[str]:
+        return list(self._accounts)
+
+    # ------------------------------------------------------------ allocation
+
+    def allocate(self, year: int, allocations: Mapping[str, int]) -> int:
+        """Issue what is missing of vintage `year` and allocate it to the entities.
+
+        Every entity and quantity is checked before any unit moves; returns
+        the tonnes allocated.
+        """
+        unit_type = self._allowance_unit_type()
+        accounts = {entity_id: self.account_of(entity_id) for entity_id in allocations}
+        for entity_id, quantity in allocations.items():
+            if type(quantity) is not int or quantity < 0:
+                raise ComplianceError(
+                    ComplianceCode.ALLOCATION_INPUT_INVALID,
+                    f"allocation to {entity_id} must be whole tonnes >= 0, was {quantity!r}",
+                )
+        for entity_id, account in accounts.items():
+            status = self.registry.account(account).status
+            if status is not AccountStatus.OPEN:
+                raise RegistryError(
+                    CheckCode.ACQUIRING_ACCOUNT_SUSPENDED
+                    if status is AccountStatus.BLOCKED
+                    else CheckCode.ACQUIRING_ACCOUNT_CLOSED,
+                    f"{entity_id}'s account {account} is {status.value}; nothing was allocated",
+                )
+        total = sum(allocations.values())
+        issuance = self.registry.ledger.singleton(AccountKind.ISSUANCE)
+        missing = total - issuance.holding.balance(unit_type, year)
+        if missing > 0:
+            self.registry.issue(unit_type, year, missing)
+        for entity_id, quantity in allocations.items():
+            if quantity:
+                self.registry.allocate(
+                    issuance.account_id, accounts[entity_id], unit_type, quantity, year
+                )
+        return total
+
+    # ------------------------------------------------------------ surrender
+
+    def surrender(
+        self, entity_id: str, period: int, requests: Iterable[SurrenderRequest]
+    ) -> SurrenderAssessment:
+        """Surrender units for `period`, judged as a whole; all of it moves or none."""
+        account = self.account_of(entity_id)
+        wanted = list(requests)
+        self._check_period(period)
+        self._check_before_deadline(entity_id, period)
+        self._check_requests(wanted)
+        holding = self.registry.account(account).holding
+        blocks: list[UnitBlock] = []
+        for request in wanted:
+            self._known_unit_type(request.unit_type)
+            chosen = holding.select(
+                request.unit_type,
+                request.quantity,
+                request.vintage,
+                self.registry.ledger.quarantine,
+            )
+            if chosen is None:
+                held = holding.balance(request.unit_type, request.vintage)
+                raise RegistryError(
+                    CheckCode.QUANTITY_EXCEEDS_BALANCE,
+                    f"{entity_id} holds {held:,} t of {request.unit_type} that may move; "
+                    f"{request.quantity:,} t asked for",
+                )
+            blocks.extend(chosen)
+        assessment = assess_surrender(
+            self.regime,
+            period,
+            self.obligation_t(entity_id, period),
+            self.registry.ledger.unit_types,
+            self._surrendered_blocks(account, period),
+            blocks,
+            self.valuation,
+        )
+        self.registry.surrender_blocks(account, blocks, period)
+        return assessment
+
+    def obligation_t(self, entity_id: str, period: int) -> int | None:
+        """Return emissions for the period's years plus what was carried in; None if unknown."""
+        emissions = self._emissions_t(entity_id, period)
+        if emissions is None:
+            return None
+        return emissions[0] + self._carried_t.get(entity_id, 0)
+
+    def surrendered_value(self, entity_id: str, period: int) -> Fraction:
+        account = self.account_of(entity_id)
+        return compliance_value(
+            self._surrendered_blocks(account, period),
+            self.registry.ledger.unit_types,
+            self.valuation,
+        )
+
+    # ------------------------------------------------------------ deadlines
+
+    def set_average_price(self, year: int, price_minor: int) -> None:
+        """Record the year's average market price, for penalties that multiply it."""
+        if type(price_minor) is not int or price_minor <= 0:
+            raise ComplianceError(
+                ComplianceCode.PRICE_SERIES_INVALID,
+                f"average price for {year} must be a positive whole number of minor units, "
+                f"was {price_minor!r}",
+            )
+        self._prices_minor[year] = price_minor
+
+    def advance(self, now: datetime | None = None) -> list[PeriodOutcome]:
+        """Handle every deadline up to `now` (default: the clock), in order; return outcomes."""
+        moment = self.now if now is None else now
+        outcomes: list[PeriodOutcome] = []
+        for deadline in self.schedule.pending(moment):
+            outcomes.extend(self._handle(deadline))
+            self.schedule.mark_fired(deadline)
+        return outcomes
+
+    def outcomes(self, entity_id: str | None = None) -> list[PeriodOutcome]:
+        return [o for o in self._outcomes if entity_id is None or o.entity_id == entity_id]
+
+    def carried_t(self, entity_id: str) -> int:
+        return self._carried_t.get(entity_id, 0)
+
+    def _handle(self, deadline: Deadline) -> list[PeriodOutcome]:
+        if deadline.kind in (DeadlineKind.VERIFICATION_DUE, DeadlineKind.REPORT_DUE):
+            if deadline.kind is DeadlineKind.VERIFICATION_DUE or not self._has_rule(
+                DeadlineKind.VERIFICATION_DUE
+            ):
+                self._close_years(deadline)
+            return []
+        if deadline.kind is not DeadlineKind.SURRENDER_DUE:
+            return []
+        self._close_years(deadline)
+        # Compute every outcome first: a missing price must leave nothing half-done.
+        outcomes = [self._outcome(entity_id, deadline.period) for entity_id in self._accounts]
+        for outcome in outcomes:
+            self._carried_t[outcome.entity_id] = outcome.penalty.carried_t + (
+                outcome.penalty.added_obligation_t
+            )
+        self._outcomes.extend(outcomes)
+        return outcomes
+
+    def _close_years(self, deadline: Deadline) -> None:
+        last = self.regime.calendar.period_last_year(deadline.period)
+        for entity_id in self._accounts:
+            for year in range(deadline.period, last + 1):
+                if self.mrv.closed(entity_id, year) is None:
+                    self.mrv.close_year(entity_id, year, max(deadline.due, self.mrv.deadline(year)))
+
+    def _outcome(self, entity_id: str, period: int) -> PeriodOutcome:
+        emissions = self._emissions_t(entity_id, period)
+        assert emissions is not None, "years are closed before the surrender deadline"
+        emissions_t, estimated = emissions
+        carried_in = self._carried_t.get(entity_id, 0)
+        obligation = emissions_t + carried_in
+        value = self.surrendered_value(entity_id, period)
+        shortfall = max(0, math.ceil(obligation - value))
+        penalty = assess_penalty(self.regime.penalty, shortfall, self._price_for(period, shortfall))
+        status = Status.COMPLIANT if shortfall == 0 else Status.SHORTFALL
+        return PeriodOutcome(
+            entity_id,
+            period,
+            emissions_t,
+            estimated,
+            carried_in,
+            obligation,
+            value,
+            shortfall,
+            status,
+            penalty,
+        )
+
+    def _price_for(self, period: int, shortfall_t: int) -> int | None:
+        year = self.regime.calendar.period_last_year(period)
+        return self._prices_minor.get(year) if shortfall_t else None
+
+    # ------------------------------------------------------------ checks
+
+    def _emissions_t(self, entity_id: str, period: int) -> tuple[int, bool] | None:
+        total = 0
+        estimated = False
+        for year in range(period, self.regime.calendar.period_last_year(period) + 1):
+            try:
+                emissions = self.mrv.verified_emissions(entity_id, year)
+            except ComplianceError as error:
+                if error.code is ComplianceCode.NO_VERIFIED_EMISSIONS:
+                    return None
+                raise
+            total += emissions.t
+            estimated = estimated or emissions.estimated
+        return total, estimated
+
+    def _surrendered_blocks(self, account: str, period: int) -> list[UnitBlock]:
+        return [
+            block
+            for record in self.registry.ledger.surrenders(account, period)
+            for block in record.blocks
+        ]
+
+    def _check_period(self, period: int) -> None:
+        calendar = self.regime.calendar
+        if (
+            type(period) is not int
+            or period < calendar.first_year
+            or (calendar.period_of(period) != period)
+        ):
+            raise ComplianceError(
+                ComplianceCode.PERIOD_INVALID,
+                f"{period!r} does not start a compliance period of {self.regime.name} "
+                f"(periods of {calendar.period_years} year(s) from {calendar.first_year})",
+            )
+
+    def _check_before_deadline(self, entity_id: str, period: int) -> None:
+        deadline = self.regime.calendar.deadline(DeadlineKind.SURRENDER_DUE, period)
+        if deadline is not None and self.now > deadline.due:
+            raise ComplianceError(
+                ComplianceCode.SURRENDER_AFTER_DEADLINE,
+                f"the surrender deadline for period {period} passed at "
+                f"{deadline.due:%Y-%m-%d %H:%M} UTC; {entity_id}'s shortfall is handled by "
+                "the regime's penalty rule",
+            )
+
+    def _check_requests(self, requests: list[SurrenderRequest]) -> None:
+        if not requests or len(requests) > REQUESTS_MAX:
+            raise ComplianceError(
+                ComplianceCode.ALLOCATION_INPUT_INVALID,
+                f"a surrender names 1 to {REQUESTS_MAX} unit types, was {len(requests)}",
+            )
+        types = [request.unit_type for request in requests]
+        if len(types) != len(set(types)):
+            raise ComplianceError(
+                ComplianceCode.ALLOCATION_INPUT_INVALID,
+                "name each unit type once in a surrender (its vintage filter applies to all of it)",
+            )
+        for request in requests:
+            if type(request.quantity) is not int or request.quantity <= 0:
+                raise RegistryError(
+                    CheckCode.QUANTITY_NOT_POSITIVE_INTEGER,
+                    f"surrender quantity must be a positive whole number of tonnes, "
+                    f"was {request.quantity!r}",
+                )
+
+    def _known_unit_type(self, code: str) -> None:
+        if code not in self.registry.ledger.unit_types:
+            raise RegistryError(
+                CheckCode.INVALID_UNIT_TYPE,
+                f"registry {self.registry.code} does not know unit type {code!r}",
+            )
+
+    def _allowance_unit_type(self) -> str:
+        code = self.regime.allowance_unit_type
+        if not code:
+            raise ComplianceError(
+                ComplianceCode.ALLOCATION_INPUT_INVALID,
+                f"regime {self.regime.key} names no allowance unit type to allocate",
+            )
+        return code
+
+    def _has_rule(self, kind: DeadlineKind) -> bool:
+        return any(rule.kind is kind for rule in self.regime.calendar.rules)

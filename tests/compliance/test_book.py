@@ -1,0 +1,257 @@
+"""The compliance book end to end: MRV, allocation, surrender, deadlines, penalties."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from fractions import Fraction
+
+import pytest
+
+from compliance.book import ComplianceBook, Status, SurrenderRequest
+from compliance.calendar import Calendar, DeadlineKind, DeadlineRule, Phase
+from compliance.errors import ComplianceCode, ComplianceError
+from compliance.gases import Gas
+from compliance.mrv import EmissionsReport, MonitoringPlan, Verifier, sign_verification
+from compliance.regime import (
+    AllocationMethod,
+    AllocationRule,
+    CapType,
+    ConservativeEstimate,
+    Coverage,
+    EstimateRule,
+    PenaltyKind,
+    PenaltyRule,
+    QuantitativeLimit,
+    Regime,
+    SurrenderRules,
+    UnitOrigin,
+)
+from registry import (
+    AccountKind,
+    CheckCode,
+    Registry,
+    RegistryError,
+    SigningKey,
+    SimulatedClock,
+    UnitKind,
+    UnitType,
+)
+
+KOREA = Regime(
+    key="korea-test",
+    name="Korea ETS",
+    registry_code="KR",
+    currency="KRW",
+    cap_type=CapType.ABSOLUTE,
+    gwp_set="SAR",
+    coverage=Coverage(frozenset(Gas) - {Gas.NF3}, True, 125_000, 25_000),
+    calendar=Calendar(
+        2015,
+        1,
+        (
+            DeadlineRule(DeadlineKind.REPORT_DUE, 1, 3, 31),
+            DeadlineRule(DeadlineKind.SURRENDER_DUE, 1, 6, 30),
+        ),
+        (Phase("1", 2015, 2017),),
+    ),
+    allocation=(AllocationRule(AllocationMethod.GRANDPARENTING, 2015, 2017),),
+    surrender=SurrenderRules(
+        eligible_unit_types=frozenset({"KAU", "KOC"}),
+        limits=(
+            QuantitativeLimit(
+                "offsets", Fraction(10, 100), frozenset({UnitKind.OFFSET_CREDIT}), UnitOrigin.ANY
+            ),
+        ),
+    ),
+    # Korea: up to 3x the year's average price, at most KRW 100,000/t (climate-laws.org).
+    penalty=PenaltyRule(
+        PenaltyKind.MARKET_PRICE_MULTIPLE,
+        make_good=False,
+        price_multiple=Fraction(3),
+        cap_per_t_minor=100_000,
+    ),
+    estimate=ConservativeEstimate(EstimateRule.LAST_VERIFIED_PLUS_UPLIFT, 1, Fraction(1, 10)),
+    allowance_unit_type="KAU",
+)
+# EU: EUR 100/t and the missing allowances still owed (DEHSt).
+EU_PENALTY = PenaltyRule(PenaltyKind.FIXED_PER_TONNE, make_good=True, fixed_per_t_minor=10_000)
+
+
+def co2_report(entity_id: str, year: int, tonnes: int, version: int = 1) -> EmissionsReport:
+    return EmissionsReport(entity_id, year, {Gas.CO2: tonnes * 1_000}, version=version)
+
+
+class World:
+    """A Korean registry with two covered companies, a verifier and the book."""
+
+    def __init__(self, regime: Regime = KOREA) -> None:
+        self.clock = SimulatedClock(datetime(2015, 1, 1, tzinfo=UTC))
+        self.registry = Registry.create(
+            "sqlite://",
+            "KR",
+            "Korea",
+            SigningKey.generate(),
+            self.clock,
+            [
+                UnitType("KAU", UnitKind.ALLOWANCE, "KR"),
+                UnitType("KOC", UnitKind.OFFSET_CREDIT, "KR"),
+            ],
+        )
+        for label in ("steel", "power"):
+            self.registry.open_account(AccountKind.COMPLIANCE, label.title(), label)
+        self.book = ComplianceBook(self.registry, regime)
+        plan = {
+            label: MonitoringPlan(label, frozenset({Gas.CO2}), False, "calculation")
+            for label in ("steel", "power")
+        }
+        for label in ("steel", "power"):
+            self.book.register_entity(label, label.title(), label, plan[label])
+        self.verifier_key = SigningKey.generate()
+        self.book.accredit_verifier(
+            Verifier("V-1", "Korea Verification", self.verifier_key.verify_key)
+        )
+
+    def report_and_verify(self, entity_id: str, year: int, tonnes: int) -> None:
+        report = co2_report(entity_id, year, tonnes)
+        self.book.submit_report(report)
+        self.book.record_verification(
+            sign_verification(self.verifier_key, "V-1", report, self.book.regime)
+        )
+
+    def at(self, *moment: int) -> None:
+        self.clock.set(datetime(*moment, tzinfo=UTC))
+
+
+def test_allocation_issues_the_vintage_and_moves_real_units() -> None:
+    world = World()
+    assert world.book.allocate(2015, {"steel": 1_000, "power": 2_000}) == 3_000
+    assert world.registry.account("steel").holding.balance("KAU", 2015) == 1_000
+    assert world.registry.ledger.issued("KAU", 2015) == 3_000
+    world.registry.check_conservation()
+
+
+def test_full_cycle_compliant_and_shortfall_with_korean_penalty() -> None:
+    world = World()
+    world.book.allocate(2015, {"steel": 1_000, "power": 1_000})
+    world.at(2016, 2, 1)
+    world.report_and_verify("steel", 2015, 1_000)
+    world.report_and_verify("power", 2015, 1_200)
+    world.at(2016, 6, 1)
+    world.book.surrender("steel", 2015, [SurrenderRequest("KAU", 1_000)])
+    world.book.surrender("power", 2015, [SurrenderRequest("KAU", 1_000)])
+    world.book.set_average_price(2015, 12_000)
+    world.at(2016, 7, 1)
+    outcomes = {o.entity_id: o for o in world.book.advance()}
+    assert outcomes["steel"].status is Status.COMPLIANT
+    power = outcomes["power"]
+    assert (power.status, power.shortfall_t) == (Status.SHORTFALL, 200)
+    # 3 x KRW 12,000 = KRW 36,000/t under the KRW 100,000 cap, on 200 t.
+    assert power.penalty.fine_minor == 200 * 36_000
+    assert world.book.advance() == []
+
+
+def test_deadline_with_a_market_price_penalty_and_no_price_is_not_skipped() -> None:
+    world = World()
+    world.at(2016, 2, 1)
+    world.report_and_verify("steel", 2015, 10)
+    world.report_and_verify("power", 2015, 10)
+    world.at(2016, 7, 1)
+    with pytest.raises(ComplianceError) as caught:
+        world.book.advance()
+    assert caught.value.code is ComplianceCode.PRICE_SERIES_INVALID
+    assert world.book.outcomes() == []
+    world.book.set_average_price(2015, 20_000)
+    outcomes = world.book.advance()
+    assert [o.shortfall_t for o in outcomes] == [10, 10]
+
+
+def test_missing_report_gets_a_conservative_estimate_recorded_as_such() -> None:
+    world = World(replace(KOREA, penalty=EU_PENALTY))
+    world.at(2016, 2, 1)
+    world.report_and_verify("steel", 2015, 1_000)
+    world.report_and_verify("power", 2015, 500)
+    world.at(2017, 2, 1)
+    world.report_and_verify("steel", 2016, 1_000)
+    world.at(2017, 7, 1)
+    outcomes = {o.entity_id: o for o in world.book.advance() if o.period == 2016}
+    assert outcomes["power"].estimated
+    assert outcomes["power"].emissions_t == 550  # last verified 500 t + 10% uplift
+    assert not outcomes["steel"].estimated
+
+
+def test_eu_make_good_carries_the_shortfall_into_the_next_obligation_dehst() -> None:
+    world = World(replace(KOREA, penalty=EU_PENALTY))
+    world.book.allocate(2015, {"steel": 900, "power": 0})
+    world.at(2016, 2, 1)
+    world.report_and_verify("steel", 2015, 1_000)
+    world.report_and_verify("power", 2015, 0)
+    world.at(2016, 6, 1)
+    world.book.surrender("steel", 2015, [SurrenderRequest("KAU", 900)])
+    world.at(2016, 7, 1)
+    steel = next(o for o in world.book.advance() if o.entity_id == "steel")
+    assert steel.penalty.fine_minor == 100 * 10_000  # EUR 100 x 100 t
+    assert world.book.carried_t("steel") == 100
+    world.at(2017, 2, 1)
+    world.report_and_verify("steel", 2016, 1_000)
+    assert world.book.obligation_t("steel", 2016) == 1_100
+
+
+def test_surrender_after_the_deadline_is_refused_and_changes_nothing() -> None:
+    world = World()
+    world.book.allocate(2015, {"steel": 100})
+    world.at(2016, 7, 1)
+    before = world.registry.ledger.state_digest()
+    with pytest.raises(ComplianceError) as caught:
+        world.book.surrender("steel", 2015, [SurrenderRequest("KAU", 10)])
+    assert caught.value.code is ComplianceCode.SURRENDER_AFTER_DEADLINE
+    assert world.registry.ledger.state_digest() == before
+
+
+def test_surrender_over_the_offset_cap_moves_nothing_not_even_the_allowances() -> None:
+    world = World()
+    world.book.allocate(2015, {"steel": 1_000})
+    world.registry.issue("KOC", 2015, 500, project_id="KR-LFG-1")
+    issuance = world.registry.ledger.singleton(AccountKind.ISSUANCE).account_id
+    world.registry.allocate(issuance, "steel", "KOC", 500)
+    world.at(2016, 2, 1)
+    world.report_and_verify("steel", 2015, 1_000)
+    before = world.registry.ledger.state_digest()
+    with pytest.raises(ComplianceError) as caught:
+        world.book.surrender(
+            "steel", 2015, [SurrenderRequest("KAU", 800), SurrenderRequest("KOC", 200)]
+        )
+    assert caught.value.code is ComplianceCode.QUANTITATIVE_LIMIT_EXCEEDED
+    assert world.registry.ledger.state_digest() == before
+    world.book.surrender(
+        "steel", 2015, [SurrenderRequest("KAU", 900), SurrenderRequest("KOC", 100)]
+    )
+    assert world.book.surrendered_value("steel", 2015) == 1_000
+
+
+def test_bad_surrender_input_is_refused_with_codes() -> None:
+    world = World()
+    world.book.allocate(2015, {"steel": 10})
+    cases = [
+        ("nobody", 2015, [SurrenderRequest("KAU", 1)], ComplianceCode.UNKNOWN_ENTITY),
+        ("steel", 2014, [SurrenderRequest("KAU", 1)], ComplianceCode.PERIOD_INVALID),
+        ("steel", 2015, [SurrenderRequest("KAU", 0)], CheckCode.QUANTITY_NOT_POSITIVE_INTEGER),
+        ("steel", 2015, [SurrenderRequest("KAU", 11)], CheckCode.QUANTITY_EXCEEDS_BALANCE),
+        ("steel", 2015, [SurrenderRequest("XYZ", 1)], CheckCode.INVALID_UNIT_TYPE),
+    ]
+    before = world.registry.ledger.state_digest()
+    for entity_id, period, requests, code in cases:
+        with pytest.raises(RegistryError) as caught:
+            world.book.surrender(entity_id, period, requests)
+        assert caught.value.code == code
+    assert world.registry.ledger.state_digest() == before
+
+
+def test_an_entity_needs_a_compliance_account() -> None:
+    world = World()
+    world.registry.open_account(AccountKind.TRADING, "Broker", "broker")
+    with pytest.raises(RegistryError) as caught:
+        world.book.register_entity(
+            "broker", "Broker", "broker", MonitoringPlan("broker", frozenset({Gas.CO2}), False, "x")
+        )
+    assert caught.value.code is CheckCode.TRANSACTION_NOT_ALLOWED_FOR_ACQUIRING_ACCOUNT_TYPE
