@@ -12,15 +12,26 @@ never skipped.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from fractions import Fraction
 
 from compliance.calendar import Deadline, DeadlineKind, DeadlineSchedule
 from compliance.errors import ComplianceCode, ComplianceError
+from compliance.events import (
+    AveragePriceSet,
+    ComplianceEvent,
+    DeadlineHandled,
+    EntityBound,
+    PeriodOutcome,
+    Status,
+    decode_event,
+    encode_event,
+    outcome_data,
+)
 from compliance.mrv import (
     EmissionsReport,
     MonitoringPlan,
@@ -28,7 +39,7 @@ from compliance.mrv import (
     VerificationStatement,
     Verifier,
 )
-from compliance.penalties import PenaltyAssessment, assess_penalty
+from compliance.penalties import assess_penalty
 from compliance.regime import Regime
 from compliance.surrender_rules import (
     SurrenderAssessment,
@@ -37,17 +48,14 @@ from compliance.surrender_rules import (
     compliance_value,
     domestic_valuation,
 )
-from registry import AccountKind, AccountStatus, Registry, RegistryError
+from registry import AccountKind, AccountStatus, Registry, RegistryError, SigningKey, canonical
+from registry.clock import format_time
 from registry.errors import CheckCode
+from registry.journal import ChainVerifier, GroupCommit, Journal, read_entries, read_head
 from registry.units import UnitBlock
 
 ENTITIES_MAX = 100_000
 REQUESTS_MAX = 100
-
-
-class Status(StrEnum):
-    COMPLIANT = "compliant"
-    SHORTFALL = "shortfall"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +67,6 @@ class SurrenderRequest:
     vintage: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodOutcome:
-    """One entity's result at one surrender deadline."""
-
-    entity_id: str
-    period: int
-    emissions_t: int
-    estimated: bool
-    carried_in_t: int
-    obligation_t: int
-    surrendered_value: Fraction
-    shortfall_t: int
-    status: Status
-    penalty: PenaltyAssessment
-
-
 class ComplianceBook:
     """One registry's compliance under one regime. Single writer, like the registry."""
 
@@ -84,6 +76,7 @@ class ComplianceBook:
         regime: Regime,
         mrv: MrvLedger | None = None,
         valuation: Valuation | None = None,
+        journal: Journal | None = None,
     ) -> None:
         if regime.registry_code != registry.code:
             raise ValueError(
@@ -98,6 +91,62 @@ class ComplianceBook:
         self._carried_t: dict[str, int] = {}
         self._prices_minor: dict[int, int] = {}
         self._outcomes: list[PeriodOutcome] = []
+        self.journal = journal
+
+    @classmethod
+    def create(
+        cls,
+        registry: Registry,
+        regime: Regime,
+        key: SigningKey,
+        valuation: Valuation | None = None,
+        group_commit: GroupCommit | None = None,
+    ) -> ComplianceBook:
+        """Start a journaled book for `registry` in the registry's store."""
+        journal = Journal.create(
+            registry.journal.engine, compliance_stream(registry.code), key, group_commit
+        )
+        return cls(registry, regime, valuation=valuation, journal=journal)
+
+    @classmethod
+    def open(
+        cls,
+        registry: Registry,
+        regime: Regime,
+        key: SigningKey,
+        valuation: Valuation | None = None,
+        group_commit: GroupCommit | None = None,
+    ) -> ComplianceBook:
+        """Reopen a journaled book: verify its chain and signed head, replay its events."""
+        engine = registry.journal.engine
+        stream = compliance_stream(registry.code)
+        head_seq, head_hash = read_head(engine, stream, key.verify_key)
+        book = cls(registry, regime, valuation=valuation)
+        chain = ChainVerifier(stream)
+        for entry in read_entries(engine, stream, 0, head_seq):
+            chain.check(entry)
+            book._apply(decode_event(entry.kind, entry.data))
+        chain.finish(head_seq, head_hash)
+        book.journal = Journal.open(engine, stream, key, group_commit)
+        return book
+
+    def flush(self) -> None:
+        """Commit the book's journal and the registry's."""
+        self.registry.flush()
+        if self.journal is not None:
+            self.journal.flush()
+
+    def state_digest(self) -> str:
+        """Return a digest of the book's state (with the MRV state), for replay checks."""
+        data = {
+            "mrv": self.mrv.state_digest(),
+            "accounts": sorted(self._accounts.items()),
+            "carried": sorted(self._carried_t.items()),
+            "prices": sorted(self._prices_minor.items()),
+            "outcomes": [outcome_data(outcome) for outcome in self._outcomes],
+            "fired": sorted((kind.name, period) for kind, period in self.schedule.fired),
+        }
+        return hashlib.sha256(canonical.encode(data)).hexdigest()
 
     @property
     def now(self) -> datetime:
@@ -124,18 +173,21 @@ class ComplianceBook:
                 ComplianceCode.ENTITY_ALREADY_REGISTERED,
                 f"the book holds the maximum {ENTITIES_MAX:,} entities",
             )
-        self.mrv.register_entity(entity_id, name, plan)
-        self._accounts[entity_id] = record.account_id
+        self._journal(self.mrv.register_entity(entity_id, name, plan))
+        self._record(EntityBound(entity_id, record.account_id))
         return record.account_id
 
     def accredit_verifier(self, verifier: Verifier) -> None:
-        self.mrv.accredit_verifier(verifier)
+        self._journal(self.mrv.accredit_verifier(verifier))
+
+    def revoke_verifier(self, verifier_id: str) -> None:
+        self._journal(self.mrv.revoke_verifier(verifier_id))
 
     def submit_report(self, report: EmissionsReport) -> None:
-        self.mrv.submit_report(report, self.now)
+        self._journal(self.mrv.submit_report(report, self.now))
 
     def record_verification(self, statement: VerificationStatement) -> None:
-        self.mrv.record_verification(statement, self.now)
+        self._journal(self.mrv.record_verification(statement, self.now))
 
     def account_of(self, entity_id: str) -> str:
         account = self._accounts.get(entity_id)
@@ -251,15 +303,16 @@ class ComplianceBook:
                 f"average price for {year} must be a positive whole number of minor units, "
                 f"was {price_minor!r}",
             )
-        self._prices_minor[year] = price_minor
+        self._record(AveragePriceSet(year, price_minor))
 
     def advance(self, now: datetime | None = None) -> list[PeriodOutcome]:
         """Handle every deadline up to `now` (default: the clock), in order; return outcomes."""
         moment = self.now if now is None else now
         outcomes: list[PeriodOutcome] = []
         for deadline in self.schedule.pending(moment):
-            outcomes.extend(self._handle(deadline))
-            self.schedule.mark_fired(deadline)
+            handled = self._handle(deadline)
+            self._record(handled)
+            outcomes.extend(handled.outcomes)
         return outcomes
 
     def outcomes(self, entity_id: str | None = None) -> list[PeriodOutcome]:
@@ -268,31 +321,29 @@ class ComplianceBook:
     def carried_t(self, entity_id: str) -> int:
         return self._carried_t.get(entity_id, 0)
 
-    def _handle(self, deadline: Deadline) -> list[PeriodOutcome]:
+    def _handle(self, deadline: Deadline) -> DeadlineHandled:
+        """Close the years a deadline closes and compute its outcomes; apply nothing else."""
         if deadline.kind in (DeadlineKind.VERIFICATION_DUE, DeadlineKind.REPORT_DUE):
             if deadline.kind is DeadlineKind.VERIFICATION_DUE or not self._has_rule(
                 DeadlineKind.VERIFICATION_DUE
             ):
                 self._close_years(deadline)
-            return []
+            return DeadlineHandled(deadline.kind, deadline.period, ())
         if deadline.kind is not DeadlineKind.SURRENDER_DUE:
-            return []
+            return DeadlineHandled(deadline.kind, deadline.period, ())
         self._close_years(deadline)
-        # Compute every outcome first: a missing price must leave nothing half-done.
-        outcomes = [self._outcome(entity_id, deadline.period) for entity_id in self._accounts]
-        for outcome in outcomes:
-            self._carried_t[outcome.entity_id] = outcome.penalty.carried_t + (
-                outcome.penalty.added_obligation_t
-            )
-        self._outcomes.extend(outcomes)
-        return outcomes
+        # Every outcome is computed before any is applied: a missing price leaves
+        # the deadline pending, nothing half-done.
+        outcomes = tuple(self._outcome(entity_id, deadline.period) for entity_id in self._accounts)
+        return DeadlineHandled(deadline.kind, deadline.period, outcomes)
 
     def _close_years(self, deadline: Deadline) -> None:
         last = self.regime.calendar.period_last_year(deadline.period)
         for entity_id in self._accounts:
             for year in range(deadline.period, last + 1):
                 if self.mrv.closed(entity_id, year) is None:
-                    self.mrv.close_year(entity_id, year, max(deadline.due, self.mrv.deadline(year)))
+                    moment = max(deadline.due, self.mrv.deadline(year))
+                    self._journal(self.mrv.close_year(entity_id, year, moment))
 
     def _outcome(self, entity_id: str, period: int) -> PeriodOutcome:
         emissions = self._emissions_t(entity_id, period)
@@ -403,5 +454,41 @@ class ComplianceBook:
             )
         return code
 
+    def _record(self, event: ComplianceEvent) -> None:
+        """Apply one of the book's own events and journal it."""
+        self._apply(event)
+        self._journal(event)
+
+    def _journal(self, event: ComplianceEvent) -> None:
+        """Append an applied event to the book's journal, if it has one."""
+        if self.journal is not None:
+            kind, data = encode_event(event)
+            self.journal.append(format_time(self.now), kind, data)
+
+    def _apply(self, event: ComplianceEvent) -> None:
+        """Apply an event; also the replay path, so it never validates."""
+        match event:
+            case EntityBound(entity_id=entity_id, account_id=account_id):
+                self._accounts[entity_id] = account_id
+            case AveragePriceSet(year=year, price_minor=price_minor):
+                self._prices_minor[year] = price_minor
+            case DeadlineHandled(kind=kind, period=period, outcomes=outcomes):
+                for outcome in outcomes:
+                    penalty = outcome.penalty
+                    self._carried_t[outcome.entity_id] = (
+                        penalty.carried_t + penalty.added_obligation_t
+                    )
+                self._outcomes.extend(outcomes)
+                deadline = self.regime.calendar.deadline(kind, period)
+                assert deadline is not None, f"no {kind.name} deadline for {period}"
+                self.schedule.mark_fired(deadline)
+            case _:
+                self.mrv.apply(event)
+
     def _has_rule(self, kind: DeadlineKind) -> bool:
         return any(rule.kind is kind for rule in self.regime.calendar.rules)
+
+
+def compliance_stream(registry_code: str) -> str:
+    """Return the journal stream of a registry's compliance book."""
+    return f"{registry_code}.compliance"

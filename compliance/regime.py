@@ -19,7 +19,7 @@ from registry.units import UnitKind
 
 
 class CapType(StrEnum):
-    """Absolute caps (Korea, Japan, EU) or intensity-based (China's tradable performance standard)."""
+    """Absolute caps (Korea, Japan, EU) or intensity-based (China's performance standard)."""
 
     ABSOLUTE = "absolute"
     INTENSITY = "intensity"

@@ -119,7 +119,8 @@ def _check_eligible(
         if not rules.banking:
             raise ComplianceError(
                 ComplianceCode.VINTAGE_NOT_ELIGIBLE,
-                f"vintage {block.vintage} is before period {period}: {regime.name} allows no banking",
+                f"vintage {block.vintage} is before period {period}: "
+                f"{regime.name} allows no banking",
             )
         calendar = regime.calendar
         if not rules.banking_across_phases and calendar.phase_of(
@@ -186,9 +187,10 @@ def _check_limits(
             continue
         allowed = limit.share * obligation_t
         if touched and used_t > allowed:
+            share = Fraction(used_t, obligation_t) if obligation_t else Fraction(1)
             raise ComplianceError(
                 ComplianceCode.QUANTITATIVE_LIMIT_EXCEEDED,
-                f"{limit.name} share {_percent(Fraction(used_t, obligation_t) if obligation_t else Fraction(1))} "
+                f"{limit.name} share {_percent(share)} "
                 f"exceeds the cap {_percent(limit.share)}, was {used_t:,} t of {obligation_t:,} t "
                 f"(at most {_tonnes(allowed)} t)",
             )

@@ -255,3 +255,53 @@ def test_an_entity_needs_a_compliance_account() -> None:
             "broker", "Broker", "broker", MonitoringPlan("broker", frozenset({Gas.CO2}), False, "x")
         )
     assert caught.value.code is CheckCode.TRANSACTION_NOT_ALLOWED_FOR_ACQUIRING_ACCOUNT_TYPE
+
+
+def test_journaled_book_replays_to_the_same_state_and_keeps_going(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    key = SigningKey.generate()
+    url = f"sqlite:///{tmp_path / 'kr.db'}"
+    clock = SimulatedClock(datetime(2015, 1, 1, tzinfo=UTC))
+    registry = Registry.create(
+        url, "KR", "Korea", key, clock, [UnitType("KAU", UnitKind.ALLOWANCE, "KR")]
+    )
+    registry.open_account(AccountKind.COMPLIANCE, "Steel", "steel")
+    book = ComplianceBook.create(registry, replace(KOREA, penalty=EU_PENALTY), key)
+    book.register_entity(
+        "steel", "Steel", "steel", MonitoringPlan("steel", frozenset({Gas.CO2}), False, "m")
+    )
+    verifier_key = SigningKey.generate()
+    book.accredit_verifier(Verifier("V-1", "Verifier", verifier_key.verify_key))
+    book.allocate(2015, {"steel": 900})
+    clock.set(datetime(2016, 2, 1, tzinfo=UTC))
+    report = co2_report("steel", 2015, 1_000)
+    book.submit_report(report)
+    book.record_verification(sign_verification(verifier_key, "V-1", report, book.regime))
+    book.surrender("steel", 2015, [SurrenderRequest("KAU", 900)])
+    clock.set(datetime(2016, 7, 1, tzinfo=UTC))
+    [outcome] = book.advance()
+    book.flush()
+
+    reopened_registry = Registry.open(url, "KR", key, SimulatedClock(clock.now()))
+    reopened = ComplianceBook.open(reopened_registry, book.regime, key)
+    assert reopened.state_digest() == book.state_digest()
+    assert reopened.outcomes() == [outcome]
+    assert reopened.carried_t("steel") == 100
+    assert reopened.advance() == []  # the deadline was journaled as handled
+    reopened.set_average_price(2016, 1)
+    reopened.flush()
+
+
+def test_compliance_stream_is_not_mistaken_for_a_registry_by_the_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from etslink.cli import cli
+
+    key = SigningKey.generate()
+    db = tmp_path / "kr.db"
+    registry = Registry.create(f"sqlite:///{db}", "KR", "Korea", key)
+    book = ComplianceBook.create(registry, KOREA, key)
+    book.set_average_price(2015, 1)
+    book.flush()
+    (tmp_path / "kr.db.KR.key.pem").write_bytes(key.to_pem())
+    result = CliRunner().invoke(cli, ["registry", "accounts", "--db", f"sqlite:///{db}"])
+    assert result.exit_code == 0, result.output

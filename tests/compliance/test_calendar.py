@@ -26,7 +26,8 @@ CALIFORNIA = Calendar(
 TOKYO = Calendar(
     first_year=2010,
     period_years=5,
-    rules=(DeadlineRule(DeadlineKind.SURRENDER_DUE, 1, 9, 30),),
+    # Fulfilment for FY2010-14 was due at the end of September 2016 (TMG).
+    rules=(DeadlineRule(DeadlineKind.SURRENDER_DUE, 2, 9, 30),),
 )
 
 
@@ -48,7 +49,7 @@ def test_tokyo_periods_are_five_years_and_fulfilment_falls_after_the_period_tmg(
     assert TOKYO.period_of(2015) == 2015
     deadline = TOKYO.deadline(DeadlineKind.SURRENDER_DUE, 2010)
     assert deadline is not None
-    assert deadline.due == datetime(2015, 9, 30, tzinfo=UTC)
+    assert deadline.due == datetime(2016, 9, 30, tzinfo=UTC)
 
 
 def test_phases_are_found_by_year() -> None:
