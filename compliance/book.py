@@ -23,6 +23,7 @@ from compliance.calendar import Deadline, DeadlineKind, DeadlineSchedule
 from compliance.errors import ComplianceCode, ComplianceError
 from compliance.events import (
     AveragePriceSet,
+    BookFounded,
     ComplianceEvent,
     DeadlineHandled,
     EntityBound,
@@ -106,7 +107,10 @@ class ComplianceBook:
         journal = Journal.create(
             registry.journal.engine, compliance_stream(registry.code), key, group_commit
         )
-        return cls(registry, regime, valuation=valuation, journal=journal)
+        book = cls(registry, regime, valuation=valuation, journal=journal)
+        book._record(BookFounded(regime.key, registry.code))
+        book.journal.flush()  # type: ignore[union-attr]
+        return book
 
     @classmethod
     def open(
@@ -468,6 +472,13 @@ class ComplianceBook:
     def _apply(self, event: ComplianceEvent) -> None:
         """Apply an event; also the replay path, so it never validates."""
         match event:
+            case BookFounded(regime_key=regime_key, registry_code=registry_code):
+                if (regime_key, registry_code) != (self.regime.key, self.registry.code):
+                    raise ComplianceError(
+                        ComplianceCode.REGIME_MISMATCH,
+                        f"this book keeps regime {regime_key!r} for registry {registry_code}, "
+                        f"not {self.regime.key!r} for {self.registry.code}",
+                    )
             case EntityBound(entity_id=entity_id, account_id=account_id):
                 self._accounts[entity_id] = account_id
             case AveragePriceSet(year=year, price_minor=price_minor):
@@ -487,6 +498,20 @@ class ComplianceBook:
 
     def _has_rule(self, kind: DeadlineKind) -> bool:
         return any(rule.kind is kind for rule in self.regime.calendar.rules)
+
+
+def founding_regime_key(registry: Registry, key: SigningKey) -> str:
+    """Return the preset key of the regime a registry's journaled book was founded with."""
+    engine = registry.journal.engine
+    stream = compliance_stream(registry.code)
+    read_head(engine, stream, key.verify_key)
+    first = next(read_entries(engine, stream, 0, 1), None)
+    if first is None or first.kind != "book_founded":
+        raise ComplianceError(
+            ComplianceCode.REGIME_MISMATCH, f"{stream} does not start with its founding event"
+        )
+    regime_key: str = first.data["regime_key"]
+    return regime_key
 
 
 def compliance_stream(registry_code: str) -> str:

@@ -28,6 +28,7 @@ class ComplianceCode(IntEnum):
     ALLOCATION_INPUT_INVALID = 9216
     BORROWING_LIMIT_EXCEEDED = 9217
     PERIOD_INVALID = 9218
+    REGIME_MISMATCH = 9219
 
 
 class ComplianceError(RegistryError):

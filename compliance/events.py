@@ -38,6 +38,14 @@ from registry.keys import VerifyKey
 
 
 @dataclass(frozen=True, slots=True)
+class BookFounded:
+    """The first event of a book: which regime (preset key) it keeps for which registry."""
+
+    regime_key: str
+    registry_code: str
+
+
+@dataclass(frozen=True, slots=True)
 class EntityBound:
     """A registered entity's compliance account in the registry."""
 
@@ -79,7 +87,7 @@ class DeadlineHandled:
     outcomes: tuple[PeriodOutcome, ...]
 
 
-BookEvent = EntityBound | AveragePriceSet | DeadlineHandled
+BookEvent = BookFounded | EntityBound | AveragePriceSet | DeadlineHandled
 ComplianceEvent = MrvEvent | BookEvent
 
 
@@ -102,6 +110,8 @@ def encode_event(event: ComplianceEvent) -> tuple[str, dict[str, Any]]:
             return "verification_recorded", {"statement": statement.to_data(), "version": version}
         case YearClosed():
             return "year_closed", event.to_data()
+        case BookFounded(regime_key=regime_key, registry_code=registry_code):
+            return "book_founded", {"regime_key": regime_key, "registry_code": registry_code}
         case EntityBound(entity_id=entity_id, account_id=account_id):
             return "entity_bound", {"entity_id": entity_id, "account_id": account_id}
         case AveragePriceSet(year=year, price_minor=price_minor):
@@ -222,6 +232,7 @@ _DECODERS: dict[str, Any] = {
         _statement(d["statement"]), d["version"]
     ),
     "year_closed": _year_closed,
+    "book_founded": lambda d: BookFounded(d["regime_key"], d["registry_code"]),
     "entity_bound": lambda d: EntityBound(d["entity_id"], d["account_id"]),
     "average_price_set": lambda d: AveragePriceSet(d["year"], d["price_minor"]),
     "deadline_handled": lambda d: DeadlineHandled(

@@ -305,3 +305,15 @@ def test_compliance_stream_is_not_mistaken_for_a_registry_by_the_cli(tmp_path) -
     (tmp_path / "kr.db.KR.key.pem").write_bytes(key.to_pem())
     result = CliRunner().invoke(cli, ["registry", "accounts", "--db", f"sqlite:///{db}"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_book_reopened_under_another_regime_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from compliance.book import founding_regime_key
+
+    key = SigningKey.generate()
+    registry = Registry.create(f"sqlite:///{tmp_path / 'kr.db'}", "KR", "Korea", key)
+    ComplianceBook.create(registry, KOREA, key)
+    assert founding_regime_key(registry, key) == "korea-test"
+    with pytest.raises(ComplianceError) as caught:
+        ComplianceBook.open(registry, replace(KOREA, key="eu"), key)
+    assert caught.value.code is ComplianceCode.REGIME_MISMATCH
