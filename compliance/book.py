@@ -85,7 +85,7 @@ class ComplianceBook:
             )
         self.registry = registry
         self.regime = regime
-        self.mrv = mrv or MrvLedger(regime)
+        self.mrv = mrv or MrvLedger(regime, fallback_t=regime.estimate.fallback_t)
         self.valuation = valuation or domestic_valuation(regime)
         self.schedule = DeadlineSchedule(regime.calendar)
         self._accounts: dict[str, str] = {}
@@ -338,7 +338,10 @@ class ComplianceBook:
         self._close_years(deadline)
         # Every outcome is computed before any is applied: a missing price leaves
         # the deadline pending, nothing half-done.
-        outcomes = tuple(self._outcome(entity_id, deadline.period) for entity_id in self._accounts)
+        surrendered = self._surrendered_by_account(deadline.period)
+        outcomes = tuple(
+            self._outcome(entity_id, deadline.period, surrendered) for entity_id in self._accounts
+        )
         return DeadlineHandled(deadline.kind, deadline.period, outcomes)
 
     def _close_years(self, deadline: Deadline) -> None:
@@ -349,13 +352,19 @@ class ComplianceBook:
                     moment = max(deadline.due, self.mrv.deadline(year))
                     self._journal(self.mrv.close_year(entity_id, year, moment))
 
-    def _outcome(self, entity_id: str, period: int) -> PeriodOutcome:
+    def _outcome(
+        self, entity_id: str, period: int, surrendered: Mapping[str, list[UnitBlock]]
+    ) -> PeriodOutcome:
         emissions = self._emissions_t(entity_id, period)
         assert emissions is not None, "years are closed before the surrender deadline"
         emissions_t, estimated = emissions
         carried_in = self._carried_t.get(entity_id, 0)
         obligation = emissions_t + carried_in
-        value = self.surrendered_value(entity_id, period)
+        value = compliance_value(
+            surrendered.get(self._accounts[entity_id], ()),
+            self.registry.ledger.unit_types,
+            self.valuation,
+        )
         shortfall = max(0, math.ceil(obligation - value))
         penalty = assess_penalty(self.regime.penalty, shortfall, self._price_for(period, shortfall))
         status = Status.COMPLIANT if shortfall == 0 else Status.SHORTFALL
@@ -391,6 +400,17 @@ class ComplianceBook:
             total += emissions.t
             estimated = estimated or emissions.estimated
         return total, estimated
+
+    def _surrendered_by_account(self, period: int) -> dict[str, list[UnitBlock]]:
+        """Return each account's blocks surrendered for `period`, from one pass over the record.
+
+        A deadline values every entity's surrenders; asking the ledger account by
+        account scans every surrender once per entity (10,000 entities: 10^8 steps).
+        """
+        blocks: dict[str, list[UnitBlock]] = {}
+        for record in self.registry.ledger.surrenders(period=period):
+            blocks.setdefault(record.account_id, []).extend(record.blocks)
+        return blocks
 
     def _surrendered_blocks(self, account: str, period: int) -> list[UnitBlock]:
         return [

@@ -515,11 +515,12 @@ def _read_penalty(table: Table) -> PenaltyRule:
 
 
 def _read_estimate(table: Table) -> ConservativeEstimate:
-    table.refuse_unknown({"rule", "years", "uplift"})
+    table.refuse_unknown({"rule", "years", "uplift", "fallback_t"})
     estimate = ConservativeEstimate(
         rule=table.choice("rule", _by_value(EstimateRule)),
         years=_int_or(table, "years", 1, 10, 3),
         uplift=_share(table, "uplift", Fraction(0)),
+        fallback_t=_int_or_none(table, "fallback_t", 0, 10**12),
     )
     table.done()
     return estimate

@@ -165,9 +165,14 @@ class EstimateRule(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ConservativeEstimate:
+    """The rule for a missing or unverified report; `fallback_t` when there is nothing to
+    base it on (no report, no history). None: the deadline waits for a figure, it is never
+    skipped."""
+
     rule: EstimateRule
     years: int = 3
     uplift: Fraction = Fraction(0)
+    fallback_t: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -317,3 +317,15 @@ def test_a_book_reopened_under_another_regime_is_refused(tmp_path) -> None:  # t
     with pytest.raises(ComplianceError) as caught:
         ComplianceBook.open(registry, replace(KOREA, key="eu"), key)
     assert caught.value.code is ComplianceCode.REGIME_MISMATCH
+
+
+def test_a_deadline_with_no_figure_to_estimate_from_waits_and_is_never_skipped() -> None:
+    world = World(replace(KOREA, penalty=EU_PENALTY))
+    world.at(2016, 2, 1)
+    world.report_and_verify("steel", 2015, 10)  # power never reports, and has no history
+    world.at(2016, 7, 1)
+    with pytest.raises(ComplianceError) as caught:
+        world.book.advance()
+    assert caught.value.code is ComplianceCode.NO_VERIFIED_EMISSIONS
+    assert world.book.outcomes() == []
+    assert world.book.schedule.pending(world.clock.now())  # still due, not lost
