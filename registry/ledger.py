@@ -117,6 +117,8 @@ class Ledger:
         self._caps_t: dict[tuple[str, int], int] = {}
         self._locks: dict[str, Lock] = {}
         self._surrenders: list[Surrender] = []
+        # The same records by (account, period): compliance asks for one pair at a time.
+        self._surrenders_by_account: dict[tuple[str, int], list[Surrender]] = {}
         self.suspension_reason: str | None = None
         self.quarantine = QuarantineList()
 
@@ -485,6 +487,8 @@ class Ledger:
 
     def surrenders(self, account: str | None = None, period: int | None = None) -> list[Surrender]:
         account_id = None if account is None else self.account(account).account_id
+        if account_id is not None and period is not None:
+            return list(self._surrenders_by_account.get((account_id, period), ()))
         return [
             record
             for record in self._surrenders
@@ -643,7 +647,7 @@ class Ledger:
             )
         for record_data in data["surrenders"]:
             blocks = tuple(UnitBlock.from_data(block) for block in record_data["blocks"])
-            ledger._surrenders.append(
+            ledger._record_surrender(
                 Surrender(record_data["account_id"], record_data["period"], blocks)
             )
         ledger.suspension_reason = data["suspension_reason"]
@@ -716,7 +720,13 @@ class Ledger:
             del self._locks[event.reference]
         elif kind is TransactionType.SURRENDER:
             assert event.period is not None
-            self._surrenders.append(Surrender(event.from_account, event.period, event.blocks))
+            self._record_surrender(Surrender(event.from_account, event.period, event.blocks))
+
+    def _record_surrender(self, record: Surrender) -> None:
+        self._surrenders.append(record)
+        self._surrenders_by_account.setdefault((record.account_id, record.period), []).append(
+            record
+        )
 
     # ---------------------------------------------------------------- checks
 
