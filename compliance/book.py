@@ -56,6 +56,7 @@ from registry.journal import ChainVerifier, GroupCommit, Journal, read_entries, 
 from registry.units import UnitBlock
 
 ENTITIES_MAX = 100_000
+ALLOCATION_RESERVE = "allocation_reserve"  # label of the reserve account claw-backs go to
 REQUESTS_MAX = 100
 
 
@@ -240,6 +241,42 @@ class ComplianceBook:
                     issuance.account_id, accounts[entity_id], unit_type, quantity, year
                 )
         return total
+
+    def true_up(self, year: int, adjustments: Mapping[str, int]) -> tuple[int, int]:
+        """Apply ex-post allocation adjustments for `year` (China's true-up to actual output).
+
+        A positive adjustment allocates more; a negative one claws allowances
+        of vintage `year` back into the allocation reserve account. Every
+        entity is checked first (a claw-back needs the units in the account),
+        so either all adjustments apply or none. Returns (added_t, clawed_back_t).
+        """
+        unit_type = self._allowance_unit_type()
+        claw_backs = {entity_id: -t for entity_id, t in adjustments.items() if t < 0}
+        for entity_id, quantity in claw_backs.items():
+            account = self.account_of(entity_id)
+            held = self.registry.account(account).holding.balance(unit_type, year)
+            if held < quantity:
+                raise RegistryError(
+                    CheckCode.QUANTITY_EXCEEDS_BALANCE,
+                    f"{entity_id} holds {held:,} t of {unit_type} {year}; the true-up claws "
+                    f"back {quantity:,} t (nothing was adjusted)",
+                )
+        additions = {entity_id: t for entity_id, t in adjustments.items() if t > 0}
+        reserve = self._allocation_reserve() if claw_backs else ""
+        added = self.allocate(year, additions) if additions else 0
+        for entity_id, quantity in claw_backs.items():
+            self.registry.transfer(self.account_of(entity_id), reserve, unit_type, quantity, year)
+        return added, sum(claw_backs.values())
+
+    def _allocation_reserve(self) -> str:
+        """Return the reserve account claw-backs go to, opening it the first time."""
+        try:
+            return self.registry.account(ALLOCATION_RESERVE).account_id
+        except RegistryError:
+            event = self.registry.open_account(
+                AccountKind.RESERVE, f"{self.regime.name} allocation reserve", ALLOCATION_RESERVE
+            )
+            return event.account_id
 
     # ------------------------------------------------------------ surrender
 

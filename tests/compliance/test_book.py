@@ -329,3 +329,25 @@ def test_a_deadline_with_no_figure_to_estimate_from_waits_and_is_never_skipped()
     assert caught.value.code is ComplianceCode.NO_VERIFIED_EMISSIONS
     assert world.book.outcomes() == []
     assert world.book.schedule.pending(world.clock.now())  # still due, not lost
+
+
+def test_china_true_up_adds_or_claws_back_real_units_icap_news_804() -> None:
+    """China: pre-allocation, then an ex-post true-up to actual output x benchmark [V]."""
+    world = World()
+    world.book.allocate(2015, {"steel": 700, "power": 700})
+    added, clawed = world.book.true_up(2015, {"steel": 300, "power": -200})
+    assert (added, clawed) == (300, 200)
+    assert world.registry.account("steel").holding.balance("KAU", 2015) == 1_000
+    assert world.registry.account("power").holding.balance("KAU", 2015) == 500
+    assert world.registry.account("allocation_reserve").holding.balance("KAU", 2015) == 200
+    world.registry.check_conservation()
+
+
+def test_true_up_clawing_back_more_than_held_changes_nothing() -> None:
+    world = World()
+    world.book.allocate(2015, {"steel": 100, "power": 100})
+    before = world.registry.ledger.state_digest()
+    with pytest.raises(RegistryError) as caught:
+        world.book.true_up(2015, {"steel": 50, "power": -101})
+    assert caught.value.code is CheckCode.QUANTITY_EXCEEDS_BALANCE
+    assert world.registry.ledger.state_digest() == before
