@@ -20,12 +20,9 @@ is null, because the target is for 10,000 entities.
 
 The regime is the EU preset (`compliance.presets.load_preset("eu")`: annual
 periods, EUR 100/t with make-good, surrender by 30 September of the following
-year from the 2023 period), with `allowance_unit_type` set to EUA where the
-preset leaves it empty; if the preset does not load, an EU-like regime built
-here from `compliance.regime` is used, and a note says so. The cycle is the
-2024 period, and the calendar starts there (`first_year` 2024, every deadline
-rule as the preset has it): the emulator has not run the years before, whose
-deadlines would otherwise fall due at the first `advance()`.
+year from the 2023 period). The cycle is the
+2024 period; the book is founded in 2024, so it settles 2024 and not the
+years before it.
 
 Set-up (not timed): the registry on a SQLite file in a temporary folder, the
 compliance book journaled to its own stream in the same file
@@ -63,7 +60,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -72,7 +69,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from compliance.book import ComplianceBook, PeriodOutcome, Status, SurrenderRequest
-from compliance.calendar import Calendar, DeadlineKind, DeadlineRule, Phase
+from compliance.calendar import DeadlineKind
 from compliance.gases import Gas
 from compliance.mrv import (
     EmissionsReport,
@@ -81,17 +78,10 @@ from compliance.mrv import (
     Verifier,
     sign_verification,
 )
+from compliance.presets import load_preset
 from compliance.regime import (
-    AllocationMethod,
-    AllocationRule,
-    CapType,
-    ConservativeEstimate,
-    Coverage,
-    EstimateRule,
     PenaltyKind,
-    PenaltyRule,
     Regime,
-    SurrenderRules,
 )
 from registry import (
     AccountKind,
@@ -129,64 +119,16 @@ PHASES = ("allocate", "report", "sign", "record", "surrender", "deadline", "flus
 # ---------------------------------------------------------------- the regime
 
 
-def eu_like_regime() -> Regime:
-    """Return an EU-like regime built here: the fallback when the preset does not load."""
-    brussels = "Europe/Brussels"
-    return Regime(
-        key="eu-bench",
-        name="EU ETS (benchmark)",
-        registry_code="EU",
-        currency="EUR",
-        cap_type=CapType.ABSOLUTE,
-        gwp_set="AR5",
-        coverage=Coverage(frozenset({Gas.CO2, Gas.N2O, Gas.CF4, Gas.C2F6}), False),
-        calendar=Calendar(
-            2005,
-            1,
-            (
-                DeadlineRule(DeadlineKind.REPORT_DUE, 1, 3, 31, 23, 59, brussels),
-                DeadlineRule(DeadlineKind.SURRENDER_DUE, 1, 4, 30, 23, 59, brussels, 0, 2022),
-                DeadlineRule(DeadlineKind.SURRENDER_DUE, 1, 9, 30, 23, 59, brussels, 2023),
-            ),
-            (Phase("3", 2013, 2020), Phase("4", 2021, 2030)),
-        ),
-        allocation=(AllocationRule(AllocationMethod.BENCHMARK, 2013, 9999),),
-        surrender=SurrenderRules(eligible_unit_types=frozenset({EUA})),
-        penalty=PenaltyRule(
-            PenaltyKind.FIXED_PER_TONNE, make_good=True, fixed_per_t_minor=EU_PENALTY_PER_T_MINOR
-        ),
-        estimate=ConservativeEstimate(EstimateRule.HIGHEST_OF_PREVIOUS_YEARS, 3),
-        allowance_unit_type=EUA,
-    )
-
-
 def load_regime() -> tuple[Regime, str]:
-    """Return the EU preset (or the fallback) and a line saying which, and what was changed."""
-    try:
-        from compliance.presets import load_preset
-
-        regime = starting_in(load_preset("eu"), YEAR)
-    except Exception as error:  # any failure to load means: use the fallback, and say why
-        first_line = (str(error).splitlines() or [""])[0]
-        return starting_in(eu_like_regime(), YEAR), (
-            f"EU-like regime built here (preset not loaded: {type(error).__name__}: {first_line})"
-        )
-    source = f"preset {regime.key!r} ({regime.name})"
-    if not regime.allowance_unit_type:
-        regime = replace(regime, allowance_unit_type=EUA)
-        source += f"; allowance_unit_type set to {EUA} (the preset names none)"
-    return regime, source
-
-
-def starting_in(regime: Regime, year: int) -> Regime:
-    """Return `regime` with its calendar starting at `year`; every deadline rule is kept."""
-    return replace(regime, calendar=replace(regime.calendar, first_year=year))
+    """Return the EU preset and a line naming it."""
+    regime = load_preset("eu")
+    return regime, f"preset {regime.key!r} ({regime.name})"
 
 
 def check_regime(regime: Regime) -> None:
     """Refuse a regime the workload does not fit (the cycle assumes these)."""
     calendar = regime.calendar
-    assert calendar.period_years == 1 and calendar.first_year == YEAR, calendar
+    assert calendar.period_years == 1 and calendar.first_year <= YEAR, calendar
     surrender_due = calendar.deadline(DeadlineKind.SURRENDER_DUE, YEAR)
     assert surrender_due is not None and SURRENDER_AT < surrender_due.due < DEADLINE_PASSED_AT
     assert regime.penalty.kind is PenaltyKind.FIXED_PER_TONNE and regime.penalty.make_good
@@ -434,7 +376,6 @@ def main(argv: list[str] | None = None) -> int:
         f"{' (quick)' if args.quick else ''}; load average {load_before:.2f}"
     )
     regime, source = load_regime()
-    source += f"; calendar from {YEAR} (first_year moved, deadline rules kept)"
     check_regime(regime)
     print(f"regime   : {source}")
     if not any(code != EUA for code in regime.surrender.eligible_unit_types):

@@ -88,7 +88,10 @@ class ComplianceBook:
         self.regime = regime
         self.mrv = mrv or MrvLedger(regime, fallback_t=regime.estimate.fallback_t)
         self.valuation = valuation or domestic_valuation(regime)
-        self.schedule = DeadlineSchedule(regime.calendar)
+        # The book settles periods from the one the clock is in when it is founded.
+        calendar = regime.calendar
+        year = max(registry.clock.now().year, calendar.first_year)
+        self.schedule = DeadlineSchedule(calendar, first_period=calendar.period_of(year))
         self._accounts: dict[str, str] = {}
         self._carried_t: dict[str, int] = {}
         self._prices_minor: dict[int, int] = {}
@@ -109,7 +112,7 @@ class ComplianceBook:
             registry.journal.engine, compliance_stream(registry.code), key, group_commit
         )
         book = cls(registry, regime, valuation=valuation, journal=journal)
-        book._record(BookFounded(regime.key, registry.code))
+        book._record(BookFounded(regime.key, registry.code, book.schedule.first_period))
         book.journal.flush()  # type: ignore[union-attr]
         return book
 
@@ -529,13 +532,16 @@ class ComplianceBook:
     def _apply(self, event: ComplianceEvent) -> None:
         """Apply an event; also the replay path, so it never validates."""
         match event:
-            case BookFounded(regime_key=regime_key, registry_code=registry_code):
+            case BookFounded(
+                regime_key=regime_key, registry_code=registry_code, first_period=first_period
+            ):
                 if (regime_key, registry_code) != (self.regime.key, self.registry.code):
                     raise ComplianceError(
                         ComplianceCode.REGIME_MISMATCH,
                         f"this book keeps regime {regime_key!r} for registry {registry_code}, "
                         f"not {self.regime.key!r} for {self.registry.code}",
                     )
+                self.schedule.first_period = first_period
             case EntityBound(entity_id=entity_id, account_id=account_id):
                 self._accounts[entity_id] = account_id
             case AveragePriceSet(year=year, price_minor=price_minor):

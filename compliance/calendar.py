@@ -149,15 +149,23 @@ class Calendar:
 
 
 class DeadlineSchedule:
-    """Hands out each deadline once, in order, as the clock passes it."""
+    """Hands out each deadline once, in order, as the clock passes it.
 
-    __slots__ = ("_calendar", "_fired")
+    Periods before `first_period` are not this schedule's business: a book
+    founded in 2023 does not settle the EU's 2005.
+    """
+
+    __slots__ = ("_calendar", "_fired", "first_period")
 
     def __init__(
-        self, calendar: Calendar, fired: set[tuple[DeadlineKind, int]] | None = None
+        self,
+        calendar: Calendar,
+        fired: set[tuple[DeadlineKind, int]] | None = None,
+        first_period: int | None = None,
     ) -> None:
         self._calendar = calendar
         self._fired: set[tuple[DeadlineKind, int]] = set(fired or ())
+        self.first_period = calendar.first_year if first_period is None else first_period
 
     @property
     def fired(self) -> frozenset[tuple[DeadlineKind, int]]:
@@ -168,7 +176,9 @@ class DeadlineSchedule:
         return [
             deadline
             for deadline in self._calendar.deadlines(now.year)
-            if deadline.due <= now and (deadline.kind, deadline.period) not in self._fired
+            if deadline.due <= now
+            and deadline.period >= self.first_period
+            and (deadline.kind, deadline.period) not in self._fired
         ]
 
     def mark_fired(self, deadline: Deadline) -> None:

@@ -39,10 +39,12 @@ from registry.keys import VerifyKey
 
 @dataclass(frozen=True, slots=True)
 class BookFounded:
-    """The first event of a book: which regime (preset key) it keeps for which registry."""
+    """The first event of a book: which regime (preset key) it keeps for which registry,
+    from which compliance period on."""
 
     regime_key: str
     registry_code: str
+    first_period: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +112,14 @@ def encode_event(event: ComplianceEvent) -> tuple[str, dict[str, Any]]:
             return "verification_recorded", {"statement": statement.to_data(), "version": version}
         case YearClosed():
             return "year_closed", event.to_data()
-        case BookFounded(regime_key=regime_key, registry_code=registry_code):
-            return "book_founded", {"regime_key": regime_key, "registry_code": registry_code}
+        case BookFounded(
+            regime_key=regime_key, registry_code=registry_code, first_period=first_period
+        ):
+            return "book_founded", {
+                "regime_key": regime_key,
+                "registry_code": registry_code,
+                "first_period": first_period,
+            }
         case EntityBound(entity_id=entity_id, account_id=account_id):
             return "entity_bound", {"entity_id": entity_id, "account_id": account_id}
         case AveragePriceSet(year=year, price_minor=price_minor):
@@ -232,7 +240,7 @@ _DECODERS: dict[str, Any] = {
         _statement(d["statement"]), d["version"]
     ),
     "year_closed": _year_closed,
-    "book_founded": lambda d: BookFounded(d["regime_key"], d["registry_code"]),
+    "book_founded": lambda d: BookFounded(d["regime_key"], d["registry_code"], d["first_period"]),
     "entity_bound": lambda d: EntityBound(d["entity_id"], d["account_id"]),
     "average_price_set": lambda d: AveragePriceSet(d["year"], d["price_minor"]),
     "deadline_handled": lambda d: DeadlineHandled(

@@ -249,38 +249,14 @@ def load_session(path: Path) -> RegistrySession:
         raise ConfigError(path, "registry.code", f"expected two capital letters, found {code!r}")
     name = registry_table.get("name", str)
     description = registry_table.get("description", str, "")
-    start = _moment(
+    start = utc_moment(
         path, "registry.start", registry_table.get("start", datetime, datetime(2020, 1, 1))
     )
     registry_table.done()
 
-    unit_types = []
-    for table in root.tables("unit_types"):
-        unit_types.append(
-            UnitType(
-                table.get("code", str),
-                table.choice("kind", _UNIT_KINDS),
-                table.get("origin", str, code),
-                table.get("name", str, ""),
-            )
-        )
-        table.done()
-    caps = []
-    for table in root.tables("issuance_caps"):
-        caps.append(
-            (table.get("unit_type", str), table.get("vintage", int), table.get("cap_t", int))
-        )
-        table.done()
-    accounts = []
-    for table in root.tables("accounts"):
-        accounts.append(
-            AccountSpec(
-                table.get("label", str),
-                table.choice("kind", _ACCOUNT_KINDS),
-                table.get("holder", str),
-            )
-        )
-        table.done()
+    unit_types = read_unit_types(root, code)
+    caps = read_issuance_caps(root)
+    accounts = read_accounts(root)
     operations = [
         _operation(path, index, table) for index, table in enumerate(root.tables("operations"))
     ]
@@ -294,12 +270,54 @@ def load_session(path: Path) -> RegistrySession:
         code,
         name,
         start,
-        tuple(unit_types),
-        tuple(caps),
-        tuple(accounts),
+        unit_types,
+        caps,
+        accounts,
         tuple(operations),
         description,
     )
+
+
+def read_unit_types(root: Table, code: str) -> tuple[UnitType, ...]:
+    """Read `[[unit_types]]`; a unit type's origin defaults to the registry's `code`."""
+    unit_types = []
+    for table in root.tables("unit_types"):
+        unit_types.append(
+            UnitType(
+                table.get("code", str),
+                table.choice("kind", _UNIT_KINDS),
+                table.get("origin", str, code),
+                table.get("name", str, ""),
+            )
+        )
+        table.done()
+    return tuple(unit_types)
+
+
+def read_issuance_caps(root: Table) -> tuple[tuple[str, int, int], ...]:
+    """Read `[[issuance_caps]]` as (unit type, vintage, cap in tonnes)."""
+    caps = []
+    for table in root.tables("issuance_caps"):
+        caps.append(
+            (table.get("unit_type", str), table.get("vintage", int), table.get("cap_t", int))
+        )
+        table.done()
+    return tuple(caps)
+
+
+def read_accounts(root: Table) -> tuple[AccountSpec, ...]:
+    """Read `[[accounts]]`: label, kind (not a registry's own singleton kind), holder."""
+    accounts = []
+    for table in root.tables("accounts"):
+        accounts.append(
+            AccountSpec(
+                table.get("label", str),
+                table.choice("kind", _ACCOUNT_KINDS),
+                table.get("holder", str),
+            )
+        )
+        table.done()
+    return tuple(accounts)
 
 
 def _operation(path: Path, index: int, table: Table) -> Operation:
@@ -312,16 +330,7 @@ def _operation(path: Path, index: int, table: Table) -> Operation:
             f"expected one of {', '.join(sorted(_OPERATION_SPECS))}, found {op!r}",
         )
     table.refuse_unknown({"op", "at", "expect_code", "note", *(param.key for param in spec[1])})
-    arguments: dict[str, Any] = {}
-    for param in spec[1]:
-        default = () if param.default is ... else (param.default,)  # `...` marks a required key
-        if param.kind is AccountKind:
-            value: Any = table.choice(param.key, _ACCOUNT_KINDS, *default)
-        elif param.kind is LockPurpose:
-            value = table.choice(param.key, _LOCK_PURPOSES, *default)
-        else:
-            value = table.get(param.key, param.kind, *default)
-        arguments[param.name] = value
+    arguments = read_arguments(table, op)
     at = table.get("at", datetime, None)
     expect = table.get("expect_code", int, None)
     if expect is not None and expect not in CheckCode._value2member_map_:
@@ -334,13 +343,39 @@ def _operation(path: Path, index: int, table: Table) -> Operation:
         index,
         op,
         arguments,
-        None if at is None else _moment(path, f"{table.where}.at", at),
+        None if at is None else utc_moment(path, f"{table.where}.at", at),
         None if expect is None else CheckCode(expect),
         note,
     )
 
 
-def _moment(path: Path, key: str, value: datetime) -> datetime:
+def read_arguments(table: Table, op: str) -> dict[str, Any]:
+    """Read the keys of registry operation `op` from `table` as its method's arguments."""
+    arguments: dict[str, Any] = {}
+    for param in _OPERATION_SPECS[op][1]:
+        default = () if param.default is ... else (param.default,)  # `...` marks a required key
+        if param.kind is AccountKind:
+            value: Any = table.choice(param.key, _ACCOUNT_KINDS, *default)
+        elif param.kind is LockPurpose:
+            value = table.choice(param.key, _LOCK_PURPOSES, *default)
+        else:
+            value = table.get(param.key, param.kind, *default)
+        arguments[param.name] = value
+    return arguments
+
+
+def operation_keys(op: str) -> set[str]:
+    """Return the TOML keys registry operation `op` takes (besides op, at, expect_code, note)."""
+    return {param.key for param in _OPERATION_SPECS[op][1]}
+
+
+def apply_operation(registry: Registry, op: str, arguments: dict[str, Any]) -> Any:
+    """Run registry operation `op` with arguments from `read_arguments`; return its event."""
+    return getattr(registry, _OPERATION_SPECS[op][0])(**arguments)
+
+
+def utc_moment(path: Path, key: str, value: datetime) -> datetime:
+    """Return a TOML date-time in UTC (UTC assumed when it has no offset)."""
     if not isinstance(value, datetime):
         raise ConfigError(
             path, key, f"expected a date-time like 2015-06-30T00:00:00Z, found {value!r}"
@@ -367,9 +402,8 @@ def run_operations(
     for operation in session.operations:
         if operation.at is not None and operation.at > registry.clock.now():
             registry.clock.set(operation.at)
-        method = getattr(registry, _OPERATION_SPECS[operation.op][0])
         try:
-            method(**operation.arguments)
+            apply_operation(registry, operation.op, operation.arguments)
         except RegistryError as error:
             outcome = Outcome(operation, False, error.code, error.message)
         else:

@@ -351,3 +351,36 @@ def test_true_up_clawing_back_more_than_held_changes_nothing() -> None:
         world.book.true_up(2015, {"steel": 50, "power": -101})
     assert caught.value.code is CheckCode.QUANTITY_EXCEEDS_BALANCE
     assert world.registry.ledger.state_digest() == before
+
+
+def test_an_eu_book_founded_in_2023_settles_2023_not_2005() -> None:
+    """The EU ETS began in 2005; a book founded in 2023 has nothing to say about 2005-22.
+
+    The EU surrender for 2023 emissions was due 30 September 2024 (Dir. 2023/959)."""
+    from compliance.presets import load_preset
+
+    eu = load_preset("eu")
+    clock = SimulatedClock(datetime(2023, 1, 1, tzinfo=UTC))
+    registry = Registry.create(
+        "sqlite://",
+        "EU",
+        "Union Registry",
+        SigningKey.generate(),
+        clock,
+        [UnitType("EUA", UnitKind.ALLOWANCE, "EU")],
+    )
+    registry.open_account(AccountKind.COMPLIANCE, "Steel", "steel")
+    book = ComplianceBook(registry, eu)
+    book.register_entity(
+        "steel", "Steel", "steel", MonitoringPlan("steel", frozenset({Gas.CO2}), False, "m")
+    )
+    verifier_key = SigningKey.generate()
+    book.accredit_verifier(Verifier("V-1", "Verifier", verifier_key.verify_key))
+    clock.set(datetime(2024, 2, 1, tzinfo=UTC))
+    report = co2_report("steel", 2023, 10)
+    book.submit_report(report)
+    book.record_verification(sign_verification(verifier_key, "V-1", report, eu))
+    clock.set(datetime(2024, 10, 2, tzinfo=UTC))
+    [outcome] = book.advance()
+    assert (outcome.period, outcome.shortfall_t) == (2023, 10)
+    assert outcome.penalty.fine_minor == 10 * 10_000  # EUR 100/t
