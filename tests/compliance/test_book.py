@@ -384,3 +384,18 @@ def test_an_eu_book_founded_in_2023_settles_2023_not_2005() -> None:
     [outcome] = book.advance()
     assert (outcome.period, outcome.shortfall_t) == (2023, 10)
     assert outcome.penalty.fine_minor == 10 * 10_000  # EUR 100/t
+
+
+def test_locked_units_cannot_be_surrendered_and_nothing_changes() -> None:
+    """Units locked pending-out (an external transfer in flight) are not the entity's to surrender."""
+    from registry import LockPurpose
+
+    world = World()
+    world.book.allocate(2015, {"steel": 100})
+    world.registry.lock("TX-1", "steel", "KAU", 100, LockPurpose.EXTERNAL_TRANSFER)
+    world.at(2016, 2, 1)
+    before = world.registry.ledger.state_digest()
+    with pytest.raises(RegistryError) as caught:
+        world.book.surrender("steel", 2015, [SurrenderRequest("KAU", 1)])
+    assert caught.value.code is CheckCode.QUANTITY_EXCEEDS_BALANCE
+    assert world.registry.ledger.state_digest() == before
