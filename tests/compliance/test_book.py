@@ -387,7 +387,7 @@ def test_an_eu_book_founded_in_2023_settles_2023_not_2005() -> None:
 
 
 def test_locked_units_cannot_be_surrendered_and_nothing_changes() -> None:
-    """Units locked pending-out (an external transfer in flight) are not the entity's to surrender."""
+    """Units locked pending-out (an external transfer in flight) cannot be surrendered."""
     from registry import LockPurpose
 
     world = World()
