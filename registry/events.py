@@ -286,6 +286,54 @@ class QuarantineLifted:
         return cls(QuarantinedRange.from_data(data["entry"]))
 
 
+@dataclass(frozen=True, slots=True)
+class UnitsExported:
+    """Locked blocks left this registry in a completed external transfer."""
+
+    kind: ClassVar[str] = "units_exported"
+    lock_id: str
+    transfer_id: str
+    to_registry: str
+    blocks: tuple[UnitBlock, ...]
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "lock_id": self.lock_id,
+            "transfer_id": self.transfer_id,
+            "to_registry": self.to_registry,
+            "blocks": [block.to_data() for block in self.blocks],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> UnitsExported:
+        blocks = tuple(UnitBlock.from_data(block) for block in data["blocks"])
+        return cls(data["lock_id"], data["transfer_id"], data["to_registry"], blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitsImported:
+    """Blocks arrived from another registry in a completed external transfer."""
+
+    kind: ClassVar[str] = "units_imported"
+    transfer_id: str
+    from_registry: str
+    account_id: str
+    blocks: tuple[UnitBlock, ...]
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "transfer_id": self.transfer_id,
+            "from_registry": self.from_registry,
+            "account_id": self.account_id,
+            "blocks": [block.to_data() for block in self.blocks],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> UnitsImported:
+        blocks = tuple(UnitBlock.from_data(block) for block in data["blocks"])
+        return cls(data["transfer_id"], data["from_registry"], data["account_id"], blocks)
+
+
 Event = (
     RegistryCreated
     | UnitTypeRegistered
@@ -298,6 +346,8 @@ Event = (
     | RegistryResumed
     | SerialsQuarantined
     | QuarantineLifted
+    | UnitsExported
+    | UnitsImported
 )
 
 EVENT_TYPES: dict[str, Any] = {
@@ -314,6 +364,8 @@ EVENT_TYPES: dict[str, Any] = {
         RegistryResumed,
         SerialsQuarantined,
         QuarantineLifted,
+        UnitsExported,
+        UnitsImported,
     )
 }
 

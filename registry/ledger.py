@@ -38,11 +38,14 @@ from registry.events import (
     RegistrySuspended,
     SerialsQuarantined,
     TransactionType,
+    UnitsExported,
+    UnitsImported,
     UnitsIssued,
     UnitsMoved,
     UnitTypeRegistered,
 )
 from registry.quarantine import QuarantinedRange, QuarantineList
+from registry.serial_ranges import RangeSet
 from registry.units import UnitBlock, UnitKind, UnitType
 
 VINTAGE_MIN = 1990
@@ -57,6 +60,10 @@ _TRANSFER_TARGETS = frozenset(
     {AccountKind.COMPLIANCE, AccountKind.TRADING, AccountKind.EXCHANGE_CUSTODY, AccountKind.RESERVE}
 )
 _ISSUANCE_TARGETS = frozenset({AccountKind.ISSUANCE, AccountKind.RESERVE})
+# Kinds an external transfer may credit.
+_IMPORT_TARGETS = frozenset(
+    {AccountKind.COMPLIANCE, AccountKind.TRADING, AccountKind.EXCHANGE_CUSTODY}
+)
 # Kinds a transaction may debit, where they differ from the holding kinds.
 # Only a covered entity's compliance account has an obligation to surrender.
 _SOURCES = {
@@ -121,6 +128,11 @@ class Ledger:
         self._surrenders_by_account: dict[tuple[str, int], list[Surrender]] = {}
         self.suspension_reason: str | None = None
         self.quarantine = QuarantineList()
+        # External transfers: own-origin serials now held abroad, foreign serials
+        # now held here, and the transfer ids already seen (10006).
+        self._away: dict[tuple[str, str, int], RangeSet] = {}
+        self._foreign: dict[tuple[str, str, int], RangeSet] = {}
+        self._transfer_ids: set[str] = set()
 
     # ---------------------------------------------------------------- commands
 
@@ -467,6 +479,56 @@ class Ledger:
         )
         return self._apply(event)
 
+    def export_locked(self, lock_id: str, transfer_id: str, to_registry: str) -> UnitsExported:
+        """Finalise an outgoing external transfer: the locked blocks leave this registry.
+
+        Called on the gateway's completion notice only; until then the units
+        stay locked pending-out and an unlock returns them.
+        """
+        self._require_created()
+        lock = self._locks.get(lock_id) if isinstance(lock_id, str) else None
+        if lock is None:
+            raise RegistryError(CheckCode.UNKNOWN_LOCK, f"no lock {lock_id!r} in {self.code}")
+        self._check_new_transfer(transfer_id)
+        self._check_other_registry(to_registry)
+        if lock.purpose is not LockPurpose.EXTERNAL_TRANSFER:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT,
+                f"lock {lock_id} holds units for {lock.purpose.value}, not an external transfer",
+            )
+        return self._apply(UnitsExported(lock_id, transfer_id, to_registry, lock.blocks))
+
+    def import_blocks(
+        self, transfer_id: str, from_registry: str, account: str, blocks: Iterable[UnitBlock]
+    ) -> UnitsImported:
+        """Credit blocks that arrived in a completed external transfer to `account`.
+
+        Foreign blocks must not already be here; own-origin blocks coming home
+        must be recorded as abroad. Allowed while suspended: a registry credits
+        on the transaction log's final notice.
+        """
+        self._require_created()
+        self._check_new_transfer(transfer_id)
+        self._check_other_registry(from_registry)
+        target = self._acquiring(account, _IMPORT_TARGETS, "import")
+        arriving = tuple(blocks)
+        if not arriving:
+            raise RegistryError(
+                CheckCode.QUANTITY_NOT_POSITIVE_INTEGER, "an import carries at least one block"
+            )
+        _check_disjoint(arriving)
+        for block in arriving:
+            known = self._unit_type(block.unit_type)
+            if known.origin != block.origin:
+                raise RegistryError(
+                    CheckCode.INVALID_UNIT_TYPE,
+                    f"block {block} says origin {block.origin}, but {block.unit_type} "
+                    f"comes from {known.origin}",
+                )
+            self._check_acquiring_may_hold(target, block.unit_type)
+            self._check_arrival(block)
+        return self._apply(UnitsImported(transfer_id, from_registry, target.account_id, arriving))
+
     # ---------------------------------------------------------------- queries
 
     def account(self, reference: str) -> Account:
@@ -532,10 +594,10 @@ class Ledger:
                 held.setdefault(block.serial_key, []).append(
                     (block.start, block.end, record.account_id)
                 )
-        issued_keys = {key for key, ranges in self._issued_ranges.items() if ranges}
-        assert set(held) == issued_keys, (
-            f"serial spaces held {sorted(set(held) - issued_keys)} were never issued, "
-            f"issued {sorted(issued_keys - set(held))} are held nowhere"
+        expected = self._expected_here()
+        assert set(held) == set(expected), (
+            f"serial spaces held {sorted(set(held) - set(expected))} should not be here, "
+            f"{sorted(set(expected) - set(held))} should be held but are not"
         )
         for key, pieces in held.items():
             pieces.sort()
@@ -549,8 +611,9 @@ class Ledger:
                     merged[-1] = (merged[-1][0], end)
                 else:
                     merged.append((start, end))
-            issued = _merge_ranges(self._issued_ranges[key])
-            assert merged == issued, f"{key}: held serials {merged} differ from issued {issued}"
+            assert merged == expected[key], (
+                f"{key}: held serials {merged} differ from the expected {expected[key]}"
+            )
         pending = self.singleton(AccountKind.PENDING_OUT).holding
         locked_t = 0
         for lock in self._locks.values():
@@ -562,6 +625,28 @@ class Ledger:
         assert locked_t == pending.balance(), (
             f"pending-out holds {pending.balance():,} t but locks account for {locked_t:,} t"
         )
+
+    def _expected_here(self) -> dict[tuple[str, str, int], list[tuple[int, int]]]:
+        """Return the serials that should be held here: issued minus abroad, plus foreign."""
+        expected: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
+        for key, ranges in self._issued_ranges.items():
+            present = RangeSet(_merge_ranges(ranges))
+            for start, end in self._away.get(key, ()):
+                present.remove(start, end)
+            if present:
+                expected[key] = present.ranges()
+        for key, ranges_here in self._foreign.items():
+            if ranges_here:
+                expected[key] = ranges_here.ranges()
+        return expected
+
+    def away(self) -> dict[tuple[str, str, int], list[tuple[int, int]]]:
+        """Return this registry's own serials now held in other registries."""
+        return {key: ranges.ranges() for key, ranges in self._away.items() if ranges}
+
+    def foreign(self) -> dict[tuple[str, str, int], list[tuple[int, int]]]:
+        """Return the foreign serials now held in this registry."""
+        return {key: ranges.ranges() for key, ranges in self._foreign.items() if ranges}
 
     # ---------------------------------------------------------------- snapshot
 
@@ -609,6 +694,9 @@ class Ledger:
             ],
             "suspension_reason": self.suspension_reason,
             "quarantine": [entry.to_data() for entry in self.quarantine],
+            "away": [[list(key), ranges] for key, ranges in sorted(self.away().items())],
+            "foreign": [[list(key), ranges] for key, ranges in sorted(self.foreign().items())],
+            "transfer_ids": sorted(self._transfer_ids),
         }
 
     @classmethod
@@ -653,6 +741,11 @@ class Ledger:
         ledger.suspension_reason = data["suspension_reason"]
         for entry_data in data["quarantine"]:
             ledger.quarantine.add(QuarantinedRange.from_data(entry_data))
+        for key, ranges in data["away"]:
+            ledger._away[(key[0], key[1], key[2])] = RangeSet([tuple(r) for r in ranges])
+        for key, ranges in data["foreign"]:
+            ledger._foreign[(key[0], key[1], key[2])] = RangeSet([tuple(r) for r in ranges])
+        ledger._transfer_ids = set(data["transfer_ids"])
         return ledger
 
     def state_digest(self) -> str:
@@ -697,12 +790,37 @@ class Ledger:
             self.quarantine.add(event.entry)
         elif kind is QuarantineLifted:
             self.quarantine.remove(event.entry)
+        elif kind is UnitsExported:
+            pending = self._accounts[self._singletons[AccountKind.PENDING_OUT]].holding
+            for block in event.blocks:
+                pending.remove(block)
+                self._leave(block)
+            del self._locks[event.lock_id]
+            self._transfer_ids.add(event.transfer_id)
+        elif kind is UnitsImported:
+            holding = self._accounts[event.account_id].holding
+            for block in event.blocks:
+                holding.add(block)
+                self._arrive(block)
+            self._transfer_ids.add(event.transfer_id)
         elif kind is RegistryCreated:
             self.code = event.code
             self.name = event.name
         else:
             raise AssertionError(f"no apply rule for {kind.__name__}")
         return event
+
+    def _leave(self, block: UnitBlock) -> None:
+        if block.origin == self.code:
+            self._away.setdefault(block.serial_key, RangeSet()).add(block.start, block.end)
+        else:
+            self._foreign[block.serial_key].remove(block.start, block.end)
+
+    def _arrive(self, block: UnitBlock) -> None:
+        if block.origin == self.code:
+            self._away[block.serial_key].remove(block.start, block.end)
+        else:
+            self._foreign.setdefault(block.serial_key, RangeSet()).add(block.start, block.end)
 
     def _apply_moved(self, event: UnitsMoved) -> None:
         source = self._accounts[event.from_account].holding
@@ -721,6 +839,40 @@ class Ledger:
         elif kind is TransactionType.SURRENDER:
             assert event.period is not None
             self._record_surrender(Surrender(event.from_account, event.period, event.blocks))
+
+    def _check_new_transfer(self, transfer_id: str) -> None:
+        _check_text("transfer id", transfer_id, required=True)
+        if transfer_id in self._transfer_ids:
+            raise RegistryError(
+                CheckCode.TRANSACTION_ID_EXISTS,
+                f"transfer {transfer_id!r} was already recorded in {self.code}",
+            )
+
+    def _check_other_registry(self, code: str) -> None:
+        if not isinstance(code, str) or not is_registry_code(code) or code == self.code:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT,
+                f"the other registry must be a two-letter code other than {self.code}, "
+                f"was {code!r}",
+            )
+
+    def _check_arrival(self, block: UnitBlock) -> None:
+        """Refuse a block this registry could not receive without duplicating serials."""
+        key = block.serial_key
+        if block.origin == self.code:
+            away = self._away.get(key)
+            if away is None or not away.covers(block.start, block.end):
+                raise RegistryError(
+                    CheckCode.BLOCKS_NOT_HELD,
+                    f"{block} is of {self.code} origin but not recorded as held abroad",
+                )
+            return
+        here = self._foreign.get(key)
+        if here is not None and here.overlaps(block.start, block.end):
+            raise RegistryError(
+                CheckCode.BLOCKS_NOT_HELD,
+                f"{block} overlaps serials already held in {self.code}",
+            )
 
     def _record_surrender(self, record: Surrender) -> None:
         self._surrenders.append(record)
@@ -781,11 +933,7 @@ class Ledger:
             )
         source, target = self._parties(kind, from_account, to_account)
         ordered = sorted(blocks, key=lambda b: (b.unit_type, b.vintage, b.start))
-        for previous, block in itertools.pairwise(ordered):
-            if previous.serial_key == block.serial_key and block.start <= previous.end:
-                raise RegistryError(
-                    CheckCode.BLOCKS_NOT_HELD, f"blocks {previous} and {block} overlap"
-                )
+        _check_disjoint(blocks)
         for block in ordered:
             self._unit_type(block.unit_type)
             held = source.holding.find_container(block)
@@ -1088,6 +1236,14 @@ def _overlapping_range(
     if index and ranges[index - 1][1] >= start:
         return ranges[index - 1]
     return None
+
+
+def _check_disjoint(blocks: tuple[UnitBlock, ...]) -> None:
+    """Refuse blocks that name the same serial twice (10005)."""
+    ordered = sorted(blocks, key=lambda b: (b.serial_key, b.start))
+    for previous, block in itertools.pairwise(ordered):
+        if previous.serial_key == block.serial_key and block.start <= previous.end:
+            raise RegistryError(CheckCode.BLOCKS_NOT_HELD, f"blocks {previous} and {block} overlap")
 
 
 def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -31,6 +31,8 @@ from registry.events import (
     RegistryResumed,
     RegistrySuspended,
     SerialsQuarantined,
+    UnitsExported,
+    UnitsImported,
     UnitsIssued,
     UnitsMoved,
     UnitTypeRegistered,
@@ -361,6 +363,26 @@ class Registry:
     ) -> UnitsMoved:
         return self._record(
             self._writable_ledger.lock_blocks(lock_id, account, blocks, purpose), durable
+        )
+
+    def export_locked(
+        self, lock_id: str, transfer_id: str, to_registry: str, durable: bool = False
+    ) -> UnitsExported:
+        return self._record(
+            self._writable_ledger.export_locked(lock_id, transfer_id, to_registry), durable
+        )
+
+    def import_blocks(
+        self,
+        transfer_id: str,
+        from_registry: str,
+        account: str,
+        blocks: Iterable[UnitBlock],
+        durable: bool = False,
+    ) -> UnitsImported:
+        return self._record(
+            self._writable_ledger.import_blocks(transfer_id, from_registry, account, blocks),
+            durable,
         )
 
     def unlock(self, lock_id: str, durable: bool = False) -> UnitsMoved:

@@ -1,0 +1,64 @@
+"""A set of serial numbers kept as sorted, disjoint, merged inclusive ranges."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+
+
+class RangeSet:
+    """Serials as [(start, end), ...], sorted, disjoint, adjacent ranges merged."""
+
+    __slots__ = ("_ranges",)
+
+    def __init__(self, ranges: list[tuple[int, int]] | None = None) -> None:
+        self._ranges: list[tuple[int, int]] = []
+        for start, end in ranges or ():
+            self.add(start, end)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(self._ranges)
+
+    def __bool__(self) -> bool:
+        return bool(self._ranges)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RangeSet) and self._ranges == other._ranges
+
+    def __repr__(self) -> str:
+        return f"RangeSet({self._ranges})"
+
+    def ranges(self) -> list[tuple[int, int]]:
+        return list(self._ranges)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """Return whether any serial of [start, end] is in the set."""
+        # Disjoint and sorted: only the last range starting at or before `end` can overlap.
+        index = bisect.bisect_right(self._ranges, (end, 2**63))
+        return index > 0 and self._ranges[index - 1][1] >= start
+
+    def covers(self, start: int, end: int) -> bool:
+        """Return whether every serial of [start, end] is in the set."""
+        index = bisect.bisect_right(self._ranges, (start, 2**63)) - 1
+        return index >= 0 and self._ranges[index][0] <= start and end <= self._ranges[index][1]
+
+    def add(self, start: int, end: int) -> None:
+        """Add [start, end]; the caller guarantees it overlaps nothing already in the set."""
+        assert start <= end and not self.overlaps(start, end), f"{start}-{end} overlaps {self}"
+        index = bisect.bisect_left(self._ranges, (start, end))
+        if index and self._ranges[index - 1][1] + 1 == start:
+            index -= 1
+            start = self._ranges[index][0]
+            del self._ranges[index]
+        if index < len(self._ranges) and end + 1 == self._ranges[index][0]:
+            end = self._ranges[index][1]
+            del self._ranges[index]
+        self._ranges.insert(index, (start, end))
+
+    def remove(self, start: int, end: int) -> None:
+        """Remove [start, end]; the caller guarantees the set covers all of it."""
+        assert self.covers(start, end), f"{start}-{end} is not wholly in {self}"
+        index = bisect.bisect_right(self._ranges, (start, 2**63)) - 1
+        low, high = self._ranges[index]
+        pieces = [piece for piece in ((low, start - 1), (end + 1, high)) if piece[0] <= piece[1]]
+        self._ranges[index : index + 1] = pieces
