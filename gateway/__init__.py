@@ -1,1 +1,60 @@
-"""gateway: see its issue; empty until then."""
+"""The linking gateway: links as data, signed transfer messages, trust and sequencing."""
+
+from gateway.errors import GatewayError, LinkCode
+from gateway.links import (
+    Direction,
+    Link,
+    LinkNetwork,
+    LinkState,
+    TransferWindow,
+    allowed_transitions,
+    load_links,
+    load_network,
+    transition,
+)
+from gateway.messages import (
+    Acceptance,
+    Completion,
+    Forward,
+    Message,
+    Refusal,
+    Rejection,
+    SignedMessage,
+    Termination,
+    TransactionStatus,
+    Transfer,
+    TransferProposal,
+    check_version,
+    message_from_data,
+)
+from gateway.trust import Admission, SequenceTracker, TrustStore
+
+__all__ = [
+    "Acceptance",
+    "Admission",
+    "Completion",
+    "Direction",
+    "Forward",
+    "GatewayError",
+    "Link",
+    "LinkCode",
+    "LinkNetwork",
+    "LinkState",
+    "Message",
+    "Refusal",
+    "Rejection",
+    "SequenceTracker",
+    "SignedMessage",
+    "Termination",
+    "TransactionStatus",
+    "Transfer",
+    "TransferProposal",
+    "TransferWindow",
+    "TrustStore",
+    "allowed_transitions",
+    "check_version",
+    "load_links",
+    "load_network",
+    "message_from_data",
+    "transition",
+]

@@ -1,0 +1,39 @@
+"""Link-rule and protocol check codes (9001-9014, etslink's own) and the error that carries them.
+
+The numbering is the project's plan in reference/registry-and-linking.md §b5;
+the gateway raises a registry code where a real one exists (2006: the
+acquiring account's kind may not hold these units).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from registry.errors import CheckCode, RegistryError
+
+
+class LinkCode(IntEnum):
+    """A numbered link check; the first one that fails stops processing."""
+
+    ORIGIN_NOT_ADMITTED = 9001
+    DIRECTION_NOT_PERMITTED = 9002
+    ENTITY_FOREIGN_UNIT_CAP = 9003
+    OUTSIDE_TRANSFER_WINDOW = 9004
+    LINK_NOT_ACTIVE = 9005
+    ARTICLE6_NOT_AUTHORISED = 9006
+    CORRESPONDING_ADJUSTMENT_MISSING = 9007
+    SIGNATURE_INVALID = 9008
+    MESSAGE_VERSION_MISMATCH = 9009
+    TRANSFER_LIMIT_EXCEEDED = 9010
+    # Protocol message checks.
+    MESSAGE_OUT_OF_SEQUENCE = 9011
+    MESSAGE_REPLAYED = 9012
+    MESSAGE_MALFORMED = 9013
+    MESSAGE_MISADDRESSED = 9014
+
+
+class GatewayError(RegistryError):
+    """A gateway command was refused; nothing changed. Carries a LinkCode (or a CheckCode)."""
+
+    def __init__(self, code: LinkCode | CheckCode, message: str) -> None:
+        super().__init__(code, message)

@@ -1,0 +1,617 @@
+"""Signed transfer protocol messages between registries and the linking gateway.
+
+Every message is a frozen value with a header: who sent it (`sender_id`), to
+whom (`recipient_id`), the sender's sequence number on that channel, the
+protocol version (major, minor) and the transaction id. A message is signed
+over the canonical encoding of its data under a domain tag and its kind, so a
+signature over one kind of message cannot be replayed as another, nor as any
+other etslink signature (MRV statements use their own tag).
+
+Choices the issue leaves open, made here:
+
+- A batch is a `TransferProposal` carrying up to `TRANSFERS_PER_MESSAGE_MAX`
+  `Transfer`s, each with its own transaction id; one signature covers them
+  all. The message's `transaction_id` names the batch (for a single transfer
+  it is that transfer's id). Answers name the transfers they answer, so each
+  transfer is answered individually: one batch may get an `Acceptance` for
+  some transfers and a `Rejection` for others.
+- Sequence numbers count per channel (sender, recipient), from 1, because the
+  gateway talks to many registries and each recipient sees only its own
+  stream. `gateway.trust.SequenceTracker` enforces them.
+- A proposal's sender is the origin registry: every transfer in it leaves
+  one of the sender's accounts.
+- `Forward` carries the origin's signed proposal whole, so the destination
+  checks both the origin's signature and the gateway's countersignature.
+- The signer of a message must be its sender: `SignedMessage.verify` refuses
+  a message signed by anyone else (9008), even with a trusted key.
+- Within one major version a minor version does not change the encoding of
+  these messages (it may add kinds or codes), so a newer minor is accepted;
+  another major is refused (9009).
+
+Malformed data from a peer (a missing field, a float, a bad serial range) is
+refused with `LinkCode.MESSAGE_MALFORMED`; building a malformed message in
+process is a programming error and raises ValueError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from gateway.errors import GatewayError, LinkCode
+from registry import canonical
+from registry.clock import parse_time
+from registry.keys import SigningKey
+from registry.ledger import SERIAL_MAX
+from registry.units import UnitBlock
+
+if TYPE_CHECKING:
+    from gateway.trust import TrustStore
+
+PROTOCOL_VERSION = (1, 0)
+# Names what a signature is over; the message kind follows it in the signed data.
+SIGNATURE_DOMAIN = "etslink.gateway.message"
+SIGNATURE_LENGTH = 64  # Ed25519
+TRANSFERS_PER_MESSAGE_MAX = 1_000
+BLOCKS_PER_TRANSFER_MAX = 1_000
+CODES_PER_REFUSAL_MAX = 16
+ID_LENGTH_MAX = 100
+TEXT_LENGTH_MAX = 500
+SEQUENCE_MAX = 2**63 - 1
+
+
+class TransactionStatus(IntEnum):
+    """A transaction's status in the Kyoto / UK numbering (DOMAIN.md; reference A7)."""
+
+    AWAITING_APPROVAL = 0
+    PROPOSED = 1
+    CHECKED_NO_DISCREPANCY = 2
+    CHECKED_DISCREPANCY = 3
+    COMPLETED = 4
+    TERMINATED = 5
+    REJECTED = 6
+    CANCELLED = 7
+    ACCEPTED = 8
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL_STATUSES
+
+
+_FINAL_STATUSES = frozenset(
+    {
+        TransactionStatus.COMPLETED,
+        TransactionStatus.TERMINATED,
+        TransactionStatus.REJECTED,
+        TransactionStatus.CANCELLED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One transfer of blocks from an account in one registry to an account in another."""
+
+    transaction_id: str
+    from_registry: str
+    from_account: str
+    to_registry: str
+    to_account: str
+    blocks: tuple[UnitBlock, ...]
+
+    def __post_init__(self) -> None:
+        for name in (
+            "transaction_id",
+            "from_registry",
+            "from_account",
+            "to_registry",
+            "to_account",
+        ):
+            _check_id(name, getattr(self, name))
+        _check_tuple("blocks", self.blocks)
+        if not 1 <= len(self.blocks) <= BLOCKS_PER_TRANSFER_MAX:
+            raise ValueError(
+                f"transfer {self.transaction_id}: expected 1 to {BLOCKS_PER_TRANSFER_MAX} "
+                f"blocks, was {len(self.blocks)}"
+            )
+        for block in self.blocks:
+            if type(block) is not UnitBlock:
+                raise ValueError(f"transfer {self.transaction_id}: {block!r} is not a UnitBlock")
+
+    @property
+    def quantity_t(self) -> int:
+        return sum(block.quantity for block in self.blocks)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "transaction_id": self.transaction_id,
+            "from_registry": self.from_registry,
+            "from_account": self.from_account,
+            "to_registry": self.to_registry,
+            "to_account": self.to_account,
+            "blocks": [block.to_data() for block in self.blocks],
+        }
+
+    @classmethod
+    def from_data(cls, data: Any) -> Transfer:
+        fields = _fields(data, _TRANSFER_KEYS, "transfer")
+        blocks = _list(fields, "blocks", BLOCKS_PER_TRANSFER_MAX)
+        return cls(
+            _text(fields, "transaction_id"),
+            _text(fields, "from_registry"),
+            _text(fields, "from_account"),
+            _text(fields, "to_registry"),
+            _text(fields, "to_account"),
+            tuple(_block(item) for item in blocks),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why one transfer of a batch was refused or terminated: check codes and their messages."""
+
+    transaction_id: str
+    codes: tuple[int, ...]
+    messages: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _check_id("transaction_id", self.transaction_id)
+        _check_tuple("codes", self.codes)
+        _check_tuple("messages", self.messages)
+        if not 1 <= len(self.codes) <= CODES_PER_REFUSAL_MAX:
+            raise ValueError(
+                f"refusal of {self.transaction_id}: expected 1 to {CODES_PER_REFUSAL_MAX} codes, "
+                f"was {len(self.codes)}"
+            )
+        if len(self.messages) != len(self.codes):
+            raise ValueError(
+                f"refusal of {self.transaction_id}: {len(self.codes)} codes but "
+                f"{len(self.messages)} messages"
+            )
+        for code in self.codes:
+            # A code may be -1 (the log's "stopped transaction", reference b4).
+            if type(code) is not int or not -1 <= code <= 99_999:
+                raise ValueError(f"refusal of {self.transaction_id}: bad code {code!r}")
+        for message in self.messages:
+            _check_text("message", message)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "transaction_id": self.transaction_id,
+            "codes": list(self.codes),
+            "messages": list(self.messages),
+        }
+
+    @classmethod
+    def from_data(cls, data: Any) -> Refusal:
+        fields = _fields(data, _REFUSAL_KEYS, "refusal")
+        codes = _list(fields, "codes", CODES_PER_REFUSAL_MAX)
+        messages = _list(fields, "messages", CODES_PER_REFUSAL_MAX)
+        return cls(_text(fields, "transaction_id"), tuple(codes), tuple(messages))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """The header every protocol message carries; subclasses add their own fields."""
+
+    KIND: ClassVar[str] = ""
+
+    sender_id: str
+    recipient_id: str
+    sequence: int
+    transaction_id: str
+    version: tuple[int, int] = PROTOCOL_VERSION
+
+    def __post_init__(self) -> None:
+        _check_id("sender_id", self.sender_id)
+        _check_id("recipient_id", self.recipient_id)
+        _check_id("transaction_id", self.transaction_id)
+        if type(self.sequence) is not int or not 1 <= self.sequence <= SEQUENCE_MAX:
+            raise ValueError(f"sequence must be an int in 1..{SEQUENCE_MAX}, was {self.sequence!r}")
+        _check_tuple("version", self.version)
+        major, minor = self.version
+        if type(major) is not int or type(minor) is not int or major < 0 or minor < 0:
+            raise ValueError(f"version must be two non-negative ints, was {self.version!r}")
+
+    def header_data(self) -> dict[str, Any]:
+        return {
+            "kind": self.KIND,
+            "sender_id": self.sender_id,
+            "recipient_id": self.recipient_id,
+            "sequence": self.sequence,
+            "transaction_id": self.transaction_id,
+            "version": list(self.version),
+        }
+
+    def body_data(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> Message:
+        """Build the message from its checked header and its body fields."""
+        raise NotImplementedError
+
+    def to_data(self) -> dict[str, Any]:
+        return {**self.header_data(), **self.body_data()}
+
+    def signed_bytes(self) -> bytes:
+        """Return the canonical bytes a signature is over: domain tag, kind, then the data."""
+        return canonical.encode(
+            {"domain": SIGNATURE_DOMAIN, "kind": self.KIND, "message": self.to_data()}
+        )
+
+    def check_version(self) -> None:
+        """Refuse another major protocol version (9009); accept any minor of ours."""
+        check_version(self.version)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferProposal(Message):
+    """The origin registry's proposal of one transfer or a batch; the blocks are locked."""
+
+    KIND: ClassVar[str] = "proposal"
+
+    transfers: tuple[Transfer, ...]
+    proposed_at: str
+
+    def __post_init__(self) -> None:
+        Message.__post_init__(self)
+        _check_tuple("transfers", self.transfers)
+        _check_transfer_ids(self.transaction_id, [t.transaction_id for t in self.transfers])
+        for transfer in self.transfers:
+            if type(transfer) is not Transfer:
+                raise ValueError(f"{transfer!r} is not a Transfer")
+            # A registry proposes only transfers out of its own accounts.
+            if transfer.from_registry != self.sender_id:
+                raise ValueError(
+                    f"transfer {transfer.transaction_id} leaves registry "
+                    f"{transfer.from_registry!r}, not the sender {self.sender_id!r}"
+                )
+        _check_time("proposed_at", self.proposed_at)
+
+    def body_data(self) -> dict[str, Any]:
+        return {
+            "transfers": [transfer.to_data() for transfer in self.transfers],
+            "proposed_at": self.proposed_at,
+        }
+
+    @classmethod
+    def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> TransferProposal:
+        transfers = _list(fields, "transfers", TRANSFERS_PER_MESSAGE_MAX)
+        return cls(
+            **header,
+            transfers=tuple(Transfer.from_data(item) for item in transfers),
+            proposed_at=_text(fields, "proposed_at"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Forward(Message):
+    """The gateway's countersignature on a proposal that passed its checks, for the destination."""
+
+    KIND: ClassVar[str] = "forward"
+
+    proposal: SignedMessage
+
+    def __post_init__(self) -> None:
+        Message.__post_init__(self)
+        if type(self.proposal) is not SignedMessage or not isinstance(
+            self.proposal.message, TransferProposal
+        ):
+            raise ValueError(f"a forward carries a signed TransferProposal, was {self.proposal!r}")
+        if self.proposal.message.transaction_id != self.transaction_id:
+            raise ValueError(
+                f"forward {self.transaction_id} carries proposal "
+                f"{self.proposal.message.transaction_id}"
+            )
+
+    def body_data(self) -> dict[str, Any]:
+        return {"proposal": self.proposal.to_data()}
+
+    @classmethod
+    def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> Forward:
+        proposal = SignedMessage.from_data(fields["proposal"])
+        if not isinstance(proposal.message, TransferProposal):
+            raise GatewayError(
+                LinkCode.MESSAGE_MALFORMED,
+                f"forward {header['transaction_id']} carries a {proposal.message.KIND}, "
+                "expected a proposal",
+            )
+        return cls(**header, proposal=proposal)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Acceptance(Message):
+    """The destination registry's acceptance of the named transfers of a batch."""
+
+    KIND: ClassVar[str] = "acceptance"
+
+    accepted: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        Message.__post_init__(self)
+        _check_tuple("accepted", self.accepted)
+        _check_transfer_ids(self.transaction_id, list(self.accepted))
+
+    def body_data(self) -> dict[str, Any]:
+        return {"accepted": list(self.accepted)}
+
+    @classmethod
+    def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> Acceptance:
+        return cls(**header, accepted=tuple(_list(fields, "accepted", TRANSFERS_PER_MESSAGE_MAX)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Refusals(Message):
+    """A message answering some transfers of a batch, each with its codes and messages."""
+
+    refusals: tuple[Refusal, ...]
+
+    def __post_init__(self) -> None:
+        Message.__post_init__(self)
+        _check_tuple("refusals", self.refusals)
+        for refusal in self.refusals:
+            if type(refusal) is not Refusal:
+                raise ValueError(f"{refusal!r} is not a Refusal")
+        _check_transfer_ids(self.transaction_id, [r.transaction_id for r in self.refusals])
+
+    def body_data(self) -> dict[str, Any]:
+        return {"refusals": [refusal.to_data() for refusal in self.refusals]}
+
+    @classmethod
+    def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> _Refusals:
+        refusals = _list(fields, "refusals", TRANSFERS_PER_MESSAGE_MAX)
+        return cls(**header, refusals=tuple(Refusal.from_data(item) for item in refusals))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rejection(_Refusals):
+    """The gateway's or the destination's refusal of the named transfers (status 6)."""
+
+    KIND: ClassVar[str] = "rejection"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Termination(_Refusals):
+    """The gateway's final word that the named transfers ended unfinished (status 5)."""
+
+    KIND: ClassVar[str] = "termination"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Completion(Message):
+    """The gateway's final word that the named transfers completed (status 4)."""
+
+    KIND: ClassVar[str] = "completion"
+
+    completed: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        Message.__post_init__(self)
+        _check_tuple("completed", self.completed)
+        _check_transfer_ids(self.transaction_id, list(self.completed))
+
+    def body_data(self) -> dict[str, Any]:
+        return {"completed": list(self.completed)}
+
+    @classmethod
+    def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> Completion:
+        return cls(**header, completed=tuple(_list(fields, "completed", TRANSFERS_PER_MESSAGE_MAX)))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedMessage:
+    """A message with its sender's Ed25519 signature over `message.signed_bytes()`."""
+
+    message: Message
+    signer_id: str
+    signature: bytes
+
+    @classmethod
+    def sign(cls, message: Message, key: SigningKey) -> SignedMessage:
+        """Sign `message` as its sender."""
+        return cls(message, message.sender_id, key.sign(message.signed_bytes()))
+
+    def verify(self, trust_store: TrustStore) -> Message:
+        """Return the message if its sender's trusted key signed it and its version is ours.
+
+        Refuse with 9008 an unknown or revoked signer, a signer other than the
+        sender, or a signature that does not hold over the message as it is
+        now; then with 9009 another major protocol version.
+        """
+        if self.signer_id != self.message.sender_id:
+            raise GatewayError(
+                LinkCode.SIGNATURE_INVALID,
+                f"message from {self.message.sender_id!r} is signed by {self.signer_id!r}",
+            )
+        try:
+            data = self.message.signed_bytes()
+        except canonical.CanonicalEncodingError as error:
+            raise GatewayError(LinkCode.SIGNATURE_INVALID, f"unsignable message: {error}") from None
+        trust_store.verify(self.signer_id, data, self.signature)
+        self.message.check_version()
+        return self.message
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "message": self.message.to_data(),
+            "signer_id": self.signer_id,
+            "signature": self.signature.hex(),
+        }
+
+    @classmethod
+    def from_data(cls, data: Any) -> SignedMessage:
+        fields = _fields(data, _SIGNED_KEYS, "signed message")
+        signature_hex = _text(fields, "signature")
+        try:
+            signature = bytes.fromhex(signature_hex)
+        except ValueError as error:
+            raise _malformed(f"signature is not hex: {error}") from None
+        # One text per signature: fromhex also reads upper case and spaces.
+        if signature.hex() != signature_hex:
+            raise _malformed("signature must be lower-case hex without spaces")
+        return cls(message_from_data(fields["message"]), _text(fields, "signer_id"), signature)
+
+    def to_bytes(self) -> bytes:
+        return canonical.encode(self.to_data())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SignedMessage:
+        try:
+            plain = canonical.decode(data)
+        except (ValueError, canonical.CanonicalEncodingError) as error:
+            raise _malformed(f"not canonical JSON: {error}") from None
+        return cls.from_data(plain)
+
+
+MESSAGE_KINDS: Mapping[str, type[Message]] = {
+    kind.KIND: kind
+    for kind in (TransferProposal, Forward, Acceptance, Rejection, Completion, Termination)
+}
+
+
+def check_version(version: tuple[int, int]) -> None:
+    """Refuse with 9009 a major version other than ours; a newer minor is compatible."""
+    if version[0] != PROTOCOL_VERSION[0]:
+        raise GatewayError(
+            LinkCode.MESSAGE_VERSION_MISMATCH,
+            f"protocol major version {version[0]} is not ours, expected "
+            f"{PROTOCOL_VERSION[0]} (message {version[0]}.{version[1]}, "
+            f"ours {PROTOCOL_VERSION[0]}.{PROTOCOL_VERSION[1]})",
+        )
+
+
+def message_from_data(data: Any) -> Message:
+    """Rebuild a message from its plain data, checking its major version before its fields."""
+    if type(data) is not dict:
+        raise _malformed(f"a message is a dict, was {type(data).__name__}")
+    kind_name = data.get("kind")
+    kind = MESSAGE_KINDS.get(kind_name) if type(kind_name) is str else None
+    if kind is None:
+        raise _malformed(f"unknown message kind {data.get('kind')!r}")
+    version = data.get("version")
+    if type(version) is not list or len(version) != 2 or any(type(v) is not int for v in version):
+        raise _malformed(f"version must be [major, minor], was {version!r}")
+    check_version((version[0], version[1]))
+    keys = _HEADER_KEYS | _BODY_KEYS[kind.KIND]
+    fields = _fields(data, keys, kind.KIND)
+    header = {
+        "sender_id": _text(fields, "sender_id"),
+        "recipient_id": _text(fields, "recipient_id"),
+        "sequence": _int(fields, "sequence"),
+        "transaction_id": _text(fields, "transaction_id"),
+        "version": (version[0], version[1]),
+    }
+    try:
+        return kind.from_body(header, fields)
+    except ValueError as error:
+        raise _malformed(f"{kind.KIND}: {error}") from None
+
+
+_HEADER_KEYS = frozenset(
+    {"kind", "sender_id", "recipient_id", "sequence", "transaction_id", "version"}
+)
+_BODY_KEYS: Mapping[str, frozenset[str]] = {
+    "proposal": frozenset({"transfers", "proposed_at"}),
+    "forward": frozenset({"proposal"}),
+    "acceptance": frozenset({"accepted"}),
+    "rejection": frozenset({"refusals"}),
+    "termination": frozenset({"refusals"}),
+    "completion": frozenset({"completed"}),
+}
+_TRANSFER_KEYS = frozenset(
+    {"transaction_id", "from_registry", "from_account", "to_registry", "to_account", "blocks"}
+)
+_REFUSAL_KEYS = frozenset({"transaction_id", "codes", "messages"})
+_SIGNED_KEYS = frozenset({"message", "signer_id", "signature"})
+_BLOCK_KEYS = frozenset(
+    {"origin", "unit_type", "vintage", "start", "end", "project_id", "article6_authorized"}
+)
+
+
+def _malformed(detail: str) -> GatewayError:
+    return GatewayError(LinkCode.MESSAGE_MALFORMED, detail)
+
+
+def _fields(data: Any, keys: frozenset[str], what: str) -> dict[str, Any]:
+    """Return `data` if it is a dict with exactly `keys`, else refuse it as malformed."""
+    if type(data) is not dict:
+        raise _malformed(f"{what} must be a dict, was {type(data).__name__}")
+    if data.keys() != keys:
+        missing = sorted(keys - data.keys())
+        extra = sorted(data.keys() - keys)
+        raise _malformed(f"{what}: missing fields {missing}, unknown fields {extra}")
+    return data
+
+
+def _text(fields: dict[str, Any], key: str) -> str:
+    value = fields[key]
+    if type(value) is not str:
+        raise _malformed(f"{key} must be a string, was {type(value).__name__}")
+    return value
+
+
+def _int(fields: dict[str, Any], key: str) -> int:
+    value = fields[key]
+    if type(value) is not int:
+        raise _malformed(f"{key} must be an integer, was {type(value).__name__}")
+    return value
+
+
+def _list(fields: dict[str, Any], key: str, length_max: int) -> list[Any]:
+    value = fields[key]
+    if type(value) is not list or len(value) > length_max:
+        raise _malformed(f"{key} must be a list of at most {length_max} items")
+    return value
+
+
+def _block(data: Any) -> UnitBlock:
+    """Rebuild a block from a peer's data, refusing what UnitBlock would assert on."""
+    fields = _fields(data, _BLOCK_KEYS, "block")
+    for key in ("origin", "unit_type", "project_id"):
+        _text(fields, key)
+    vintage, start, end = _int(fields, "vintage"), _int(fields, "start"), _int(fields, "end")
+    if type(fields["article6_authorized"]) is not bool:
+        raise _malformed("article6_authorized must be a boolean")
+    if not 1 <= start <= end <= SERIAL_MAX or not 0 <= vintage <= 9999:
+        raise _malformed(f"block has a bad vintage {vintage} or serial range {start}-{end}")
+    return UnitBlock.from_data(fields)
+
+
+def _check_id(name: str, value: Any) -> None:
+    if type(value) is not str or not 1 <= len(value) <= ID_LENGTH_MAX:
+        raise ValueError(
+            f"{name} must be a string of 1 to {ID_LENGTH_MAX} characters, was {value!r}"
+        )
+
+
+def _check_tuple(name: str, value: Any) -> None:
+    # A list would make equal messages compare unequal and the value mutable.
+    if type(value) is not tuple:
+        raise ValueError(f"{name} must be a tuple, was {type(value).__name__}")
+
+
+def _check_text(name: str, value: Any) -> None:
+    if type(value) is not str or len(value) > TEXT_LENGTH_MAX:
+        raise ValueError(f"{name} must be a string of at most {TEXT_LENGTH_MAX} characters")
+
+
+def _check_time(name: str, value: Any) -> None:
+    try:
+        parse_time(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be canonical time text, was {value!r}") from None
+
+
+def _check_transfer_ids(batch_id: str, ids: list[str]) -> None:
+    """Check a batch names 1 to TRANSFERS_PER_MESSAGE_MAX distinct transfers."""
+    if not 1 <= len(ids) <= TRANSFERS_PER_MESSAGE_MAX:
+        raise ValueError(
+            f"batch {batch_id}: expected 1 to {TRANSFERS_PER_MESSAGE_MAX} transfers, was {len(ids)}"
+        )
+    for transfer_id in ids:
+        _check_id("transfer transaction_id", transfer_id)
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"batch {batch_id}: a transfer transaction id repeats")
