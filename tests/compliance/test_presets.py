@@ -23,7 +23,7 @@ from compliance.regime import (
     Regime,
     UnitOrigin,
 )
-from etslink import cli as cli_module
+from etslink import jurisdiction_commands as cli_module
 from etslink.cli import cli
 from registry.config_reader import ConfigError
 from registry.units import UnitKind

@@ -1,0 +1,183 @@
+"""What every `etslink` command shares: the store and key options, opening a registry,
+and turning the errors a person can act on into a message and an exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from registry import (
+    ConcurrentWriterError,
+    JournalIntegrityError,
+    Registry,
+    RegistryError,
+    SigningKey,
+    SimulatedClock,
+    StoreError,
+    make_engine,
+)
+from registry.account_ids import is_registry_code
+from registry.clock import parse_time
+from registry.config_reader import ConfigError
+from registry.journal import last_sim_time, list_streams
+
+DEFAULT_DB = "sqlite:///etslink.db"
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_INTEGRITY = 3
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def db_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option(
+        "--key",
+        "key_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="The registry's Ed25519 private key (PEM). Default: beside a SQLite file, "
+        "'<db file>.<CODE>.key.pem'; for other stores, ./<CODE>.key.pem.",
+    )(function)
+    function = click.option(
+        "--registry", "code", default=None, help="Registry code, when the store holds several."
+    )(function)
+    return click.option(
+        "--db",
+        default=lambda: os.environ.get("ETSLINK_DB", DEFAULT_DB),
+        show_default="$ETSLINK_DB or " + DEFAULT_DB,
+        help="SQLAlchemy URL of the store (sqlite:///file.db or postgresql+psycopg://...).",
+    )(function)
+
+
+def default_key_path(db: str, code: str, key_path: Path | None) -> Path:
+    if key_path is not None:
+        return key_path
+    sqlite_file = sqlite_file_of(db)
+    if sqlite_file is not None:
+        return sqlite_file.with_name(f"{sqlite_file.name}.{code}.key.pem")
+    return Path(f"{code}.key.pem")
+
+
+def sqlite_file_of(db: str) -> Path | None:
+    prefix = "sqlite:///"
+    if db.startswith(prefix) and db not in ("sqlite:///:memory:",):
+        return Path(db[len(prefix) :])
+    return None
+
+
+def fail(code: int, message: str) -> None:
+    errors.print(f"[bold red]error[/]: {message}", highlight=False)
+    sys.exit(code)
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """Turn the errors a person can act on into a message and an exit code."""
+    try:
+        yield
+    except RegistryError as error:
+        fail(
+            EXIT_REFUSED,
+            f"refused with check {int(error.code)} ({error.code.name}): {error.message}",
+        )
+    except ConfigError as error:
+        fail(EXIT_USAGE, str(error))
+    except JournalIntegrityError as error:
+        fail(EXIT_INTEGRITY, f"the journal does not verify: {error}")
+    except (StoreError, ConcurrentWriterError) as error:
+        fail(EXIT_REFUSED, str(error))
+
+
+@contextmanager
+def open_registry(
+    db: str, code: str | None, key_path: Path | None, at: datetime | None = None
+) -> Iterator[Registry]:
+    """Open a registry for writing; commit and close it on the way out."""
+    with guarded():
+        engine = existing_engine(db)
+        code = pick_registry(engine, db, code)
+        key = load_key(default_key_path(db, code, key_path))
+        last = last_sim_time(engine, code)
+        clock = SimulatedClock(parse_time(last) if last else None)
+        if at is not None:
+            clock.set(at)
+        registry = Registry.open(engine, code, key, clock)
+        try:
+            yield registry
+        finally:
+            registry.close()
+
+
+def existing_engine(db: str) -> Any:
+    """Return an engine for a store that exists; a missing SQLite file is an error."""
+    sqlite_file = sqlite_file_of(db)
+    if sqlite_file is not None and not sqlite_file.exists():
+        raise StoreError(
+            f"no store at {sqlite_file}; start one with "
+            "'etslink registry session fixtures/registries/korea-phase1.toml'"
+        )
+    return make_engine(db)
+
+
+def pick_registry(engine: Any, db: str, code: str | None) -> str:
+    # Other streams (a registry's compliance book, later the gateway) share the store.
+    codes = [stream for stream in list_streams(engine) if is_registry_code(stream)]
+    if code is not None:
+        if code not in codes:
+            raise StoreError(
+                f"no registry {code!r} in {db}; it holds: {', '.join(codes) or 'none'}"
+            )
+        return code
+    if not codes:
+        raise StoreError(
+            f"{db} holds no registry yet; start one with "
+            "'etslink registry session fixtures/registries/korea-phase1.toml'"
+        )
+    if len(codes) > 1:
+        raise StoreError(f"{db} holds registries {', '.join(codes)}; choose one with --registry")
+    return codes[0]
+
+
+def load_key(path: Path) -> SigningKey:
+    try:
+        return SigningKey.load(path)
+    except FileNotFoundError:
+        raise StoreError(f"registry key {path} not found; pass --key") from None
+    except ValueError as error:
+        raise StoreError(f"registry key {path} is not an Ed25519 PEM key: {error}") from None
+
+
+at_option = click.option(
+    "--at",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Move the registry's simulated clock forward to this moment (UTC) first.",
+)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+def prepare_store(db: str, code: str, key_file: Path, replace: bool) -> None:
+    """Make way for a new registry in `db`: refuse an existing one unless replacing a file."""
+    sqlite_file = sqlite_file_of(db)
+    if replace:
+        if sqlite_file is None:
+            raise StoreError("--replace deletes SQLite files only; drop a server database yourself")
+        for path in (sqlite_file, Path(f"{sqlite_file}-wal"), Path(f"{sqlite_file}-shm"), key_file):
+            path.unlink(missing_ok=True)
+    if code in list_streams(make_engine(db)):
+        hint = " (or pass --replace)" if sqlite_file is not None else ""
+        raise StoreError(f"registry {code} already exists in {db}; use another --db{hint}")
+    if key_file.exists():
+        raise StoreError(f"key file {key_file} already exists; move it away or pass --key")
