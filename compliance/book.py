@@ -113,7 +113,7 @@ class ComplianceBook:
         )
         book = cls(registry, regime, valuation=valuation, journal=journal)
         book._record(BookFounded(regime.key, registry.code, book.schedule.first_period))
-        book.journal.flush()  # type: ignore[union-attr]
+        journal.flush()
         return book
 
     @classmethod

@@ -16,6 +16,7 @@ from fractions import Fraction
 
 from compliance.errors import ComplianceCode, ComplianceError
 from compliance.regime import QuantitativeLimit, Regime, UnitOrigin
+from registry.formatting import percent
 from registry.units import UnitBlock, UnitType
 
 # Compliance value of one unit of a type in this regime; None: not admitted.
@@ -157,7 +158,7 @@ def _check_borrowing(
         raise ComplianceError(
             ComplianceCode.BORROWING_LIMIT_EXCEEDED,
             f"borrowed (future-vintage) units {borrowed_t:,} t exceed "
-            f"{_percent(regime.surrender.borrowing_share_max)} of the obligation "
+            f"{percent(regime.surrender.borrowing_share_max)} of the obligation "
             f"{obligation_t:,} t ({_tonnes(allowed)} t)",
         )
     return borrowed_t
@@ -190,8 +191,8 @@ def _check_limits(
             share = Fraction(used_t, obligation_t) if obligation_t else Fraction(1)
             raise ComplianceError(
                 ComplianceCode.QUANTITATIVE_LIMIT_EXCEEDED,
-                f"{limit.name} share {_percent(share)} "
-                f"exceeds the cap {_percent(limit.share)}, was {used_t:,} t of {obligation_t:,} t "
+                f"{limit.name} share {percent(share)} "
+                f"exceeds the cap {percent(limit.share)}, was {used_t:,} t of {obligation_t:,} t "
                 f"(at most {_tonnes(allowed)} t)",
             )
         uses.append(LimitUse(limit, used_t, allowed))
@@ -204,11 +205,6 @@ def _covered(
     if unit_types[block.unit_type].kind not in limit.unit_kinds:
         return False
     return limit.origin is UnitOrigin.ANY or limit.origin is origin_of(block, regime)
-
-
-def _percent(share: Fraction) -> str:
-    hundredths = round(share * 10_000)
-    return f"{hundredths // 100}.{hundredths % 100:02d}%".replace(".00%", "%")
 
 
 def _tonnes(amount: Fraction) -> str:

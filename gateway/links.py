@@ -27,6 +27,7 @@ from registry.account_ids import is_registry_code
 from registry.accounts import AccountKind
 from registry.config_reader import ConfigError, Table, load_toml
 from registry.errors import CheckCode
+from registry.formatting import percent
 
 LINKS_MAX = 100  # links in one file, and in one network
 WINDOWS_MAX = 20  # transfer windows of one link
@@ -387,10 +388,10 @@ class Link:
             raise ValueError(f"negative quantities: {foreign_t} t of {obligation_t} t")
         if foreign_t > cap * obligation_t:
             share = Fraction(foreign_t, obligation_t) if obligation_t else None
-            found = f"{float(share):.1%}" if share is not None else "any share"
+            found = percent(share) if share is not None else "any share"
             raise GatewayError(
                 LinkCode.ENTITY_FOREIGN_UNIT_CAP,
-                f"link {self.link_id}: foreign share {found} exceeds cap {float(cap):.1%}, "
+                f"link {self.link_id}: foreign share {found} exceeds cap {percent(cap)}, "
                 f"was {foreign_t:,} t of {obligation_t:,} t",
             )
 
