@@ -35,6 +35,7 @@ process is a programming error and raises ValueError.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -193,8 +194,11 @@ class Refusal:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Message:
-    """The header every protocol message carries; subclasses add their own fields."""
+class Message(ABC):
+    """The header every protocol message carries; each kind adds its own fields.
+
+    Abstract: only the six message kinds below are ever built.
+    """
 
     KIND: ClassVar[str] = ""
 
@@ -225,13 +229,14 @@ class Message:
             "version": list(self.version),
         }
 
+    @abstractmethod
     def body_data(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """Return the kind's own fields as canonical plain data."""
 
     @classmethod
+    @abstractmethod
     def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> Message:
         """Build the message from its checked header and its body fields."""
-        raise NotImplementedError
 
     def to_data(self) -> dict[str, Any]:
         return {**self.header_data(), **self.body_data()}
