@@ -40,7 +40,6 @@ from etslink.compliance_session import (
     SurrenderUnits,
     Transfer,
     Verify,
-    book_founded_at,
     limit_rooms,
     load_compliance_session,
     open_periods,
@@ -112,7 +111,7 @@ def compliance_session_command(
         if session.description:
             console.print(session.description.strip(), highlight=False)
         _print_steps(session, run)
-        _print_status(run.book, session.start.year)
+        _print_status(run.book)
         run.registry.check_conservation()
         registry_seq, registry_head = verify_journal(store, session.code, key.verify_key)
         book_seq, book_head = verify_book_journal(store, session.code, key.verify_key)
@@ -132,9 +131,9 @@ def compliance_session_command(
 @db_option
 def compliance_status_command(db: str, code: str | None, key_path: Path | None) -> None:
     """Show each entity's status per period: emissions, obligation, surrendered, penalty."""
-    with _open_book(db, code, key_path) as (book, since_year):
+    with _open_book(db, code, key_path) as book:
         console.rule(f"[bold]{book.regime.name}[/] ({book.registry.code}) — {db}")
-        _print_status(book, since_year)
+        _print_status(book)
         console.print(
             f"[green]✓[/] journals {book.registry.code} and {compliance_stream(book.registry.code)}"
             " verified on opening",
@@ -155,11 +154,11 @@ def compliance_entity_command(
     entity: str, period: int | None, db: str, code: str | None, key_path: Path | None
 ) -> None:
     """Show ENTITY's obligation per open period and what of its holdings it may surrender."""
-    with _open_book(db, code, key_path) as (book, since_year):
+    with _open_book(db, code, key_path) as book:
         account = book.registry.account(book.account_of(entity))
         plan = book.mrv.entity(entity).plan
         regime = book.regime
-        periods = open_periods(book, since_year)
+        periods = open_periods(book)
         judged = period if period is not None else _default_period(book, periods)
         calendar = regime.calendar
         if judged < calendar.first_year or calendar.period_of(judged) != judged:
@@ -190,9 +189,7 @@ def compliance_entity_command(
 
 
 @contextmanager
-def _open_book(
-    db: str, code: str | None, key_path: Path | None
-) -> Iterator[tuple[ComplianceBook, int]]:
+def _open_book(db: str, code: str | None, key_path: Path | None) -> Iterator[ComplianceBook]:
     """Open a registry and its compliance book (regime from its founding event)."""
     with open_registry(db, code, key_path) as opened:
         engine = opened.journal.engine
@@ -208,7 +205,7 @@ def _open_book(
             opened.clock.set(parse_time(last))  # a deadline handled after the last unit moved
         regime = load_preset(founding_regime_key(opened, key))
         book = ComplianceBook.open(opened, regime, key)
-        yield book, book_founded_at(engine, opened.code).year
+        yield book
 
 
 def _default_period(book: ComplianceBook, periods: list[int]) -> int:
@@ -304,7 +301,7 @@ def _gases_text(quantities: tuple[tuple[Gas, int], ...]) -> str:
     return ", ".join(f"{gas.value} {quantity_t:,}" for gas, quantity_t in quantities)
 
 
-def _print_status(book: ComplianceBook, since_year: int) -> None:
+def _print_status(book: ComplianceBook) -> None:
     regime = book.regime
     table = Table(
         title=f"Compliance status, {book.now:%Y-%m-%d %H:%M} UTC (t = tonnes CO2e)",
@@ -319,7 +316,7 @@ def _print_status(book: ComplianceBook, since_year: int) -> None:
     table.add_column("fine", justify="right")
     table.add_column("added obligation (t)", justify="right")
     table.add_column("carried (t)", justify="right")
-    periods = open_periods(book, since_year)
+    periods = open_periods(book)
     for entity_id in book.entities():
         for outcome in book.outcomes(entity_id):
             table.add_row(*_outcome_row(book, outcome))

@@ -68,7 +68,6 @@ from registry import (
     UnitType,
     VerifyKey,
 )
-from registry.clock import parse_time
 from registry.config_reader import ConfigError, Table, load_toml
 from registry.journal import ChainVerifier, read_entries, read_head
 
@@ -712,21 +711,13 @@ def verify_book_journal(
     return head_seq, head_hash
 
 
-def book_founded_at(engine: Engine, registry_code: str) -> datetime:
-    """Return the simulated moment a registry's compliance book was founded."""
-    first = next(read_entries(engine, compliance_stream(registry_code), 0, 1), None)
-    if first is None:
-        raise JournalIntegrityError(f"{compliance_stream(registry_code)} has no founding event")
-    return parse_time(first.sim_time)
-
-
 # ---------------------------------------------------------------- queries
 
 
-def open_periods(book: ComplianceBook, since_year: int) -> list[int]:
-    """Return the periods that have begun (from `since_year`) and whose deadline is not handled."""
+def open_periods(book: ComplianceBook) -> list[int]:
+    """Return the book's periods that have begun and whose deadline is not handled."""
     calendar = book.regime.calendar
-    first = calendar.period_of(max(since_year, calendar.first_year))
+    first = book.schedule.first_period
     fired = book.schedule.fired
     return [
         period
