@@ -36,6 +36,8 @@ DAYS_AHEAD_MAX = 800  # how far `next_opening` looks before giving up
 MINUTES_PER_DAY = 1440
 VINTAGE_MIN = 1990
 VINTAGE_MAX = 9999
+ANSWER_TIMEOUT_MINUTES = 1440  # a day for the destination to answer a forwarded transfer
+ANSWER_TIMEOUT_MINUTES_MAX = 60 * 24 * 30
 
 _UNIT_CODE_RE = re.compile(r"[A-Z0-9]{1,16}")
 _LINK_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
@@ -113,6 +115,30 @@ class TransferWindow:
         if len(self.closed_dates) > CLOSED_DATES_MAX:
             raise ValueError(f"more than {CLOSED_DATES_MAX} closed dates")
         ZoneInfo(self.timezone)  # an unknown zone fails here, not at the first transfer
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "weekdays": sorted(self.weekdays),
+            "timezone": self.timezone,
+            "opens_minute": self.opens_minute,
+            "closes_minute": self.closes_minute,
+            "first_day": None if self.first_day is None else self.first_day.isoformat(),
+            "last_day": None if self.last_day is None else self.last_day.isoformat(),
+            "closed_dates": sorted(day.isoformat() for day in self.closed_dates),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> TransferWindow:
+        first, last = data["first_day"], data["last_day"]
+        return cls(
+            weekdays=frozenset(data["weekdays"]),
+            timezone=data["timezone"],
+            opens_minute=data["opens_minute"],
+            closes_minute=data["closes_minute"],
+            first_day=None if first is None else date.fromisoformat(first),
+            last_day=None if last is None else date.fromisoformat(last),
+            closed_dates=frozenset(date.fromisoformat(day) for day in data["closed_dates"]),
+        )
 
     def _opens_on(self, day: date) -> bool:
         return (
@@ -194,6 +220,7 @@ class Link:
     per_transfer_limit_t: int | None = None
     reexport_allowed: bool = False
     article6: bool = False
+    answer_timeout_minutes: int = ANSWER_TIMEOUT_MINUTES
     notes: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -221,6 +248,77 @@ class Link:
                 raise ValueError(f"link {self.link_id}: negative quantitative limit")
         if len(self.windows) > WINDOWS_MAX:
             raise ValueError(f"link {self.link_id}: more than {WINDOWS_MAX} windows")
+        if not 1 <= self.answer_timeout_minutes <= ANSWER_TIMEOUT_MINUTES_MAX:
+            raise ValueError(
+                f"link {self.link_id}: answer time-out must be 1..{ANSWER_TIMEOUT_MINUTES_MAX} "
+                f"minutes, was {self.answer_timeout_minutes}"
+            )
+
+    @property
+    def answer_timeout(self) -> timedelta:
+        """How long the gateway waits for the destination's answer before terminating."""
+        return timedelta(minutes=self.answer_timeout_minutes)
+
+    def to_data(self) -> dict[str, Any]:
+        """Return the link as canonical plain data (for the gateway's journal)."""
+        return {
+            "link_id": self.link_id,
+            "registry_a": self.registry_a,
+            "registry_b": self.registry_b,
+            "direction": self.direction.value,
+            "state": self.state.value,
+            "unit_types": sorted(self.unit_types),
+            "vintage_first": self.vintage_first,
+            "vintage_last": self.vintage_last,
+            "exchange_rate": str(self.exchange_rate),
+            "exchange_rate_into": [[code, str(rate)] for code, rate in self.exchange_rate_into],
+            "period_cap_t": self.period_cap_t,
+            "entity_share_cap": (
+                None if self.entity_share_cap is None else str(self.entity_share_cap)
+            ),
+            "importing_account_kinds": sorted(kind.value for kind in self.importing_account_kinds),
+            "per_transfer_limit_t": self.per_transfer_limit_t,
+            "effective_from": self.effective_from.isoformat(),
+            "effective_to": None if self.effective_to is None else self.effective_to.isoformat(),
+            "reexport_allowed": self.reexport_allowed,
+            "article6": self.article6,
+            "answer_timeout_minutes": self.answer_timeout_minutes,
+            "windows": [window.to_data() for window in self.windows],
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Link:
+        """Rebuild a link from `to_data`'s output (trusted data: the gateway's own journal)."""
+        share = data["entity_share_cap"]
+        until = data["effective_to"]
+        return cls(
+            link_id=data["link_id"],
+            registry_a=data["registry_a"],
+            registry_b=data["registry_b"],
+            direction=Direction(data["direction"]),
+            state=LinkState(data["state"]),
+            unit_types=frozenset(data["unit_types"]),
+            vintage_first=data["vintage_first"],
+            vintage_last=data["vintage_last"],
+            exchange_rate=Fraction(data["exchange_rate"]),
+            exchange_rate_into=tuple(
+                (code, Fraction(rate)) for code, rate in data["exchange_rate_into"]
+            ),
+            period_cap_t=data["period_cap_t"],
+            entity_share_cap=None if share is None else Fraction(share),
+            importing_account_kinds=frozenset(
+                AccountKind(kind) for kind in data["importing_account_kinds"]
+            ),
+            per_transfer_limit_t=data["per_transfer_limit_t"],
+            effective_from=datetime.fromisoformat(data["effective_from"]),
+            effective_to=None if until is None else datetime.fromisoformat(until),
+            reexport_allowed=data["reexport_allowed"],
+            article6=data["article6"],
+            answer_timeout_minutes=data["answer_timeout_minutes"],
+            windows=tuple(TransferWindow.from_data(window) for window in data["windows"]),
+            notes=data["notes"],
+        )
 
     @property
     def parties(self) -> frozenset[str]:
@@ -539,6 +637,7 @@ _LINK_KEYS = {
     "effective_to",
     "reexport_allowed",
     "article6",
+    "answer_timeout_minutes",
     "windows",
     "notes",
 }
@@ -632,6 +731,13 @@ def _read_link(path: Path, table: Table) -> Link:
         effective_to=effective_to,
         reexport_allowed=table.get("reexport_allowed", bool, False),
         article6=table.get("article6", bool, False),
+        answer_timeout_minutes=_whole(
+            table,
+            "answer_timeout_minutes",
+            ANSWER_TIMEOUT_MINUTES,
+            1,
+            ANSWER_TIMEOUT_MINUTES_MAX,
+        ),
         windows=tuple(windows),
         notes=table.get("notes", str, ""),
         **({"importing_account_kinds": frozenset(AccountKind(k) for k in kinds)} if kinds else {}),

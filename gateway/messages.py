@@ -294,11 +294,19 @@ class TransferProposal(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Forward(Message):
-    """The gateway's countersignature on a proposal that passed its checks, for the destination."""
+    """The gateway's countersignature on transfers of a proposal that passed its checks.
+
+    `transfers` names the transfers forwarded to the recipient: those addressed
+    to it that passed the gateway's checks now (others of the batch may have
+    been refused, or wait for the link's next transfer window and come in a
+    later forward). Each transfer is forwarded once, so the gateway names a
+    forward by its first transfer's id.
+    """
 
     KIND: ClassVar[str] = "forward"
 
     proposal: SignedMessage
+    transfers: tuple[str, ...]
 
     def __post_init__(self) -> None:
         Message.__post_init__(self)
@@ -306,14 +314,27 @@ class Forward(Message):
             self.proposal.message, TransferProposal
         ):
             raise ValueError(f"a forward carries a signed TransferProposal, was {self.proposal!r}")
-        if self.proposal.message.transaction_id != self.transaction_id:
-            raise ValueError(
-                f"forward {self.transaction_id} carries proposal "
-                f"{self.proposal.message.transaction_id}"
-            )
+        _check_tuple("transfers", self.transfers)
+        _check_transfer_ids(self.transaction_id, list(self.transfers))
+        addressed = {
+            transfer.transaction_id
+            for transfer in self.proposal.message.transfers
+            if transfer.to_registry == self.recipient_id
+        }
+        for transfer_id in self.transfers:
+            if transfer_id not in addressed:
+                raise ValueError(
+                    f"forward {self.transaction_id} names {transfer_id}, not a transfer of "
+                    f"proposal {self.proposal.message.transaction_id} to {self.recipient_id}"
+                )
+
+    def forwarded(self) -> list[Transfer]:
+        """Return the forwarded transfers, in the proposal's order."""
+        named = set(self.transfers)
+        return [t for t in self.proposal.message.transfers if t.transaction_id in named]
 
     def body_data(self) -> dict[str, Any]:
-        return {"proposal": self.proposal.to_data()}
+        return {"proposal": self.proposal.to_data(), "transfers": list(self.transfers)}
 
     @classmethod
     def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> Forward:
@@ -324,7 +345,8 @@ class Forward(Message):
                 f"forward {header['transaction_id']} carries a {proposal.message.KIND}, "
                 "expected a proposal",
             )
-        return cls(**header, proposal=proposal)
+        transfers = tuple(_list(fields, "transfers", TRANSFERS_PER_MESSAGE_MAX))
+        return cls(**header, proposal=proposal, transfers=transfers)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -520,7 +542,7 @@ _HEADER_KEYS = frozenset(
 )
 _BODY_KEYS: Mapping[str, frozenset[str]] = {
     "proposal": frozenset({"transfers", "proposed_at"}),
-    "forward": frozenset({"proposal"}),
+    "forward": frozenset({"proposal", "transfers"}),
     "acceptance": frozenset({"accepted"}),
     "rejection": frozenset({"refusals"}),
     "termination": frozenset({"refusals"}),

@@ -3,7 +3,7 @@
 The numbering follows the Kyoto transaction log and the UK ETS registry
 (1xxx transferring account, 2xxx acquiring account, 3xxx units and
 quantities, 10xxx the hub log). Codes 91xx are etslink's own registry checks;
-9001-9010 are reserved for the gateway's link rules.
+9001-9099 are the gateway's (link rules, protocol, reconciliation).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class CheckCode(IntEnum):
     QUANTITY_EXCEEDS_BALANCE = 3005
     INVALID_UNIT_TYPE = 3006
     QUANTITY_NOT_POSITIVE_INTEGER = 3008
+    TRANSACTION_DURING_RECONCILIATION = 3016
     ISSUANCE_OVER_CAP = 3500
     BLOCKS_NOT_HELD = 10005
     TRANSACTION_ID_EXISTS = 10006

@@ -507,6 +507,22 @@ class Ledger:
         must be recorded as abroad. Allowed while suspended: a registry credits
         on the transaction log's final notice.
         """
+        target, arriving = self._checked_import(transfer_id, from_registry, account, blocks)
+        return self._apply(UnitsImported(transfer_id, from_registry, target.account_id, arriving))
+
+    def check_import(
+        self, transfer_id: str, from_registry: str, account: str, blocks: Iterable[UnitBlock]
+    ) -> Account:
+        """Run every check `import_blocks` would, change nothing, and return the target account.
+
+        The destination registry runs these before it signs an acceptance, so a
+        completed transfer always credits.
+        """
+        return self._checked_import(transfer_id, from_registry, account, blocks)[0]
+
+    def _checked_import(
+        self, transfer_id: str, from_registry: str, account: str, blocks: Iterable[UnitBlock]
+    ) -> tuple[Account, tuple[UnitBlock, ...]]:
         self._require_created()
         self._check_new_transfer(transfer_id)
         self._check_other_registry(from_registry)
@@ -527,7 +543,7 @@ class Ledger:
                 )
             self._check_acquiring_may_hold(target, block.unit_type)
             self._check_arrival(block)
-        return self._apply(UnitsImported(transfer_id, from_registry, target.account_id, arriving))
+        return target, arriving
 
     # ---------------------------------------------------------------- queries
 
@@ -540,6 +556,10 @@ class Ledger:
 
     def singleton(self, kind: AccountKind) -> Account:
         return self._accounts[self._singleton_id(kind)]
+
+    def has_transfer(self, transfer_id: str) -> bool:
+        """Return whether an external transfer with this id was exported or imported here."""
+        return transfer_id in self._transfer_ids
 
     def locks(self) -> list[Lock]:
         return list(self._locks.values())
@@ -639,6 +659,10 @@ class Ledger:
             if ranges_here:
                 expected[key] = ranges_here.ranges()
         return expected
+
+    def issued_ranges(self) -> dict[tuple[str, str, int], list[tuple[int, int]]]:
+        """Return every serial range issued here, merged, per serial space."""
+        return {key: _merge_ranges(ranges) for key, ranges in self._issued_ranges.items()}
 
     def away(self) -> dict[tuple[str, str, int], list[tuple[int, int]]]:
         """Return this registry's own serials now held in other registries."""

@@ -84,7 +84,9 @@ def _every_kind() -> list[Message]:
     refusal = Refusal("EU-1", (9002, 2006), ("one way only", "account may not hold"))
     return [
         proposal.message,
-        Forward(sender_id="GW", recipient_id="CH", proposal=proposal, **header),
+        Forward(
+            sender_id="GW", recipient_id="CH", proposal=proposal, transfers=("EU-1",), **header
+        ),
         Acceptance(sender_id="CH", recipient_id="GW", accepted=("EU-1",), **header),
         Rejection(sender_id="CH", recipient_id="GW", refusals=(refusal,), **header),
         Completion(sender_id="GW", recipient_id="EU", completed=("EU-1",), **header),
@@ -297,10 +299,17 @@ def test_changing_any_field_after_signing_fails_verification(signed: SignedMessa
         try:
             tampered = message_from_data(_tamper(data, path))
         except GatewayError as error:
-            # A forward whose id no longer matches its proposal, or a proposal
-            # whose sender is not its transfers' origin, does not even parse.
+            # A forward naming a transfer not addressed to its recipient, or a
+            # proposal whose sender is not its transfers' origin, does not even parse.
             assert error.code == LinkCode.MESSAGE_MALFORMED
-            assert path[-1] in {"transaction_id", "sender_id", "from_registry"}, path
+            assert path[-1] in {
+                "transaction_id",
+                "sender_id",
+                "recipient_id",
+                "from_registry",
+                "to_registry",
+                0,
+            }, path
             continue
         assert tampered != signed.message
         with pytest.raises(GatewayError) as refused:
@@ -372,7 +381,12 @@ def test_a_revoked_key_is_refused_and_cannot_be_trusted_again():
 def test_a_forward_carries_the_origins_signature_and_the_gateways():
     proposal = SignedMessage.sign(_proposal(), REGISTRY_A)
     forward = Forward(
-        sender_id="GW", recipient_id="CH", sequence=1, transaction_id="EU-1", proposal=proposal
+        sender_id="GW",
+        recipient_id="CH",
+        sequence=1,
+        transaction_id="EU-1",
+        proposal=proposal,
+        transfers=("EU-1",),
     )
     received = SignedMessage.from_bytes(SignedMessage.sign(forward, GATEWAY).to_bytes())
     trust = _trust()

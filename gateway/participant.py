@@ -1,0 +1,176 @@
+"""The machinery the gateway and each registry's endpoint share: journal, trust, sequence, outbox.
+
+A participant is a single-writer state machine sourced from its inputs, the
+LMAX way: every input that changes it (a message it takes, an operator's
+command, the passing of simulated time) is validated, applied and appended
+to its own hash-chained journal stream; reopening replays the inputs through
+the same handlers, which rebuilds the state and the unacknowledged outbox
+exactly (processing is deterministic given the input and the recorded time,
+and Ed25519 signatures are deterministic). Signatures of received messages are
+not checked again on replay: the signed journal vouches for them.
+
+A handler validates first and raises a `RegistryError` (or subclass) before
+changing anything; only an accepted input is journaled.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from gateway.channel import Outbox, Outcome, Receipt
+from gateway.errors import GatewayError
+from gateway.messages import Message, SignedMessage
+from gateway.trust import Admission, SequenceTracker, TrustStore
+from registry import canonical
+from registry.clock import SimulatedClock, format_time, parse_time
+from registry.errors import ConcurrentWriterError
+from registry.journal import ChainVerifier, GroupCommit, Journal, read_entries, read_head
+from registry.keys import SigningKey
+
+RECEIVED = "received"  # the journal kind of a message taken
+ACKNOWLEDGED = "acknowledged"  # a recipient committed our messages up to a sequence
+
+
+class Participant(ABC):
+    """One party to the protocol (the gateway, or a registry's endpoint)."""
+
+    def __init__(
+        self,
+        participant_id: str,
+        key: SigningKey,
+        clock: SimulatedClock,
+        trust: TrustStore | None = None,
+    ) -> None:
+        self.participant_id = participant_id
+        self.key = key
+        self.clock = clock
+        self.trust = trust or TrustStore()
+        self.tracker = SequenceTracker(participant_id)
+        self.outbox = Outbox(participant_id)
+        self.journal: Journal | None = None
+        self.replaying = False
+        # Journal seq that took each sender's last message, for a duplicate's receipt.
+        self._last_taken: dict[str, int] = {}
+        self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            ACKNOWLEDGED: self._take_acknowledgement
+        }
+
+    # ------------------------------------------------------------ journal
+
+    def _start_journal(
+        self, engine: Engine, stream: str, group_commit: GroupCommit | None
+    ) -> None:
+        self.journal = Journal.create(engine, stream, self.key, group_commit)
+
+    def _replay_journal(
+        self, engine: Engine, stream: str, group_commit: GroupCommit | None
+    ) -> None:
+        """Verify the stream and run every journaled input again, then open it for writing."""
+        head_seq, head_hash = read_head(engine, stream, self.key.verify_key)
+        chain = ChainVerifier(stream)
+        self.replaying = True
+        try:
+            for entry in read_entries(engine, stream, 0, head_seq):
+                chain.check(entry)
+                data = entry.data
+                moment = parse_time(data["at"])
+                if moment > self.clock.now():
+                    self.clock.set(moment)
+                self._dispatch(entry.kind, data, entry.seq)
+        finally:
+            self.replaying = False
+        chain.finish(head_seq, head_hash)
+        self.journal = Journal.open(engine, stream, self.key, group_commit)
+        if self.journal.seq != head_seq:
+            raise ConcurrentWriterError(
+                f"journal {stream!r} moved from seq {head_seq} to {self.journal.seq} while it "
+                "was being replayed"
+            )
+        self.outbox.release()
+
+    def _dispatch(self, kind: str, data: dict[str, Any], seq: int) -> None:
+        if kind == RECEIVED:
+            signed = SignedMessage.from_bytes(data["data"].encode("utf-8"))
+            admission = self.tracker.admit(signed)
+            assert admission is Admission.ACCEPTED, f"journal entry {seq} took a duplicate"
+            self._last_taken[signed.message.sender_id] = seq
+            self._take(signed)
+        else:
+            self._handlers[kind](data)
+
+    def flush(self) -> None:
+        """Commit the journal, then make the messages it produced sendable."""
+        journal = self._writable_journal()
+        journal.flush()
+        self.outbox.release()
+
+    @property
+    def committed_seq(self) -> int:
+        assert self.journal is not None
+        return self.journal.committed_seq
+
+    def _writable_journal(self) -> Journal:
+        journal = self.journal
+        assert journal is not None, f"{self.participant_id} has no journal"
+        if journal.failed is not None:
+            raise ConcurrentWriterError(
+                f"{self.participant_id}: a commit failed ({journal.failed}); reopen it"
+            )
+        return journal
+
+    def _now(self) -> datetime:
+        """Return simulated now at the journal's resolution, so replay decides the same."""
+        return self.clock.now().replace(microsecond=0)
+
+    def _command(self, kind: str, data: dict[str, Any]) -> Any:
+        """Validate and apply one operator command, then journal it."""
+        journal = self._writable_journal()
+        at = format_time(self._now())
+        result = self._handlers[kind](data)
+        journal.append(at, kind, {**data, "at": at})
+        return result
+
+    # ------------------------------------------------------------ messages
+
+    def receive(self, data: bytes) -> Receipt:
+        """Take one signed message from a peer, or refuse it and change nothing."""
+        journal = self._writable_journal()
+        try:
+            signed = SignedMessage.from_bytes(data)
+            signed.verify(self.trust)
+            admission = self.tracker.admit(signed)
+        except GatewayError as error:
+            return Receipt(Outcome.REFUSED, 0, int(error.code), error.message)
+        sender = signed.message.sender_id
+        if admission is Admission.ALREADY_PROCESSED:
+            return Receipt(Outcome.ALREADY_TAKEN, self._last_taken[sender])
+        at = format_time(self._now())
+        text = data.decode("utf-8")
+        # The bytes as received, as one string: the journal keeps what was signed.
+        body = '{"at":' + canonical.quote(at) + ',"data":' + canonical.quote(text) + "}"
+        self._take(signed)
+        seq = journal.append_text(at, RECEIVED, body)
+        self._last_taken[sender] = seq
+        return Receipt(Outcome.TAKEN, seq)
+
+    @abstractmethod
+    def _take(self, signed: SignedMessage) -> None:
+        """Act on a message admitted in sequence; never raise for a peer's business error."""
+
+    def acknowledge(self, recipient_id: str, sequence: int) -> None:
+        """Forget messages to `recipient_id` up to `sequence`: the recipient committed them."""
+        self._command(ACKNOWLEDGED, {"recipient": recipient_id, "sequence": sequence})
+
+    def _take_acknowledgement(self, data: dict[str, Any]) -> None:
+        self.outbox.acknowledge(data["recipient"], data["sequence"])
+
+    def _send(self, build: Callable[[int], Message], recipient_id: str) -> Message:
+        """Stage a message to `recipient_id` with the next sequence on that channel."""
+        message = build(self.outbox.next_sequence(recipient_id))
+        self.outbox.stage(message)
+        return message
