@@ -331,7 +331,9 @@ class Forward(Message):
     def forwarded(self) -> list[Transfer]:
         """Return the forwarded transfers, in the proposal's order."""
         named = set(self.transfers)
-        return [t for t in self.proposal.message.transfers if t.transaction_id in named]
+        proposal = self.proposal.message
+        assert isinstance(proposal, TransferProposal)
+        return [t for t in proposal.transfers if t.transaction_id in named]
 
     def body_data(self) -> dict[str, Any]:
         return {"proposal": self.proposal.to_data(), "transfers": list(self.transfers)}

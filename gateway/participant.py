@@ -62,9 +62,7 @@ class Participant(ABC):
 
     # ------------------------------------------------------------ journal
 
-    def _start_journal(
-        self, engine: Engine, stream: str, group_commit: GroupCommit | None
-    ) -> None:
+    def _start_journal(self, engine: Engine, stream: str, group_commit: GroupCommit | None) -> None:
         self.journal = Journal.create(engine, stream, self.key, group_commit)
 
     def _replay_journal(
@@ -169,8 +167,13 @@ class Participant(ABC):
     def _take_acknowledgement(self, data: dict[str, Any]) -> None:
         self.outbox.acknowledge(data["recipient"], data["sequence"])
 
-    def _send(self, build: Callable[[int], Message], recipient_id: str) -> Message:
-        """Stage a message to `recipient_id` with the next sequence on that channel."""
-        message = build(self.outbox.next_sequence(recipient_id))
+    def _send(self, kind: type[Message], recipient_id: str, **fields: Any) -> Message:
+        """Stage a message of `kind` to `recipient_id` with the next sequence on that channel."""
+        message = kind(
+            sender_id=self.participant_id,
+            recipient_id=recipient_id,
+            sequence=self.outbox.next_sequence(recipient_id),
+            **fields,
+        )
         self.outbox.stage(message)
         return message
