@@ -43,6 +43,8 @@ class LinkCode(IntEnum):
     # Article 6.2.
     ARTICLE6_PARTY_UNKNOWN = 9023
     ARTICLE6_AUTHORISATION_INVALID = 9024
+    # The network did not settle: messages still undelivered after the rounds allowed.
+    MESSAGES_UNDELIVERED = 9025
 
 
 class GatewayError(RegistryError):

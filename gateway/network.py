@@ -156,7 +156,7 @@ class Network:
     def pump(self, rounds_max: int = ROUNDS_MAX) -> int:
         """Deliver until every outbox is empty; return the rounds it took.
 
-        Raises GatewayError 9022 when the network does not settle within
+        Raises GatewayError 9025 when the network does not settle within
         `rounds_max` rounds (a message refused for good blocks its channel).
         """
         for rounds in range(1, rounds_max + 1):
@@ -168,7 +168,7 @@ class Network:
             self._acknowledge(delivered)
         if self.pending():
             raise GatewayError(
-                LinkCode.RECONCILIATION_NOT_QUIESCENT,
+                LinkCode.MESSAGES_UNDELIVERED,
                 f"{self.pending()} messages still undelivered after {rounds_max} rounds; "
                 f"stuck: {self.stuck[-5:]}",
             )

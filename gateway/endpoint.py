@@ -1,0 +1,391 @@
+"""A registry's side of the transfer protocol: propose, answer forwards, act on final notices.
+
+The endpoint speaks for one `Registry` with the registry's own key, and keeps
+its protocol state (what it proposed, what it accepted, its channels) in its
+own journal stream `<code>.link` beside the registry's, like compliance does,
+so `registry` stays free of protocol concepts.
+
+- `propose` locks each transfer's units pending-out in the registry, then
+  signs one `TransferProposal` for the batch. If any lock fails, the locks
+  already taken are released and the error raised: nothing is proposed.
+- On a `Forward`, it checks the origin's signature inside, then each
+  transfer as the registry would credit it (account exists, is open, may
+  hold the units, the serials are not already here; the link admits the
+  account's kind) and answers with an `Acceptance` and/or a `Rejection`.
+- On a `Completion`, the origin exports the locked units and the
+  destination credits them; on a `Rejection` or `Termination` the origin
+  unlocks and the destination forgets the accepted transfer.
+
+Registry effects are not repeated on replay: the registry's journal already
+holds them. The registry's journal is committed before the endpoint's, so
+after a crash an effect may be in the registry without the endpoint knowing
+it took the notice; the notice comes again and the effect is recognised by
+its transfer id (`Ledger.has_transfer`, or a lock already gone). A lock
+taken for a proposal that was never journaled is released on reopening.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.errors import GatewayError, LinkCode
+from gateway.links import Link
+from gateway.messages import (
+    TEXT_LENGTH_MAX,
+    TRANSFERS_PER_MESSAGE_MAX,
+    Acceptance,
+    Completion,
+    Forward,
+    Refusal,
+    Rejection,
+    SignedMessage,
+    Termination,
+    TransactionStatus,
+    Transfer,
+    TransferProposal,
+)
+from gateway.participant import Participant
+from registry.clock import format_time
+from registry.errors import CheckCode, RegistryError
+from registry.events import LockPurpose
+from registry.journal import GroupCommit
+from registry.keys import SigningKey, VerifyKey
+from registry.registry import Registry
+from registry.units import UnitBlock
+
+
+@dataclass(frozen=True, slots=True)
+class TransferOrder:
+    """A transfer a registry user asks for: a quantity (oldest vintage first) or named blocks."""
+
+    transaction_id: str
+    from_account: str
+    to_registry: str
+    to_account: str
+    unit_type: str = ""
+    quantity: int = 0
+    vintage: int | None = None
+    blocks: tuple[UnitBlock, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FinalStatus:
+    """How a transfer this registry took part in ended."""
+
+    status: TransactionStatus
+    codes: tuple[int, ...] = ()
+    messages: tuple[str, ...] = ()
+
+
+def link_stream(registry_code: str) -> str:
+    """Return the journal stream of a registry's endpoint."""
+    return f"{registry_code}.link"
+
+
+class RegistryEndpoint(Participant):
+    """One registry's endpoint on the gateway network."""
+
+    def __init__(
+        self, registry: Registry, key: SigningKey, gateway_id: str, links: Iterable[Link] = ()
+    ) -> None:
+        super().__init__(registry.code, key, registry.clock)
+        self.registry = registry
+        self.gateway_id = gateway_id
+        self.links = {link.link_id: link for link in links}
+        self.outgoing: dict[str, Transfer] = {}  # proposed, units locked, awaiting the final word
+        self.incoming: dict[str, Transfer] = {}  # accepted, awaiting completion
+        self.finished: dict[str, FinalStatus] = {}
+        self.stranded: dict[str, str] = {}  # completed but not credited: id → why
+        self._handlers.update({"proposed": self._record_proposal, "trusted": self._trust})
+
+    @classmethod
+    def create(
+        cls,
+        registry: Registry,
+        key: SigningKey,
+        gateway_id: str,
+        gateway_key: VerifyKey,
+        links: Iterable[Link] = (),
+        group_commit: GroupCommit | None = None,
+    ) -> RegistryEndpoint:
+        """Start the endpoint's journal in the registry's store, trusting the gateway's key."""
+        endpoint = cls(registry, key, gateway_id, links)
+        endpoint.trust.add(registry.code, key.verify_key)
+        endpoint._start_journal(registry.journal.engine, link_stream(registry.code), group_commit)
+        endpoint.trust_participant(gateway_id, gateway_key)
+        endpoint.flush()
+        return endpoint
+
+    @classmethod
+    def open(
+        cls,
+        registry: Registry,
+        key: SigningKey,
+        gateway_id: str,
+        links: Iterable[Link] = (),
+        group_commit: GroupCommit | None = None,
+    ) -> RegistryEndpoint:
+        """Reopen the endpoint: replay its journal, then release orphaned locks."""
+        endpoint = cls(registry, key, gateway_id, links)
+        endpoint.trust.add(registry.code, key.verify_key)
+        endpoint._replay_journal(registry.journal.engine, link_stream(registry.code), group_commit)
+        endpoint._release_orphaned_locks()
+        return endpoint
+
+    def trust_participant(self, participant_id: str, key: VerifyKey) -> None:
+        """Trust another participant's key (the gateway's, or another registry's)."""
+        self._command(
+            "trusted", {"participant": participant_id, "public_key": key.to_pem().decode()}
+        )
+
+    def flush(self) -> None:
+        """Commit the registry's journal, then the endpoint's (see the module's crash rule)."""
+        self.registry.flush()
+        super().flush()
+
+    # ------------------------------------------------------------ proposing
+
+    def propose(self, orders: Iterable[TransferOrder]) -> TransferProposal:
+        """Lock the units of each order and sign one proposal for them all.
+
+        Raises the first failed lock's `RegistryError` after releasing the
+        locks already taken: then nothing is proposed.
+        """
+        orders = list(orders)
+        if not 1 <= len(orders) <= TRANSFERS_PER_MESSAGE_MAX:
+            raise GatewayError(
+                CheckCode.INVALID_ARGUMENT,
+                f"a proposal carries 1 to {TRANSFERS_PER_MESSAGE_MAX} transfers, was {len(orders)}",
+            )
+        self._writable_journal()
+        ids = [order.transaction_id for order in orders]
+        if len(set(ids)) != len(ids):
+            raise GatewayError(CheckCode.TRANSACTION_ID_EXISTS, "a transaction id repeats")
+        for transaction_id in ids:
+            if transaction_id in self.outgoing or transaction_id in self.finished:
+                raise GatewayError(
+                    CheckCode.TRANSACTION_ID_EXISTS,
+                    f"transaction id {transaction_id} was used before",
+                )
+        transfers = self._lock_all(orders)
+        data = {
+            "proposed_at": format_time(self._now()),
+            "transfers": [transfer.to_data() for transfer in transfers],
+        }
+        proposal: TransferProposal = self._command("proposed", data)
+        return proposal
+
+    def _lock_all(self, orders: list[TransferOrder]) -> list[Transfer]:
+        transfers: list[Transfer] = []
+        try:
+            for order in orders:
+                transfers.append(self._lock(order))
+        except (RegistryError, ValueError):
+            for transfer in reversed(transfers):
+                self.registry.unlock(transfer.transaction_id)
+            raise
+        return transfers
+
+    def _lock(self, order: TransferOrder) -> Transfer:
+        registry = self.registry
+        purpose = LockPurpose.EXTERNAL_TRANSFER
+        if order.to_registry == registry.code:
+            raise GatewayError(
+                CheckCode.ACQUIRING_ACCOUNT_EQUALS_TRANSFERRING,
+                f"{order.transaction_id}: an external transfer leaves {registry.code}",
+            )
+        if order.blocks:
+            moved = registry.lock_blocks(
+                order.transaction_id, order.from_account, order.blocks, purpose
+            )
+        else:
+            moved = registry.lock(
+                order.transaction_id,
+                order.from_account,
+                order.unit_type,
+                order.quantity,
+                purpose,
+                order.vintage,
+            )
+        return Transfer(
+            order.transaction_id,
+            registry.code,
+            moved.from_account,
+            order.to_registry,
+            order.to_account,
+            tuple(moved.blocks),
+        )
+
+    def _record_proposal(self, data: dict[str, Any]) -> TransferProposal:
+        transfers = tuple(Transfer.from_data(item) for item in data["transfers"])
+        for transfer in transfers:
+            self.outgoing[transfer.transaction_id] = transfer
+        proposal = self._send(
+            TransferProposal,
+            self.gateway_id,
+            transaction_id=transfers[0].transaction_id,
+            transfers=transfers,
+            proposed_at=data["proposed_at"],
+        )
+        assert isinstance(proposal, TransferProposal)
+        return proposal
+
+    def _trust(self, data: dict[str, Any]) -> None:
+        self.trust.add(data["participant"], VerifyKey.from_pem(data["public_key"].encode()))
+
+    def _release_orphaned_locks(self) -> None:
+        """Unlock external-transfer locks whose proposal never reached the endpoint's journal."""
+        for lock in self.registry.ledger.locks():
+            if lock.purpose is LockPurpose.EXTERNAL_TRANSFER and lock.lock_id not in self.outgoing:
+                self.registry.unlock(lock.lock_id)
+        self.registry.flush()
+
+    # ------------------------------------------------------------ taking messages
+
+    def _take(self, signed: SignedMessage) -> None:
+        message = signed.message
+        if message.sender_id != self.gateway_id:
+            return  # only the gateway speaks to an endpoint; the tracker has it recorded
+        if isinstance(message, Forward):
+            self._answer_forward(message)
+        elif isinstance(message, Completion):
+            for transfer_id in message.completed:
+                self._complete(transfer_id)
+        elif isinstance(message, Rejection | Termination):
+            status = (
+                TransactionStatus.REJECTED
+                if isinstance(message, Rejection)
+                else TransactionStatus.TERMINATED
+            )
+            for refusal in message.refusals:
+                self._end(refusal, status)
+
+    def _answer_forward(self, forward: Forward) -> None:
+        accepted: list[str] = []
+        refusals: list[Refusal] = []
+        origin_error: GatewayError | None = None
+        if not self.replaying:
+            try:
+                forward.proposal.verify(self.trust)
+            except GatewayError as refused:
+                origin_error = refused
+        for transfer in forward.forwarded():
+            error = origin_error or self._acceptance_error(transfer)
+            if error is None:
+                accepted.append(transfer.transaction_id)
+                self.incoming[transfer.transaction_id] = transfer
+            else:
+                refusals.append(
+                    Refusal(
+                        transfer.transaction_id,
+                        (int(error.code),),
+                        (error.message[:TEXT_LENGTH_MAX],),
+                    )
+                )
+        if accepted:
+            self._send(
+                Acceptance,
+                self.gateway_id,
+                transaction_id=forward.transaction_id,
+                accepted=tuple(accepted),
+            )
+        if refusals:
+            self._send(
+                Rejection,
+                self.gateway_id,
+                transaction_id=forward.transaction_id,
+                refusals=tuple(refusals),
+            )
+
+    def _acceptance_error(self, transfer: Transfer) -> RegistryError | None:
+        """Return why this registry would not credit `transfer`, or None to accept it."""
+        if transfer.transaction_id in self.incoming or transfer.transaction_id in self.finished:
+            return GatewayError(
+                CheckCode.TRANSACTION_ID_EXISTS,
+                f"transfer {transfer.transaction_id} was already answered here",
+            )
+        ledger = self.registry.ledger
+        try:
+            account = ledger.check_import(
+                transfer.transaction_id,
+                transfer.from_registry,
+                transfer.to_account,
+                transfer.blocks,
+            )
+        except RegistryError as error:
+            return error
+        for link in self.links.values():
+            if link.parties == {transfer.from_registry, self.participant_id} and (
+                account.kind not in link.importing_account_kinds
+            ):
+                kinds = ", ".join(sorted(link.importing_account_kinds))
+                return GatewayError(
+                    CheckCode.ACQUIRING_ACCOUNT_TYPE_MAY_NOT_HOLD_UNITS,
+                    f"link {link.link_id} imports into {kinds} accounts; "
+                    f"{account.account_id} is a {account.kind} account",
+                )
+        for block in transfer.blocks:
+            for other in self.incoming.values():
+                if any(_overlap(block, held) for held in other.blocks):
+                    return GatewayError(
+                        CheckCode.BLOCKS_NOT_HELD,
+                        f"block {block} is already arriving in transfer {other.transaction_id}",
+                    )
+        return None
+
+    def _complete(self, transfer_id: str) -> None:
+        registry = self.registry
+        if transfer_id in self.outgoing:
+            transfer = self.outgoing.pop(transfer_id)
+            if not self.replaying and not registry.ledger.has_transfer(transfer_id):
+                registry.export_locked(transfer_id, transfer_id, transfer.to_registry)
+        elif transfer_id in self.incoming:
+            transfer = self.incoming.pop(transfer_id)
+            if not self.replaying and not registry.ledger.has_transfer(transfer_id):
+                try:
+                    registry.import_blocks(
+                        transfer_id, transfer.from_registry, transfer.to_account, transfer.blocks
+                    )
+                except RegistryError as error:
+                    # The log completed it; the units must be credited by hand.
+                    # Reconciliation reports them until an operator resolves it.
+                    self.stranded[transfer_id] = error.message
+        else:
+            return
+        self.finished[transfer_id] = FinalStatus(TransactionStatus.COMPLETED)
+
+    def _end(self, refusal: Refusal, status: TransactionStatus) -> None:
+        transfer_id = refusal.transaction_id
+        if transfer_id in self.outgoing:
+            self.outgoing.pop(transfer_id)
+            if not self.replaying and self.registry.ledger.lock_record(transfer_id) is not None:
+                self.registry.unlock(transfer_id)
+        elif transfer_id in self.incoming:
+            self.incoming.pop(transfer_id)
+        else:
+            return
+        self.finished[transfer_id] = FinalStatus(status, refusal.codes, refusal.messages)
+
+    # ------------------------------------------------------------ queries
+
+    def status(self, transfer_id: str) -> TransactionStatus:
+        """Return where a transfer stands as this registry knows it."""
+        if transfer_id in self.finished:
+            return self.finished[transfer_id].status
+        if transfer_id in self.outgoing:
+            return TransactionStatus.PROPOSED
+        if transfer_id in self.incoming:
+            return TransactionStatus.ACCEPTED
+        raise GatewayError(
+            LinkCode.UNKNOWN_TRANSFER, f"{self.participant_id} knows no {transfer_id}"
+        )
+
+
+def _overlap(block: UnitBlock, other: UnitBlock) -> bool:
+    return (
+        block.serial_key == other.serial_key
+        and block.start <= other.end
+        and other.start <= block.end
+    )
