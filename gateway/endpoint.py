@@ -244,16 +244,24 @@ class RegistryEndpoint(Participant):
 
     # ------------------------------------------------------------ taking messages
 
-    def _take(self, signed: SignedMessage) -> None:
+    def _take(self, signed: SignedMessage, decision: Any) -> Any:
+        """Act on the gateway's message; return what was decided from the registry's state.
+
+        Whether to accept a forwarded transfer, and whether a completed one
+        could be credited, depend on the registry's state at that moment, so
+        the answer is journaled and reused on replay.
+        """
         message = signed.message
         if message.sender_id != self.gateway_id:
-            return  # only the gateway speaks to an endpoint; the tracker has it recorded
+            return None  # only the gateway speaks to an endpoint; the tracker has it recorded
         if isinstance(message, Forward):
-            self._answer_forward(message)
-        elif isinstance(message, Completion):
+            return self._answer_forward(message, decision)
+        if isinstance(message, Completion):
+            stranded: dict[str, str] = dict(decision or {})
             for transfer_id in message.completed:
-                self._complete(transfer_id)
-        elif isinstance(message, Rejection | Termination):
+                self._complete(transfer_id, stranded)
+            return stranded or None
+        if isinstance(message, Rejection | Termination):
             status = (
                 TransactionStatus.REJECTED
                 if isinstance(message, Rejection)
@@ -261,29 +269,17 @@ class RegistryEndpoint(Participant):
             )
             for refusal in message.refusals:
                 self._end(refusal, status)
+        return None
 
-    def _answer_forward(self, forward: Forward) -> None:
-        accepted: list[str] = []
-        refusals: list[Refusal] = []
-        origin_error: GatewayError | None = None
-        if not self.replaying:
-            try:
-                forward.proposal.verify(self.trust)
-            except GatewayError as refused:
-                origin_error = refused
-        for transfer in forward.forwarded():
-            error = origin_error or self._acceptance_error(transfer)
-            if error is None:
-                accepted.append(transfer.transaction_id)
-                self.incoming[transfer.transaction_id] = transfer
-            else:
-                refusals.append(
-                    Refusal(
-                        transfer.transaction_id,
-                        (int(error.code),),
-                        (error.message[:TEXT_LENGTH_MAX],),
-                    )
-                )
+    def _answer_forward(self, forward: Forward, decision: Any) -> dict[str, Any]:
+        if decision is None:
+            accepted, refusals = self._decide(forward)
+        else:
+            accepted = list(decision["accepted"])
+            refusals = [Refusal.from_data(item) for item in decision["refusals"]]
+        by_id = {transfer.transaction_id: transfer for transfer in forward.forwarded()}
+        for transfer_id in accepted:
+            self.incoming[transfer_id] = by_id[transfer_id]
         if accepted:
             self._send(
                 Acceptance,
@@ -298,8 +294,36 @@ class RegistryEndpoint(Participant):
                 transaction_id=forward.transaction_id,
                 refusals=tuple(refusals),
             )
+        return {"accepted": accepted, "refusals": [refusal.to_data() for refusal in refusals]}
 
-    def _acceptance_error(self, transfer: Transfer) -> RegistryError | None:
+    def _decide(self, forward: Forward) -> tuple[list[str], list[Refusal]]:
+        """Check the origin's signature, then each transfer as the registry would credit it."""
+        accepted: list[str] = []
+        refusals: list[Refusal] = []
+        origin_error: GatewayError | None = None
+        try:
+            forward.proposal.verify(self.trust)
+        except GatewayError as refused:
+            origin_error = refused
+        arriving: list[Transfer] = []
+        for transfer in forward.forwarded():
+            error = origin_error or self._acceptance_error(transfer, arriving)
+            if error is None:
+                accepted.append(transfer.transaction_id)
+                arriving.append(transfer)
+            else:
+                refusals.append(
+                    Refusal(
+                        transfer.transaction_id,
+                        (int(error.code),),
+                        (error.message[:TEXT_LENGTH_MAX],),
+                    )
+                )
+        return accepted, refusals
+
+    def _acceptance_error(
+        self, transfer: Transfer, arriving: list[Transfer]
+    ) -> RegistryError | None:
         """Return why this registry would not credit `transfer`, or None to accept it."""
         if transfer.transaction_id in self.incoming or transfer.transaction_id in self.finished:
             return GatewayError(
@@ -327,7 +351,7 @@ class RegistryEndpoint(Participant):
                     f"{account.account_id} is a {account.kind} account",
                 )
         for block in transfer.blocks:
-            for other in self.incoming.values():
+            for other in [*self.incoming.values(), *arriving]:
                 if any(_overlap(block, held) for held in other.blocks):
                     return GatewayError(
                         CheckCode.BLOCKS_NOT_HELD,
@@ -335,7 +359,7 @@ class RegistryEndpoint(Participant):
                     )
         return None
 
-    def _complete(self, transfer_id: str) -> None:
+    def _complete(self, transfer_id: str, stranded: dict[str, str]) -> None:
         registry = self.registry
         if transfer_id in self.outgoing:
             transfer = self.outgoing.pop(transfer_id)
@@ -351,9 +375,11 @@ class RegistryEndpoint(Participant):
                 except RegistryError as error:
                     # The log completed it; the units must be credited by hand.
                     # Reconciliation reports them until an operator resolves it.
-                    self.stranded[transfer_id] = error.message
+                    stranded[transfer_id] = error.message
         else:
             return
+        if transfer_id in stranded:
+            self.stranded[transfer_id] = stranded[transfer_id]
         self.finished[transfer_id] = FinalStatus(TransactionStatus.COMPLETED)
 
     def _end(self, refusal: Refusal, status: TransactionStatus) -> None:

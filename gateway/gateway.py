@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Engine
@@ -456,7 +457,7 @@ class Gateway(Participant):
             elif record.waiting_until is not None and now >= record.waiting_until:
                 record.waiting_until = None
                 self._release_in_flight(record)
-                self._check_and_route(record, outcome, set())
+                self._check_and_route(record, outcome)
         self._send_outcome(outcome)
 
     def _due_work(self) -> bool:
@@ -518,7 +519,8 @@ class Gateway(Participant):
 
     # ------------------------------------------------------------ messages
 
-    def _take(self, signed: SignedMessage) -> None:
+    def _take(self, signed: SignedMessage, decision: Any) -> None:
+        """Decide from the gateway's own state alone: replay needs no recorded decision."""
         message = signed.message
         if isinstance(message, TransferProposal):
             self._take_proposal(signed, message)
@@ -532,7 +534,6 @@ class Gateway(Participant):
 
     def _take_proposal(self, signed: SignedMessage, proposal: TransferProposal) -> None:
         outcome = _Outcome()
-        seen: set[tuple[str, str, int, int, int]] = set()
         batch_id = proposal.transaction_id
         now = self._now()
         new_records = []
@@ -550,7 +551,7 @@ class Gateway(Participant):
             self._open_in_batch[batch_key] = len(new_records)
             for record in new_records:
                 self._open.add(record.transfer.transaction_id)
-                self._check_and_route(record, outcome, seen)
+                self._check_and_route(record, outcome)
         self._send_outcome(outcome)
 
     def _refuse_unrecorded(self, transfer: Transfer, outcome: _Outcome) -> None:
@@ -561,12 +562,10 @@ class Gateway(Participant):
         )
         outcome.rejected.setdefault(transfer.from_registry, []).append(refusal)
 
-    def _check_and_route(
-        self, record: TransferRecord, outcome: _Outcome, seen: set[tuple[str, str, int, int, int]]
-    ) -> None:
+    def _check_and_route(self, record: TransferRecord, outcome: _Outcome) -> None:
         """Run the checks; forward, queue for the window, or reject."""
         try:
-            link = self._check(record.transfer, seen)
+            link = self._check(record.transfer)
         except RegistryError as error:
             if error.code == LinkCode.OUTSIDE_TRANSFER_WINDOW:
                 waiting_on = self._link_between(record.transfer)
@@ -598,7 +597,7 @@ class Gateway(Participant):
             self.in_flight.setdefault(block.serial_key, RangeSet()).add(block.start, block.end)
         record.reserved = True
 
-    def _check(self, transfer: Transfer, seen: set[tuple[str, str, int, int, int]]) -> Link:
+    def _check(self, transfer: Transfer) -> Link:
         """Run every check in its family order; raise the first failure, else return the link."""
         origin, destination = transfer.from_registry, transfer.to_registry
         # Registry and link status.
@@ -632,8 +631,9 @@ class Gateway(Participant):
             self.article6.check_transfer(transfer.blocks, origin, destination)
         link.check_period_cap(self._flows_t.get((link.link_id, now.year), 0), quantity_t)
         # Holdings and double spend.
+        _check_disjoint(transfer)
         for block in transfer.blocks:
-            self._check_holding(origin, block, seen)
+            self._check_holding(origin, block)
         if window_closed is not None:
             raise window_closed
         return link
@@ -668,9 +668,7 @@ class Gateway(Participant):
             adjusted=True,  # the Article 6 ledger checks the parties' NDC periods (9007)
         )
 
-    def _check_holding(
-        self, origin: str, block: UnitBlock, seen: set[tuple[str, str, int, int, int]]
-    ) -> None:
+    def _check_holding(self, origin: str, block: UnitBlock) -> None:
         key = block.serial_key
         in_flight = self.in_flight.get(key)
         if in_flight is not None and in_flight.overlaps(block.start, block.end):
@@ -678,12 +676,6 @@ class Gateway(Participant):
                 LinkCode.UNITS_IN_FLIGHT,
                 f"block {block} overlaps units already in another transfer in flight",
             )
-        for other in seen:
-            if other[:3] == key and other[3] <= block.end and block.start <= other[4]:
-                raise GatewayError(
-                    CheckCode.BLOCKS_NOT_HELD,
-                    f"block {block} overlaps another block of the same proposal",
-                )
         if block.origin == origin:
             away = self.away.get(origin, {}).get(key)
             if away is not None and away.overlaps(block.start, block.end):
@@ -699,7 +691,6 @@ class Gateway(Participant):
                     CheckCode.BLOCKS_NOT_HELD,
                     f"block {block}: the log has no record of these serials arriving in {origin}",
                 )
-        seen.add((*key, block.start, block.end))
 
     def _take_answer(self, sender: str, transfer_ids: list[str], refusal: Refusal | None) -> None:
         """Complete or reject forwarded transfers on their destination's answer."""
@@ -873,6 +864,17 @@ def _refusal(record: TransferRecord) -> Refusal:
 def _chunks(items: list[Any]) -> list[list[Any]]:
     size = TRANSFERS_PER_MESSAGE_MAX
     return [items[index : index + size] for index in range(0, len(items), size)]
+
+
+def _check_disjoint(transfer: Transfer) -> None:
+    """Refuse a transfer naming any serial twice (10005): it would count units twice."""
+    ordered = sorted(transfer.blocks, key=lambda block: (block.serial_key, block.start))
+    for before, after in pairwise(ordered):
+        if before.serial_key == after.serial_key and after.start <= before.end:
+            raise GatewayError(
+                CheckCode.BLOCKS_NOT_HELD,
+                f"transfer {transfer.transaction_id} names serials twice: {before} and {after}",
+            )
 
 
 def _check_range(start: int, end: int) -> None:

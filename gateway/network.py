@@ -159,20 +159,24 @@ class Network:
         Raises GatewayError 9025 when the network does not settle within
         `rounds_max` rounds (a message refused for good blocks its channel).
         """
-        for rounds in range(1, rounds_max + 1):
+        for rounds in range(rounds_max + 1):
             self._flush_all()
             if self.pending() == 0:
-                return rounds - 1
-            delivered = self._deliver_round()
-            self._flush_all()
-            self._acknowledge(delivered)
-        if self.pending():
-            raise GatewayError(
-                LinkCode.MESSAGES_UNDELIVERED,
-                f"{self.pending()} messages still undelivered after {rounds_max} rounds; "
-                f"stuck: {self.stuck[-5:]}",
-            )
-        return rounds_max
+                return rounds
+            if rounds < rounds_max:
+                self.step()
+        raise GatewayError(
+            LinkCode.MESSAGES_UNDELIVERED,
+            f"{self.pending()} messages still undelivered after {rounds_max} rounds; "
+            f"stuck: {self.stuck[-5:]}",
+        )
+
+    def step(self) -> None:
+        """Run one round: commit, deliver each channel in order, commit, acknowledge."""
+        self._flush_all()
+        delivered = self._deliver_round()
+        self._flush_all()
+        self._acknowledge(delivered)
 
     def _deliver_round(self) -> dict[tuple[str, str], tuple[int, int]]:
         """Send each channel's messages in order, stopping a channel at its first loss."""

@@ -54,6 +54,7 @@ class Participant(ABC):
         self.outbox = Outbox(participant_id)
         self.journal: Journal | None = None
         self.replaying = False
+        self._replay_time: datetime | None = None
         # Journal seq that took each sender's last message, for a duplicate's receipt.
         self._last_taken: dict[str, int] = {}
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -76,12 +77,14 @@ class Participant(ABC):
             for entry in read_entries(engine, stream, 0, head_seq):
                 chain.check(entry)
                 data = entry.data
-                moment = parse_time(data["at"])
-                if moment > self.clock.now():
-                    self.clock.set(moment)
+                # Each input is decided again at the moment it was first decided.
+                self._replay_time = parse_time(data["at"])
                 self._dispatch(entry.kind, data, entry.seq)
         finally:
             self.replaying = False
+        if self._replay_time is not None and self._replay_time > self.clock.now():
+            self.clock.set(self._replay_time)
+        self._replay_time = None
         chain.finish(head_seq, head_hash)
         self.journal = Journal.open(engine, stream, self.key, group_commit)
         if self.journal.seq != head_seq:
@@ -97,7 +100,7 @@ class Participant(ABC):
             admission = self.tracker.admit(signed)
             assert admission is Admission.ACCEPTED, f"journal entry {seq} took a duplicate"
             self._last_taken[signed.message.sender_id] = seq
-            self._take(signed)
+            self._take(signed, data.get("decision"))
         else:
             self._handlers[kind](data)
 
@@ -122,7 +125,9 @@ class Participant(ABC):
         return journal
 
     def _now(self) -> datetime:
-        """Return simulated now at the journal's resolution, so replay decides the same."""
+        """Return the moment of the input being decided, at the journal's resolution."""
+        if self._replay_time is not None:
+            return self._replay_time
         return self.clock.now().replace(microsecond=0)
 
     def _command(self, kind: str, data: dict[str, Any]) -> Any:
@@ -149,16 +154,25 @@ class Participant(ABC):
             return Receipt(Outcome.ALREADY_TAKEN, self._last_taken[sender])
         at = format_time(self._now())
         text = data.decode("utf-8")
+        decision = self._take(signed, None)
         # The bytes as received, as one string: the journal keeps what was signed.
-        body = '{"at":' + canonical.quote(at) + ',"data":' + canonical.quote(text) + "}"
-        self._take(signed)
+        body = '{"at":' + canonical.quote(at) + ',"data":' + canonical.quote(text)
+        if decision is not None:
+            body += ',"decision":' + canonical.encode_text(decision)
+        body += "}"
         seq = journal.append_text(at, RECEIVED, body)
         self._last_taken[sender] = seq
         return Receipt(Outcome.TAKEN, seq)
 
     @abstractmethod
-    def _take(self, signed: SignedMessage) -> None:
-        """Act on a message admitted in sequence; never raise for a peer's business error."""
+    def _take(self, signed: SignedMessage, decision: Any) -> Any:
+        """Act on a message admitted in sequence; never raise for a peer's business error.
+
+        A participant whose answer depends on state outside its own journal
+        (an endpoint asks its registry) returns that answer as plain data; it
+        is journaled with the message and handed back as `decision` on replay,
+        so the replay decides exactly as the first time. Others return None.
+        """
 
     def acknowledge(self, recipient_id: str, sequence: int) -> None:
         """Forget messages to `recipient_id` up to `sequence`: the recipient committed them."""
