@@ -3,7 +3,8 @@
 `etslink registry session FILE` runs a scripted registry session on the
 embedded SQLite default; `etslink registry …` works on the registry it
 left (or any `--db` URL); `etslink jurisdictions` lists the presets;
-`etslink compliance …` runs and inspects compliance sessions. A refused
+`etslink compliance …` runs and inspects compliance sessions; `etslink link …`
+joins registries through a linking gateway. A refused
 command prints its check code and message and exits 1; a store that does
 not verify exits 3.
 """
@@ -17,6 +18,7 @@ import click
 from etslink.cli_support import errors
 from etslink.compliance_commands import compliance
 from etslink.jurisdiction_commands import jurisdictions
+from etslink.link_commands import link
 from etslink.registry_commands import registry
 
 
@@ -38,3 +40,4 @@ def cli() -> None:
 cli.add_command(registry)
 cli.add_command(jurisdictions)
 cli.add_command(compliance)
+cli.add_command(link)

@@ -53,7 +53,10 @@ from registry.events import LockPurpose
 from registry.journal import GroupCommit
 from registry.keys import SigningKey, VerifyKey
 from registry.registry import Registry
+from registry.serial_ranges import RangeSet
 from registry.units import UnitBlock
+
+SerialKey = tuple[str, str, int]  # (origin, unit type, vintage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ class RegistryEndpoint(Participant):
         self.links = {link.link_id: link for link in links}
         self.outgoing: dict[str, Transfer] = {}  # proposed, units locked, awaiting the final word
         self.incoming: dict[str, Transfer] = {}  # accepted, awaiting completion
+        self._arriving: dict[SerialKey, RangeSet] = {}  # the serials of `incoming`
         self.finished: dict[str, FinalStatus] = {}
         self.stranded: dict[str, str] = {}  # completed but not credited: id → why
         self._handlers.update({"proposed": self._record_proposal, "trusted": self._trust})
@@ -170,11 +174,12 @@ class RegistryEndpoint(Participant):
                     f"transaction id {transaction_id} was used before",
                 )
         transfers = self._lock_all(orders)
-        data = {
-            "proposed_at": format_time(self._now()),
-            "transfers": [transfer.to_data() for transfer in transfers],
-        }
-        proposal: TransferProposal = self._command("proposed", data)
+        at = format_time(self._now())
+        journaled = {"proposed_at": at, "transfers": [t.to_data() for t in transfers]}
+        # The handler takes the Transfer objects just built; the journal their data.
+        proposal: TransferProposal = self._command(
+            "proposed", {"proposed_at": at, "transfers": transfers}, journaled
+        )
         return proposal
 
     def _lock_all(self, orders: list[TransferOrder]) -> list[Transfer]:
@@ -219,7 +224,10 @@ class RegistryEndpoint(Participant):
         )
 
     def _record_proposal(self, data: dict[str, Any]) -> TransferProposal:
-        transfers = tuple(Transfer.from_data(item) for item in data["transfers"])
+        transfers = tuple(
+            item if type(item) is Transfer else Transfer.from_data(item)
+            for item in data["transfers"]
+        )
         for transfer in transfers:
             self.outgoing[transfer.transaction_id] = transfer
         proposal = self._send(
@@ -279,7 +287,10 @@ class RegistryEndpoint(Participant):
             refusals = [Refusal.from_data(item) for item in decision["refusals"]]
         by_id = {transfer.transaction_id: transfer for transfer in forward.forwarded()}
         for transfer_id in accepted:
-            self.incoming[transfer_id] = by_id[transfer_id]
+            transfer = by_id[transfer_id]
+            self.incoming[transfer_id] = transfer
+            for block in transfer.blocks:
+                self._arriving.setdefault(block.serial_key, RangeSet()).add(block.start, block.end)
         if accepted:
             self._send(
                 Acceptance,
@@ -305,12 +316,13 @@ class RegistryEndpoint(Participant):
             forward.proposal.verify(self.trust)
         except GatewayError as refused:
             origin_error = refused
-        arriving: list[Transfer] = []
+        arriving: dict[SerialKey, RangeSet] = {}  # accepted so far in this forward
         for transfer in forward.forwarded():
             error = origin_error or self._acceptance_error(transfer, arriving)
             if error is None:
                 accepted.append(transfer.transaction_id)
-                arriving.append(transfer)
+                for block in transfer.blocks:
+                    arriving.setdefault(block.serial_key, RangeSet()).add(block.start, block.end)
             else:
                 refusals.append(
                     Refusal(
@@ -322,7 +334,7 @@ class RegistryEndpoint(Participant):
         return accepted, refusals
 
     def _acceptance_error(
-        self, transfer: Transfer, arriving: list[Transfer]
+        self, transfer: Transfer, arriving: dict[SerialKey, RangeSet]
     ) -> RegistryError | None:
         """Return why this registry would not credit `transfer`, or None to accept it."""
         if transfer.transaction_id in self.incoming or transfer.transaction_id in self.finished:
@@ -351,11 +363,12 @@ class RegistryEndpoint(Participant):
                     f"{account.account_id} is a {account.kind} account",
                 )
         for block in transfer.blocks:
-            for other in [*self.incoming.values(), *arriving]:
-                if any(_overlap(block, held) for held in other.blocks):
+            for pending in (self._arriving, arriving):
+                serials = pending.get(block.serial_key)
+                if serials is not None and serials.overlaps(block.start, block.end):
                     return GatewayError(
                         CheckCode.BLOCKS_NOT_HELD,
-                        f"block {block} is already arriving in transfer {other.transaction_id}",
+                        f"block {block} is already arriving in another accepted transfer",
                     )
         return None
 
@@ -366,7 +379,7 @@ class RegistryEndpoint(Participant):
             if not self.replaying and not registry.ledger.has_transfer(transfer_id):
                 registry.export_locked(transfer_id, transfer_id, transfer.to_registry)
         elif transfer_id in self.incoming:
-            transfer = self.incoming.pop(transfer_id)
+            transfer = self._forget_incoming(transfer_id)
             if not self.replaying and not registry.ledger.has_transfer(transfer_id):
                 try:
                     registry.import_blocks(
@@ -389,10 +402,16 @@ class RegistryEndpoint(Participant):
             if not self.replaying and self.registry.ledger.lock_record(transfer_id) is not None:
                 self.registry.unlock(transfer_id)
         elif transfer_id in self.incoming:
-            self.incoming.pop(transfer_id)
+            self._forget_incoming(transfer_id)
         else:
             return
         self.finished[transfer_id] = FinalStatus(status, refusal.codes, refusal.messages)
+
+    def _forget_incoming(self, transfer_id: str) -> Transfer:
+        transfer = self.incoming.pop(transfer_id)
+        for block in transfer.blocks:
+            self._arriving[block.serial_key].remove(block.start, block.end)
+        return transfer
 
     # ------------------------------------------------------------ queries
 
@@ -407,11 +426,3 @@ class RegistryEndpoint(Participant):
         raise GatewayError(
             LinkCode.UNKNOWN_TRANSFER, f"{self.participant_id} knows no {transfer_id}"
         )
-
-
-def _overlap(block: UnitBlock, other: UnitBlock) -> bool:
-    return (
-        block.serial_key == other.serial_key
-        and block.start <= other.end
-        and other.start <= block.end
-    )

@@ -564,14 +564,15 @@ class Gateway(Participant):
 
     def _check_and_route(self, record: TransferRecord, outcome: _Outcome) -> None:
         """Run the checks; forward, queue for the window, or reject."""
+        # The transfer counts on its link whatever the checks decide.
+        carrier = self._link_between(record.transfer)
+        record.link_id = None if carrier is None else carrier.link_id
         try:
             link = self._check(record.transfer)
         except RegistryError as error:
             if error.code == LinkCode.OUTSIDE_TRANSFER_WINDOW:
-                waiting_on = self._link_between(record.transfer)
-                opening = waiting_on.next_opening(self._now()) if waiting_on else None
-                if waiting_on is not None and opening is not None:
-                    record.link_id = waiting_on.link_id
+                opening = carrier.next_opening(self._now()) if carrier else None
+                if opening is not None:
                     record.waiting_until = opening
                     self._reserve_serials(record)
                     return

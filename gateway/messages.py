@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -241,11 +241,13 @@ class Message(ABC):
     def to_data(self) -> dict[str, Any]:
         return {**self.header_data(), **self.body_data()}
 
+    def message_bytes(self) -> bytes:
+        """Return the canonical bytes of the message's data."""
+        return canonical.encode(self.to_data())
+
     def signed_bytes(self) -> bytes:
         """Return the canonical bytes a signature is over: domain tag, kind, then the data."""
-        return canonical.encode(
-            {"domain": SIGNATURE_DOMAIN, "kind": self.KIND, "message": self.to_data()}
-        )
+        return _signed_bytes(self.KIND, self.message_bytes())
 
     def check_version(self) -> None:
         """Refuse another major protocol version (9009); accept any minor of ours."""
@@ -437,11 +439,16 @@ class SignedMessage:
     message: Message
     signer_id: str
     signature: bytes
+    # The message's canonical bytes as signed or received, so neither the sender
+    # nor the recipient encodes a large message twice. Not part of the value.
+    message_data: bytes | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def sign(cls, message: Message, key: SigningKey) -> SignedMessage:
         """Sign `message` as its sender."""
-        return cls(message, message.sender_id, key.sign(message.signed_bytes()))
+        data = message.message_bytes()
+        signature = key.sign(_signed_bytes(message.KIND, data))
+        return cls(message, message.sender_id, signature, data)
 
     def verify(self, trust_store: TrustStore) -> Message:
         """Return the message if its sender's trusted key signed it and its version is ours.
@@ -456,9 +463,10 @@ class SignedMessage:
                 f"message from {self.message.sender_id!r} is signed by {self.signer_id!r}",
             )
         try:
-            data = self.message.signed_bytes()
+            message_data = self.message_data or self.message.message_bytes()
         except canonical.CanonicalEncodingError as error:
             raise GatewayError(LinkCode.SIGNATURE_INVALID, f"unsignable message: {error}") from None
+        data = _signed_bytes(self.message.KIND, message_data)
         trust_store.verify(self.signer_id, data, self.signature)
         self.message.check_version()
         return self.message
@@ -484,7 +492,14 @@ class SignedMessage:
         return cls(message_from_data(fields["message"]), _text(fields, "signer_id"), signature)
 
     def to_bytes(self) -> bytes:
-        return canonical.encode(self.to_data())
+        """Return the canonical bytes of the signed message, as sent."""
+        message_data = self.message_data or self.message.message_bytes()
+        return b'{"message":' + message_data + self._suffix()
+
+    def _suffix(self) -> bytes:
+        """The canonical bytes after the message: signature, then signer (sorted keys)."""
+        signer = canonical.quote(self.signer_id).encode("utf-8")
+        return b',"signature":"' + self.signature.hex().encode() + b'","signer_id":' + signer + b"}"
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SignedMessage:
@@ -492,13 +507,38 @@ class SignedMessage:
             plain = canonical.decode(data)
         except (ValueError, canonical.CanonicalEncodingError) as error:
             raise _malformed(f"not canonical JSON: {error}") from None
-        return cls.from_data(plain)
+        signed = cls.from_data(plain)
+        # Keep the message's bytes exactly as received, when the envelope is canonical,
+        # so the signature is checked over them without encoding the message again.
+        # Safe: signers sign only the canonical encoding of one value, so a signature
+        # that holds over these bytes proves they are that value, which the parse read.
+        suffix = signed._suffix()
+        if data.startswith(b'{"message":') and data.endswith(suffix):
+            message_data = data[len(b'{"message":') : len(data) - len(suffix)]
+            return replace(signed, message_data=message_data)
+        return signed
 
 
 MESSAGE_KINDS: Mapping[str, type[Message]] = {
     kind.KIND: kind
     for kind in (TransferProposal, Forward, Acceptance, Rejection, Completion, Termination)
 }
+
+
+def _signed_bytes(kind: str, message_data: bytes) -> bytes:
+    """Return canonical {"domain", "kind", "message"} given the message's canonical bytes."""
+    return (
+        b'{"domain":'
+        + _QUOTED_DOMAIN
+        + b',"kind":'
+        + canonical.quote(kind).encode("utf-8")
+        + b',"message":'
+        + message_data
+        + b"}"
+    )
+
+
+_QUOTED_DOMAIN = canonical.quote(SIGNATURE_DOMAIN).encode("utf-8")
 
 
 def check_version(version: tuple[int, int]) -> None:

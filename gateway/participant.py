@@ -130,12 +130,15 @@ class Participant(ABC):
             return self._replay_time
         return self.clock.now().replace(microsecond=0)
 
-    def _command(self, kind: str, data: dict[str, Any]) -> Any:
-        """Validate and apply one operator command, then journal it."""
+    def _command(
+        self, kind: str, data: dict[str, Any], journaled: dict[str, Any] | None = None
+    ) -> Any:
+        """Validate and apply one command, then journal it (`journaled`: its plain data, when
+        `data` carries objects built for the live path)."""
         journal = self._writable_journal()
         at = format_time(self._now())
         result = self._handlers[kind](data)
-        journal.append(at, kind, {**data, "at": at})
+        journal.append(at, kind, {**(data if journaled is None else journaled), "at": at})
         return result
 
     # ------------------------------------------------------------ messages

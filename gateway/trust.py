@@ -25,7 +25,6 @@ tracker lives, as the gateway's journal remembers them.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from enum import Enum
 
@@ -119,7 +118,8 @@ class SequenceTracker:
         """Take a verified message in sequence, or refuse it and change nothing."""
         message = signed.message
         self._check_addressed(message)
-        digest = hashlib.sha256(message.signed_bytes()).digest()
+        # Ed25519 signatures are deterministic: one verified signature, one message.
+        digest = signed.signature
         last = self._last.get(message.sender_id)
         if (
             last is not None

@@ -80,6 +80,11 @@ def encode(value: Any) -> bytes:
 
 def decode(data: bytes | str) -> Any:
     """Parse canonical text back into plain data, refusing floats on the way in."""
+    if type(data) is bytes:
+        try:
+            data = data.decode("utf-8")  # canonical bytes are UTF-8, nothing else
+        except UnicodeDecodeError as error:
+            raise ValueError(f"canonical bytes must be UTF-8: {error}") from None
     if type(data) is str and not data.startswith("\ufeff"):
         # What json.loads does with these hooks, without a new decoder per call.
         return _decoder.decode(data)

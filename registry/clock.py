@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 
@@ -41,4 +42,13 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """Read `format_time`'s text back; refuse (ValueError) any other form or a bad date."""
+    match = _TIME_RE.fullmatch(text) if type(text) is str else None
+    if match is None:
+        raise ValueError(f"expected time text like 2024-03-05T10:00:00Z, was {text!r}")
+    year, month, day, hour, minute, second = map(int, match.groups())
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+# ASCII digits only: a regex \d would also take other scripts' digits.
+_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")

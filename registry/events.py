@@ -206,6 +206,23 @@ class UnitsMoved:
         )
 
 
+def _texts_or_none(*values: Any) -> tuple[str, ...] | None:
+    """Return each value as a canonical string literal, or None unless all are str."""
+    if any(type(value) is not str for value in values):
+        return None
+    return tuple(canonical.quote(value) for value in values)
+
+
+def _blocks_text(blocks: Any) -> str | None:
+    """Return the blocks' canonical texts joined by commas, or None off the exact types."""
+    if type(blocks) is not tuple:
+        return None
+    texts = [_block_text(block) for block in blocks]
+    if None in texts:
+        return None
+    return ",".join(texts)  # type: ignore[arg-type]
+
+
 def _block_text(block: Any) -> str | None:
     """Return the canonical text of `block.to_data()`, or None unless every field
     has its exact expected type (then only the generic path is trusted)."""
@@ -304,6 +321,18 @@ class UnitsExported:
             "blocks": [block.to_data() for block in self.blocks],
         }
 
+    def to_text(self) -> str:
+        """Return `canonical.encode_text(self.to_data())`, written directly (see UnitsMoved)."""
+        head = _texts_or_none(self.lock_id, self.to_registry, self.transfer_id)
+        blocks = _blocks_text(self.blocks)
+        if head is None or blocks is None:
+            return canonical.encode_text(self.to_data())
+        lock_id, to_registry, transfer_id = head
+        return (
+            f'{{"blocks":[{blocks}],"lock_id":{lock_id},"to_registry":{to_registry}'
+            f',"transfer_id":{transfer_id}}}'
+        )
+
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> UnitsExported:
         blocks = tuple(UnitBlock.from_data(block) for block in data["blocks"])
@@ -327,6 +356,18 @@ class UnitsImported:
             "account_id": self.account_id,
             "blocks": [block.to_data() for block in self.blocks],
         }
+
+    def to_text(self) -> str:
+        """Return `canonical.encode_text(self.to_data())`, written directly (see UnitsMoved)."""
+        head = _texts_or_none(self.account_id, self.from_registry, self.transfer_id)
+        blocks = _blocks_text(self.blocks)
+        if head is None or blocks is None:
+            return canonical.encode_text(self.to_data())
+        account_id, from_registry, transfer_id = head
+        return (
+            f'{{"account_id":{account_id},"blocks":[{blocks}],"from_registry":{from_registry}'
+            f',"transfer_id":{transfer_id}}}'
+        )
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> UnitsImported:

@@ -53,6 +53,8 @@ from registry.store import heads_table, holdings_table, make_engine, snapshots_t
 from registry.units import UnitBlock, UnitType
 
 SNAPSHOT_EVERY_EVENTS = 50_000
+# Events with a hand-written `to_text`, equal to the canonical encoding of `to_data`.
+_DIRECT_TEXT = frozenset({UnitsMoved, UnitsExported, UnitsImported})
 
 
 class Registry:
@@ -420,8 +422,8 @@ class Registry:
         if moment is None or now != moment:
             sim_time = format_time(now)
             self._sim_time = (now, sim_time)
-        # A transfer's body is written directly; any other event's by the generic encoder.
-        if type(event) is UnitsMoved:
+        # Transfers write their bodies directly; any other event's by the generic encoder.
+        if type(event) in _DIRECT_TEXT:
             body = event.to_text()
         else:
             body = canonical.encode_text(event.to_data())

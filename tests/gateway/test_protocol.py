@@ -293,6 +293,7 @@ def test_a_link_that_is_not_active_refuses_9005_and_the_units_return(state: Link
     assert world.digests() == before  # locked, then unlocked on the rejection
     assert world.held("EU", "operator") == 5_000_000
     assert world.registry("EU").ledger.locks() == []
+    assert world.gateway.counters("eu-ch").rejected == 1
 
 
 def test_the_wrong_direction_of_a_unilateral_link_is_refused_9002() -> None:

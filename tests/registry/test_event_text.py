@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry import LockPurpose, TransactionType, UnitBlock, UnitsMoved, canonical
+from registry.events import UnitsExported, UnitsImported
 
 # Text that JSON escapes, or that the encoder writes raw because ensure_ascii is off.
 texts = st.text(alphabet=st.sampled_from('aZ9-"\\/\n\t\x00\x1f\x7fé€😀\u2028'), max_size=6)
@@ -118,3 +119,21 @@ def test_transfer_body_of_a_known_transfer_is_exactly_the_expected_text() -> Non
         '"lock_purpose":"external_transfer","period":null,"reference":"lock-1",'
         '"to_account":"KR-110-1000002-0-32","transaction_type":"lock"}'
     )
+
+
+@st.composite
+def crossings(draw: st.DrawFn) -> UnitsExported | UnitsImported:
+    """Draw an export or an import, sometimes with one field of an unexpected type."""
+    values: list[Any] = [draw(texts), draw(texts), draw(texts)]
+    chosen = tuple(draw(st.lists(blocks(), max_size=4)))
+    if draw(st.booleans()):
+        values[draw(st.integers(0, 2))] = draw(odd_values)
+    kind = draw(st.sampled_from([UnitsExported, UnitsImported]))
+    return kind(*values, chosen)
+
+
+@given(crossings())
+def test_export_and_import_bodies_written_directly_equal_the_canonical_encoding(
+    event: UnitsExported | UnitsImported,
+) -> None:
+    assert outcome(event.to_text) == outcome(lambda: canonical.encode_text(event.to_data()))
