@@ -621,9 +621,10 @@ class Gateway(Participant):
         now = self._now()
         quantity_t = transfer.quantity_t
         window_closed: GatewayError | None = None
+        allowed: set[tuple[SerialKey, bool]] = set()  # link rules hold per serial space
         for block in transfer.blocks:
             try:
-                self._check_block(link, transfer, block, now, quantity_t)
+                self._check_block(link, transfer, block, now, quantity_t, allowed)
             except GatewayError as error:
                 if error.code != LinkCode.OUTSIDE_TRANSFER_WINDOW:
                     raise
@@ -640,7 +641,13 @@ class Gateway(Participant):
         return link
 
     def _check_block(
-        self, link: Link, transfer: Transfer, block: UnitBlock, now: datetime, quantity_t: int
+        self,
+        link: Link,
+        transfer: Transfer,
+        block: UnitBlock,
+        now: datetime,
+        quantity_t: int,
+        allowed: set[tuple[SerialKey, bool]],
     ) -> None:
         key = block.serial_key
         quarantined = self.quarantine.get(key)
@@ -657,6 +664,9 @@ class Gateway(Participant):
             )
         article6 = link.article6
         authorised = article6 and self.article6.is_authorised(block)
+        if (key, authorised) in allowed:
+            return
+        allowed.add((key, authorised))
         link.allows(
             transfer.from_registry,
             transfer.to_registry,

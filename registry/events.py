@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from registry import canonical
 from registry.accounts import AccountKind, AccountStatus
 from registry.quarantine import QuarantinedRange
-from registry.units import UnitBlock, UnitType
+from registry.units import UnitBlock, UnitType, block_text, blocks_text
 
 
 class TransactionType(StrEnum):
@@ -177,7 +177,7 @@ class UnitsMoved:
             and type(self.reference) is str
             and (purpose is None or type(purpose) is LockPurpose)
         ):
-            blocks = [_block_text(block) for block in self.blocks]
+            blocks = [block_text(block) for block in self.blocks]
             if None not in blocks:
                 quote = canonical.quote
                 # Keys in sorted order, as the canonical encoder writes them.
@@ -211,42 +211,6 @@ def _texts_or_none(*values: Any) -> tuple[str, ...] | None:
     if any(type(value) is not str for value in values):
         return None
     return tuple(canonical.quote(value) for value in values)
-
-
-def _blocks_text(blocks: Any) -> str | None:
-    """Return the blocks' canonical texts joined by commas, or None off the exact types."""
-    if type(blocks) is not tuple:
-        return None
-    texts = [_block_text(block) for block in blocks]
-    if None in texts:
-        return None
-    return ",".join(texts)  # type: ignore[arg-type]
-
-
-def _block_text(block: Any) -> str | None:
-    """Return the canonical text of `block.to_data()`, or None unless every field
-    has its exact expected type (then only the generic path is trusted)."""
-    if not (
-        type(block) is UnitBlock
-        and type(block.origin) is str
-        and type(block.unit_type) is str
-        and type(block.vintage) is int
-        and type(block.start) is int
-        and type(block.end) is int
-        and type(block.project_id) is str
-        and type(block.article6_authorized) is bool
-    ):
-        return None
-    quote = canonical.quote
-    return (
-        f'{{"article6_authorized":{"true" if block.article6_authorized else "false"}'
-        f',"end":{block.end}'
-        f',"origin":{quote(block.origin)}'
-        f',"project_id":{quote(block.project_id)}'
-        f',"start":{block.start}'
-        f',"unit_type":{quote(block.unit_type)}'
-        f',"vintage":{block.vintage}}}'
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +288,7 @@ class UnitsExported:
     def to_text(self) -> str:
         """Return `canonical.encode_text(self.to_data())`, written directly (see UnitsMoved)."""
         head = _texts_or_none(self.lock_id, self.to_registry, self.transfer_id)
-        blocks = _blocks_text(self.blocks)
+        blocks = blocks_text(self.blocks)
         if head is None or blocks is None:
             return canonical.encode_text(self.to_data())
         lock_id, to_registry, transfer_id = head
@@ -360,7 +324,7 @@ class UnitsImported:
     def to_text(self) -> str:
         """Return `canonical.encode_text(self.to_data())`, written directly (see UnitsMoved)."""
         head = _texts_or_none(self.account_id, self.from_registry, self.transfer_id)
-        blocks = _blocks_text(self.blocks)
+        blocks = blocks_text(self.blocks)
         if head is None or blocks is None:
             return canonical.encode_text(self.to_data())
         account_id, from_registry, transfer_id = head

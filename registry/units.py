@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from registry import canonical
+
 
 class UnitKind(StrEnum):
     """What a unit is, which decides how compliance rules count it."""
@@ -191,3 +193,39 @@ def merge_adjacent(blocks: list[UnitBlock]) -> list[UnitBlock]:
         else:
             merged.append(block)
     return merged
+
+
+def blocks_text(blocks: Any) -> str | None:
+    """Return the blocks' canonical texts joined by commas, or None off the exact types."""
+    if type(blocks) is not tuple:
+        return None
+    texts = [block_text(block) for block in blocks]
+    if None in texts:
+        return None
+    return ",".join(texts)  # type: ignore[arg-type]
+
+
+def block_text(block: Any) -> str | None:
+    """Return the canonical text of `block.to_data()`, or None unless every field
+    has its exact expected type (then only the generic path is trusted)."""
+    if not (
+        type(block) is UnitBlock
+        and type(block.origin) is str
+        and type(block.unit_type) is str
+        and type(block.vintage) is int
+        and type(block.start) is int
+        and type(block.end) is int
+        and type(block.project_id) is str
+        and type(block.article6_authorized) is bool
+    ):
+        return None
+    quote = canonical.quote
+    return (
+        f'{{"article6_authorized":{"true" if block.article6_authorized else "false"}'
+        f',"end":{block.end}'
+        f',"origin":{quote(block.origin)}'
+        f',"project_id":{quote(block.project_id)}'
+        f',"start":{block.start}'
+        f',"unit_type":{quote(block.unit_type)}'
+        f',"vintage":{block.vintage}}}'
+    )

@@ -8,6 +8,7 @@ D15 (version mismatch, out of sequence), D27 (a flipped byte → 9008).
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -161,6 +162,35 @@ def test_proposal_batches_round_trip_through_canonical_bytes(proposal: TransferP
     again = SignedMessage.from_bytes(signed.to_bytes())
     assert again == signed
     assert again.message.signed_bytes() == proposal.signed_bytes()
+
+
+@given(_proposals(), st.sampled_from(["GW", "CH"]))
+def test_message_bytes_written_directly_equal_the_canonical_encoding(
+    proposal: TransferProposal, recipient: str
+):
+    signed = SignedMessage(proposal, proposal.sender_id, b"\x02" * 64)
+    assert proposal.message_bytes() == canonical.encode(proposal.to_data())
+    assert signed.to_bytes() == canonical.encode(signed.to_data())
+    addressed = [t.transaction_id for t in proposal.transfers if t.to_registry == recipient]
+    if addressed:
+        forward = Forward(
+            sender_id="GW",
+            recipient_id=recipient,
+            sequence=1,
+            transaction_id=addressed[0],
+            proposal=signed,
+            transfers=tuple(addressed),
+        )
+        assert forward.message_bytes() == canonical.encode(forward.to_data())
+
+
+def test_a_message_received_in_another_json_form_is_verified_over_its_canonical_form():
+    signed = SignedMessage.sign(_proposal(), REGISTRY_A)
+    spaced = json.dumps(signed.to_data(), indent=1).encode()
+    again = SignedMessage.from_bytes(spaced)
+    assert again.message_data is None  # not the canonical envelope: encoded again
+    assert again.verify(_trust()) == signed.message
+    assert SignedMessage.from_bytes(signed.to_bytes()).message_data == signed.message_data
 
 
 @pytest.mark.parametrize("message", _every_kind(), ids=lambda m: m.KIND)
