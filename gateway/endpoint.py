@@ -53,7 +53,7 @@ from registry.events import LockPurpose
 from registry.journal import GroupCommit
 from registry.keys import SigningKey, VerifyKey
 from registry.registry import Registry
-from registry.serial_ranges import RangeSet
+from registry.serial_ranges import RangeSet, add_range
 from registry.units import UnitBlock
 
 SerialKey = tuple[str, str, int]  # (origin, unit type, vintage)
@@ -290,7 +290,7 @@ class RegistryEndpoint(Participant):
             transfer = by_id[transfer_id]
             self.incoming[transfer_id] = transfer
             for block in transfer.blocks:
-                self._arriving.setdefault(block.serial_key, RangeSet()).add(block.start, block.end)
+                add_range(self._arriving, block.serial_key, block.start, block.end)
         if accepted:
             self._send(
                 Acceptance,
@@ -322,7 +322,7 @@ class RegistryEndpoint(Participant):
             if error is None:
                 accepted.append(transfer.transaction_id)
                 for block in transfer.blocks:
-                    arriving.setdefault(block.serial_key, RangeSet()).add(block.start, block.end)
+                    add_range(arriving, block.serial_key, block.start, block.end)
             else:
                 refusals.append(
                     Refusal(

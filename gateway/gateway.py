@@ -65,7 +65,7 @@ from registry.clock import SimulatedClock, format_time
 from registry.errors import CheckCode, RegistryError
 from registry.journal import GroupCommit
 from registry.keys import SigningKey, VerifyKey
-from registry.serial_ranges import RangeSet
+from registry.serial_ranges import RangeSet, add_range
 from registry.store import make_engine
 from registry.units import UnitBlock
 
@@ -595,7 +595,7 @@ class Gateway(Participant):
 
     def _reserve_serials(self, record: TransferRecord) -> None:
         for block in record.transfer.blocks:
-            self.in_flight.setdefault(block.serial_key, RangeSet()).add(block.start, block.end)
+            add_range(self.in_flight, block.serial_key, block.start, block.end)
         record.reserved = True
 
     def _check(self, transfer: Transfer) -> Link:
@@ -739,13 +739,13 @@ class Gateway(Participant):
         for block in transfer.blocks:
             key, start, end = block.serial_key, block.start, block.end
             if block.origin == origin:
-                self.away.setdefault(origin, {}).setdefault(key, RangeSet()).add(start, end)
+                add_range(self.away.setdefault(origin, {}), key, start, end)
             else:
                 self.foreign[origin][key].remove(start, end)
             if block.origin == destination:
                 self.away[destination][key].remove(start, end)
             else:
-                self.foreign.setdefault(destination, {}).setdefault(key, RangeSet()).add(start, end)
+                add_range(self.foreign.setdefault(destination, {}), key, start, end)
         link = self.links[record.link_id] if record.link_id else None
         if link is not None and link.article6:
             self.article6.record_transfer(

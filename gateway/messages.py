@@ -369,6 +369,22 @@ class Forward(Message):
                     f"proposal {self.proposal.message.transaction_id} to {self.recipient_id}"
                 )
 
+    def with_received_proposal(self, message_data: bytes) -> Forward:
+        """Return this forward with its proposal's bytes as found in the forward's own bytes.
+
+        In canonical form the proposal sits between `"proposal":` and the
+        forward's `,"recipient_id":` (the last one: quotes inside strings are
+        escaped, so only keys match).
+        """
+        prefix = b'{"kind":"forward","proposal":'
+        end = message_data.rfind(b',"recipient_id":')
+        if not message_data.startswith(prefix) or end < len(prefix):
+            return self
+        nested = self.proposal._received_message_data(message_data[len(prefix) : end])
+        if nested is None:
+            return self
+        return replace(self, proposal=replace(self.proposal, message_data=nested))
+
     def forwarded(self) -> list[Transfer]:
         """Return the forwarded transfers, in the proposal's order."""
         named = set(self.transfers)
@@ -557,11 +573,21 @@ class SignedMessage:
         # so the signature is checked over them without encoding the message again.
         # Safe: signers sign only the canonical encoding of one value, so a signature
         # that holds over these bytes proves they are that value, which the parse read.
-        suffix = signed._suffix()
+        message_data = signed._received_message_data(data)
+        if message_data is None:
+            return signed
+        message = signed.message
+        if isinstance(message, Forward):
+            # The origin's signed proposal inside is kept as received too.
+            message = message.with_received_proposal(message_data)
+        return replace(signed, message=message, message_data=message_data)
+
+    def _received_message_data(self, data: bytes) -> bytes | None:
+        """Return the message's bytes inside `data`, if `data` is this value's canonical form."""
+        suffix = self._suffix()
         if data.startswith(b'{"message":') and data.endswith(suffix):
-            message_data = data[len(b'{"message":') : len(data) - len(suffix)]
-            return replace(signed, message_data=message_data)
-        return signed
+            return data[len(b'{"message":') : len(data) - len(suffix)]
+        return None
 
 
 MESSAGE_KINDS: Mapping[str, type[Message]] = {

@@ -45,7 +45,7 @@ from registry.events import (
     UnitTypeRegistered,
 )
 from registry.quarantine import QuarantinedRange, QuarantineList
-from registry.serial_ranges import RangeSet
+from registry.serial_ranges import RangeSet, add_range
 from registry.units import UnitBlock, UnitKind, UnitType
 
 VINTAGE_MIN = 1990
@@ -836,7 +836,7 @@ class Ledger:
 
     def _leave(self, block: UnitBlock) -> None:
         if block.origin == self.code:
-            self._away.setdefault(block.serial_key, RangeSet()).add(block.start, block.end)
+            add_range(self._away, block.serial_key, block.start, block.end)
         else:
             self._foreign[block.serial_key].remove(block.start, block.end)
 
@@ -844,7 +844,7 @@ class Ledger:
         if block.origin == self.code:
             self._away[block.serial_key].remove(block.start, block.end)
         else:
-            self._foreign.setdefault(block.serial_key, RangeSet()).add(block.start, block.end)
+            add_range(self._foreign, block.serial_key, block.start, block.end)
 
     def _apply_moved(self, event: UnitsMoved) -> None:
         source = self._accounts[event.from_account].holding

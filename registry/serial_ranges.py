@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
+from typing import TypeVar
+
+K = TypeVar("K")
 
 
 class RangeSet:
@@ -62,3 +65,11 @@ class RangeSet:
         low, high = self._ranges[index]
         pieces = [piece for piece in ((low, start - 1), (end + 1, high)) if piece[0] <= piece[1]]
         self._ranges[index : index + 1] = pieces
+
+
+def add_range(sets: dict[K, RangeSet], key: K, start: int, end: int) -> None:
+    """Add [start, end] to the set under `key`, creating it when absent."""
+    ranges = sets.get(key)
+    if ranges is None:
+        ranges = sets[key] = RangeSet()
+    ranges.add(start, end)

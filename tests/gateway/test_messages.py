@@ -561,3 +561,31 @@ def test_a_message_addressed_to_another_participant_is_refused():
         _admit(tracker, _proposal(1, "EU-1"))
     assert refused.value.code == LinkCode.MESSAGE_MISADDRESSED
     assert tracker.expected("EU") == 1
+
+
+def test_a_gateway_cannot_alter_the_proposal_bytes_it_forwards():
+    """The destination checks the origin's signature over the proposal exactly as it arrived
+    inside the forward; a gateway that edits them and countersigns is still caught."""
+    proposal = SignedMessage.sign(_proposal(), REGISTRY_A)
+    forward = Forward(
+        sender_id="GW",
+        recipient_id="CH",
+        sequence=1,
+        transaction_id="EU-1",
+        proposal=proposal,
+        transfers=("EU-1",),
+    )
+    honest = SignedMessage.from_bytes(SignedMessage.sign(forward, GATEWAY).to_bytes())
+    assert isinstance(honest.message, Forward)
+    assert honest.message.proposal.message_data == proposal.message_data
+    assert honest.message.proposal.verify(_trust()) == proposal.message
+    edited_data = proposal.message_data.replace(b'"end":100', b'"end":101')  # type: ignore[union-attr]
+    assert edited_data != proposal.message_data
+    edited = SignedMessage(proposal.message, "EU", proposal.signature, edited_data)
+    relayed = SignedMessage.sign(dataclasses.replace(forward, proposal=edited), GATEWAY)
+    received = SignedMessage.from_bytes(relayed.to_bytes())
+    assert received.verify(_trust()) == received.message  # the gateway's own signature holds
+    assert isinstance(received.message, Forward)
+    with pytest.raises(GatewayError) as refused:
+        received.message.proposal.verify(_trust())
+    assert refused.value.code == LinkCode.SIGNATURE_INVALID
