@@ -53,7 +53,7 @@ from registry.events import LockPurpose
 from registry.journal import GroupCommit
 from registry.keys import SigningKey, VerifyKey
 from registry.registry import Registry
-from registry.serial_ranges import RangeSet, add_range
+from registry.serial_ranges import RangeSet, add_range, add_ranges, remove_ranges
 from registry.units import UnitBlock
 
 SerialKey = tuple[str, str, int]  # (origin, unit type, vintage)
@@ -144,10 +144,10 @@ class RegistryEndpoint(Participant):
             "trusted", {"participant": participant_id, "public_key": key.to_pem().decode()}
         )
 
-    def flush(self) -> None:
+    def flush(self, force: bool = True) -> None:
         """Commit the registry's journal, then the endpoint's (see the module's crash rule)."""
         self.registry.flush()
-        super().flush()
+        super().flush(force)
 
     # ------------------------------------------------------------ proposing
 
@@ -289,8 +289,7 @@ class RegistryEndpoint(Participant):
         for transfer_id in accepted:
             transfer = by_id[transfer_id]
             self.incoming[transfer_id] = transfer
-            for block in transfer.blocks:
-                add_range(self._arriving, block.serial_key, block.start, block.end)
+            add_ranges(self._arriving, ((b.serial_key, b.start, b.end) for b in transfer.blocks))
         if accepted:
             self._send(
                 Acceptance,
@@ -409,8 +408,7 @@ class RegistryEndpoint(Participant):
 
     def _forget_incoming(self, transfer_id: str) -> Transfer:
         transfer = self.incoming.pop(transfer_id)
-        for block in transfer.blocks:
-            self._arriving[block.serial_key].remove(block.start, block.end)
+        remove_ranges(self._arriving, ((b.serial_key, b.start, b.end) for b in transfer.blocks))
         return transfer
 
     # ------------------------------------------------------------ queries

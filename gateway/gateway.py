@@ -30,7 +30,7 @@ transfer never changes again, and answers about it are taken and ignored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
@@ -65,7 +65,7 @@ from registry.clock import SimulatedClock, format_time
 from registry.errors import CheckCode, RegistryError
 from registry.journal import GroupCommit
 from registry.keys import SigningKey, VerifyKey
-from registry.serial_ranges import RangeSet, add_range
+from registry.serial_ranges import RangeSet, add_ranges, remove_ranges
 from registry.store import make_engine
 from registry.units import UnitBlock
 
@@ -594,8 +594,7 @@ class Gateway(Participant):
         )
 
     def _reserve_serials(self, record: TransferRecord) -> None:
-        for block in record.transfer.blocks:
-            add_range(self.in_flight, block.serial_key, block.start, block.end)
+        add_ranges(self.in_flight, _pieces(record.transfer.blocks))
         record.reserved = True
 
     def _check(self, transfer: Transfer) -> Link:
@@ -736,16 +735,15 @@ class Gateway(Participant):
         transfer = record.transfer
         origin, destination = transfer.from_registry, transfer.to_registry
         self._release_in_flight(record)
-        for block in transfer.blocks:
-            key, start, end = block.serial_key, block.start, block.end
-            if block.origin == origin:
-                add_range(self.away.setdefault(origin, {}), key, start, end)
-            else:
-                self.foreign[origin][key].remove(start, end)
-            if block.origin == destination:
-                self.away[destination][key].remove(start, end)
-            else:
-                add_range(self.foreign.setdefault(destination, {}), key, start, end)
+        blocks = transfer.blocks
+        # The log's record of where crossed units are: the origin's own units go
+        # away, foreign ones leave it; at the destination, the mirror image.
+        add_ranges(self.away.setdefault(origin, {}), _pieces(blocks, lambda o: o == origin))
+        remove_ranges(self.foreign[origin], _pieces(blocks, lambda o: o != origin))
+        remove_ranges(self.away[destination], _pieces(blocks, lambda o: o == destination))
+        add_ranges(
+            self.foreign.setdefault(destination, {}), _pieces(blocks, lambda o: o != destination)
+        )
         link = self.links[record.link_id] if record.link_id else None
         if link is not None and link.article6:
             self.article6.record_transfer(
@@ -785,8 +783,7 @@ class Gateway(Participant):
     def _release_in_flight(self, record: TransferRecord) -> None:
         if not record.reserved:
             return
-        for block in record.transfer.blocks:
-            self.in_flight[block.serial_key].remove(block.start, block.end)
+        remove_ranges(self.in_flight, _pieces(record.transfer.blocks))
         record.reserved = False
 
     def _finish(
@@ -862,6 +859,17 @@ class Gateway(Participant):
             )
         )
         return candidates[0]
+
+
+def _pieces(
+    blocks: tuple[UnitBlock, ...], origin_matches: Callable[[str], bool] | None = None
+) -> list[tuple[SerialKey, int, int]]:
+    """Return (serial key, start, end) of the blocks (of the matching origins only)."""
+    return [
+        (block.serial_key, block.start, block.end)
+        for block in blocks
+        if origin_matches is None or origin_matches(block.origin)
+    ]
 
 
 def _parties(record: TransferRecord) -> tuple[str, str]:

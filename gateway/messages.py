@@ -709,15 +709,30 @@ def _list(fields: dict[str, Any], key: str, length_max: int) -> list[Any]:
 
 def _block(data: Any) -> UnitBlock:
     """Rebuild a block from a peer's data, refusing what UnitBlock would assert on."""
+    # One pass over the exact shape, the usual case; anything else is diagnosed below.
+    if type(data) is dict and data.keys() == _BLOCK_KEYS:
+        origin, unit_type, project_id = data["origin"], data["unit_type"], data["project_id"]
+        vintage, start, end = data["vintage"], data["start"], data["end"]
+        authorised = data["article6_authorized"]
+        if (
+            type(origin) is str
+            and type(unit_type) is str
+            and type(project_id) is str
+            and type(vintage) is int
+            and type(start) is int
+            and type(end) is int
+            and type(authorised) is bool
+            and 1 <= start <= end <= SERIAL_MAX
+            and 0 <= vintage <= 9999
+        ):
+            return UnitBlock(origin, unit_type, vintage, start, end, project_id, authorised)
     fields = _fields(data, _BLOCK_KEYS, "block")
     for key in ("origin", "unit_type", "project_id"):
         _text(fields, key)
     vintage, start, end = _int(fields, "vintage"), _int(fields, "start"), _int(fields, "end")
     if type(fields["article6_authorized"]) is not bool:
         raise _malformed("article6_authorized must be a boolean")
-    if not 1 <= start <= end <= SERIAL_MAX or not 0 <= vintage <= 9999:
-        raise _malformed(f"block has a bad vintage {vintage} or serial range {start}-{end}")
-    return UnitBlock.from_data(fields)
+    raise _malformed(f"block has a bad vintage {vintage} or serial range {start}-{end}")
 
 
 def _check_id(name: str, value: Any) -> None:

@@ -159,12 +159,12 @@ class Network:
         Raises GatewayError 9025 when the network does not settle within
         `rounds_max` rounds (a message refused for good blocks its channel).
         """
+        self._flush_all()
         for rounds in range(rounds_max + 1):
-            self._flush_all()
             if self.pending() == 0:
                 return rounds
             if rounds < rounds_max:
-                self.step()
+                self._round()
         raise GatewayError(
             LinkCode.MESSAGES_UNDELIVERED,
             f"{self.pending()} messages still undelivered after {rounds_max} rounds; "
@@ -172,8 +172,11 @@ class Network:
         )
 
     def step(self) -> None:
-        """Run one round: commit, deliver each channel in order, commit, acknowledge."""
+        """Run one round: commit what is staged, deliver, commit, acknowledge."""
         self._flush_all()
+        self._round()
+
+    def _round(self) -> None:
         delivered = self._deliver_round()
         self._flush_all()
         self._acknowledge(delivered)
@@ -201,7 +204,7 @@ class Network:
 
     def _flush_all(self) -> None:
         for participant_id in sorted(self.participants):
-            self.participants[participant_id].flush()
+            self.participants[participant_id].flush(force=False)
 
     def _acknowledge(self, delivered: dict[tuple[str, str], tuple[int, int]]) -> None:
         """Let senders forget what recipients have committed."""

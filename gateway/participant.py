@@ -55,6 +55,7 @@ class Participant(ABC):
         self.journal: Journal | None = None
         self.replaying = False
         self._replay_time: datetime | None = None
+        self._must_commit = False  # an entry other than an acknowledgement is buffered
         # Journal seq that took each sender's last message, for a duplicate's receipt.
         self._last_taken: dict[str, int] = {}
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -104,10 +105,17 @@ class Participant(ABC):
         else:
             self._handlers[kind](data)
 
-    def flush(self) -> None:
-        """Commit the journal, then make the messages it produced sendable."""
+    def flush(self, force: bool = True) -> None:
+        """Commit the journal, then make the messages it produced sendable.
+
+        Without `force`, a journal holding only acknowledgements is not
+        committed yet: losing one costs a harmless resend, and committing it
+        would cost a transaction per participant per delivery round.
+        """
         journal = self._writable_journal()
-        journal.flush()
+        if force or self._must_commit:
+            journal.flush()
+            self._must_commit = False
         self.outbox.release()
 
     @property
@@ -139,6 +147,7 @@ class Participant(ABC):
         at = format_time(self._now())
         result = self._handlers[kind](data)
         journal.append(at, kind, {**(data if journaled is None else journaled), "at": at})
+        self._must_commit = self._must_commit or kind != ACKNOWLEDGED
         return result
 
     # ------------------------------------------------------------ messages
@@ -164,6 +173,7 @@ class Participant(ABC):
             body += ',"decision":' + canonical.encode_text(decision)
         body += "}"
         seq = journal.append_text(at, RECEIVED, body)
+        self._must_commit = True
         self._last_taken[sender] = seq
         return Receipt(Outcome.TAKEN, seq)
 

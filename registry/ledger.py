@@ -45,7 +45,7 @@ from registry.events import (
     UnitTypeRegistered,
 )
 from registry.quarantine import QuarantinedRange, QuarantineList
-from registry.serial_ranges import RangeSet, add_range
+from registry.serial_ranges import RangeSet, add_ranges, remove_ranges
 from registry.units import UnitBlock, UnitKind, UnitType
 
 VINTAGE_MIN = 1990
@@ -818,14 +818,14 @@ class Ledger:
             pending = self._accounts[self._singletons[AccountKind.PENDING_OUT]].holding
             for block in event.blocks:
                 pending.remove(block)
-                self._leave(block)
+            self._leave(event.blocks)
             del self._locks[event.lock_id]
             self._transfer_ids.add(event.transfer_id)
         elif kind is UnitsImported:
             holding = self._accounts[event.account_id].holding
             for block in event.blocks:
                 holding.add(block)
-                self._arrive(block)
+            self._arrive(event.blocks)
             self._transfer_ids.add(event.transfer_id)
         elif kind is RegistryCreated:
             self.code = event.code
@@ -834,17 +834,24 @@ class Ledger:
             raise AssertionError(f"no apply rule for {kind.__name__}")
         return event
 
-    def _leave(self, block: UnitBlock) -> None:
-        if block.origin == self.code:
-            add_range(self._away, block.serial_key, block.start, block.end)
-        else:
-            self._foreign[block.serial_key].remove(block.start, block.end)
+    def _leave(self, blocks: tuple[UnitBlock, ...]) -> None:
+        """Record blocks gone abroad: own serials now away, foreign ones no longer here."""
+        own = self.code
+        pieces = [(b.serial_key, b.start, b.end, b.origin == own) for b in blocks]
+        add_ranges(self._away, ((key, start, end) for key, start, end, mine in pieces if mine))
+        remove_ranges(
+            self._foreign, ((key, start, end) for key, start, end, mine in pieces if not mine)
+        )
 
-    def _arrive(self, block: UnitBlock) -> None:
-        if block.origin == self.code:
-            self._away[block.serial_key].remove(block.start, block.end)
-        else:
-            add_range(self._foreign, block.serial_key, block.start, block.end)
+    def _arrive(self, blocks: tuple[UnitBlock, ...]) -> None:
+        """Record blocks arrived: own serials home again, foreign ones now here."""
+        own = self.code
+        remove_ranges(
+            self._away, ((b.serial_key, b.start, b.end) for b in blocks if b.origin == own)
+        )
+        add_ranges(
+            self._foreign, ((b.serial_key, b.start, b.end) for b in blocks if b.origin != own)
+        )
 
     def _apply_moved(self, event: UnitsMoved) -> None:
         source = self._accounts[event.from_account].holding

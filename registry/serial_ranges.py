@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 K = TypeVar("K")
@@ -58,6 +58,37 @@ class RangeSet:
             del self._ranges[index]
         self._ranges.insert(index, (start, end))
 
+    def add_all(self, pieces: list[tuple[int, int]]) -> None:
+        """Add disjoint pieces none of which is in the set, in one merge of sorted lists."""
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted([*self._ranges, *pieces]):
+            if merged:
+                assert start > merged[-1][1], f"{start}-{end} overlaps {merged[-1]}"
+                if start == merged[-1][1] + 1:
+                    merged[-1] = (merged[-1][0], end)
+                    continue
+            merged.append((start, end))
+        self._ranges = merged
+
+    def remove_all(self, pieces: list[tuple[int, int]]) -> None:
+        """Remove disjoint pieces, each wholly in the set, in one pass over sorted lists."""
+        remaining: list[tuple[int, int]] = []
+        ordered = sorted(pieces)
+        index = 0
+        for low, high in self._ranges:
+            cursor = low
+            while index < len(ordered) and ordered[index][0] <= high:
+                start, end = ordered[index]
+                assert cursor <= start and end <= high, f"{start}-{end} is not wholly in {self}"
+                if start > cursor:
+                    remaining.append((cursor, start - 1))
+                cursor = end + 1
+                index += 1
+            if cursor <= high:
+                remaining.append((cursor, high))
+        assert index == len(ordered), f"{ordered[index:]} are not in {self}"
+        self._ranges = remaining
+
     def remove(self, start: int, end: int) -> None:
         """Remove [start, end]; the caller guarantees the set covers all of it."""
         assert self.covers(start, end), f"{start}-{end} is not wholly in {self}"
@@ -65,6 +96,39 @@ class RangeSet:
         low, high = self._ranges[index]
         pieces = [piece for piece in ((low, start - 1), (end + 1, high)) if piece[0] <= piece[1]]
         self._ranges[index : index + 1] = pieces
+
+
+def add_ranges(sets: dict[K, RangeSet], pieces: Iterable[tuple[K, int, int]]) -> None:
+    """Add many (key, start, end) pieces: each key's set is rebuilt once, in one merge."""
+    by_key: dict[K, list[tuple[int, int]]] = {}
+    for key, start, end in pieces:
+        by_key.setdefault(key, []).append((start, end))
+    for key, added in by_key.items():
+        ranges = sets.get(key)
+        if ranges is None:
+            ranges = sets[key] = RangeSet()
+        if len(added) < _MERGE_FROM:
+            for start, end in added:
+                ranges.add(start, end)
+        else:
+            ranges.add_all(added)
+
+
+def remove_ranges(sets: dict[K, RangeSet], pieces: Iterable[tuple[K, int, int]]) -> None:
+    """Remove many (key, start, end) pieces, each wholly present."""
+    by_key: dict[K, list[tuple[int, int]]] = {}
+    for key, start, end in pieces:
+        by_key.setdefault(key, []).append((start, end))
+    for key, removed in by_key.items():
+        if len(removed) < _MERGE_FROM:
+            for start, end in removed:
+                sets[key].remove(start, end)
+        else:
+            sets[key].remove_all(removed)
+
+
+# Below this many pieces one bisect each beats rebuilding the list.
+_MERGE_FROM = 16
 
 
 def add_range(sets: dict[K, RangeSet], key: K, start: int, end: int) -> None:
