@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,9 +20,7 @@ def disjoint_pieces(
 ) -> list[tuple[int, int]]:
     """Draw disjoint inclusive ranges in random order, some adjacent to each other."""
     cuts = sorted(draw(st.sets(st.integers(1, serial_max), max_size=cuts_max)))
-    pieces = [
-        (low, high - 1) for low, high in zip(cuts, cuts[1:], strict=False) if draw(st.booleans())
-    ]
+    pieces = [(low, high - 1) for low, high in pairwise(cuts) if draw(st.booleans())]
     return draw(st.permutations(pieces))
 
 
@@ -36,7 +36,7 @@ def test_bulk_add_and_remove_equal_one_at_a_time_and_the_plain_set(
     expected = {serial for start, end in pieces for serial in range(start, end + 1)}
     assert one == bulk
     assert _serials(bulk) == expected
-    assert all(a[1] + 1 < b[0] for a, b in zip(bulk.ranges(), bulk.ranges()[1:], strict=False))
+    assert all(a[1] + 1 < b[0] for a, b in pairwise(bulk.ranges()))
     removed = data.draw(st.lists(st.sampled_from(pieces), unique=True)) if pieces else []
     for start, end in removed:
         one.remove(start, end)
