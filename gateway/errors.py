@@ -45,6 +45,8 @@ class LinkCode(IntEnum):
     ARTICLE6_AUTHORISATION_INVALID = 9024
     # The network did not settle: messages still undelivered after the rounds allowed.
     MESSAGES_UNDELIVERED = 9025
+    # The gateway holds as many open transfers as it may; new ones are refused until some end.
+    GATEWAY_BUSY = 9026
 
 
 class GatewayError(RegistryError):

@@ -115,10 +115,16 @@ class Federation:
         return self.endpoints[origin].propose(orders)
 
     def transfer(self, origin: str, order: TransferOrder) -> TransactionStatus:
-        """Propose one transfer, deliver until the network settles, return its final status."""
+        """Propose one transfer, deliver until the network settles, return its status.
+
+        The gateway's status; for a transfer the gateway refused without
+        recording it (its id taken, the log full), the origin's.
+        """
         self.propose(origin, [order])
         self.pump()
-        return self.gateway.status(order.transaction_id)
+        if order.transaction_id in self.gateway.transfers:
+            return self.gateway.status(order.transaction_id)
+        return self.endpoints[origin].status(order.transaction_id)
 
     def pump(self) -> int:
         return self.network.pump()

@@ -143,6 +143,7 @@ class Gateway(Participant):
         self.unreconciled: dict[str, ReconciliationReport] = {}
         self.reconciliations: list[ReconciliationReport] = []
         self.article6 = Article6Ledger()
+        self.transfers_open_max = TRANSFERS_OPEN_MAX
         self._handlers.update(
             {
                 "registry_admitted": self._admit_registry,
@@ -540,7 +541,21 @@ class Gateway(Participant):
         for transfer in proposal.transfers:
             if transfer.transaction_id in self.transfers:
                 # A new transfer may not reuse an id: refuse it without touching the old one.
-                self._refuse_unrecorded(transfer, outcome)
+                self._refuse_unrecorded(
+                    transfer,
+                    CheckCode.TRANSACTION_ID_EXISTS,
+                    f"transaction id {transfer.transaction_id} already exists at the log",
+                    outcome,
+                )
+                continue
+            if len(self._open) + len(new_records) >= self.transfers_open_max:
+                self._refuse_unrecorded(
+                    transfer,
+                    LinkCode.GATEWAY_BUSY,
+                    f"the log has {self.transfers_open_max:,} transfers open, its limit; "
+                    "propose again once some have completed",
+                    outcome,
+                )
                 continue
             record = TransferRecord(transfer, batch_id, TransactionStatus.PROPOSED, now)
             self.transfers[transfer.transaction_id] = record
@@ -554,12 +569,11 @@ class Gateway(Participant):
                 self._check_and_route(record, outcome)
         self._send_outcome(outcome)
 
-    def _refuse_unrecorded(self, transfer: Transfer, outcome: _Outcome) -> None:
-        refusal = Refusal(
-            transfer.transaction_id,
-            (int(CheckCode.TRANSACTION_ID_EXISTS),),
-            (f"transaction id {transfer.transaction_id} already exists at the log",),
-        )
+    def _refuse_unrecorded(
+        self, transfer: Transfer, code: CheckCode | LinkCode, message: str, outcome: _Outcome
+    ) -> None:
+        """Refuse a transfer the log does not record (its id is taken, or the log is full)."""
+        refusal = Refusal(transfer.transaction_id, (int(code),), (message,))
         outcome.rejected.setdefault(transfer.from_registry, []).append(refusal)
 
     def _check_and_route(self, record: TransferRecord, outcome: _Outcome) -> None:

@@ -280,6 +280,20 @@ def test_an_origin_that_signs_for_units_it_did_not_lock_is_exposed_by_reconcilia
     assert world.federation.reconcile("CH").is_consistent
 
 
+def test_a_full_log_refuses_new_transfers_9026_until_open_ones_end() -> None:
+    """Limits everywhere: the gateway holds a bounded number of open transfers."""
+    world = World()
+    world.gateway.transfers_open_max = 1
+    world.clock.set(WEDNESDAY)  # the first transfer waits for Thursday, and stays open
+    assert world.send(order("T1", 10)) is TransactionStatus.PROPOSED
+    assert world.send(order("T2", 10)) is TransactionStatus.REJECTED
+    assert world.gateway.transfers.get("T2") is None  # not recorded: the log is full
+    assert world.federation.endpoints["EU"].finished["T2"].codes == (LinkCode.GATEWAY_BUSY,)
+    assert world.held("EU", "operator") == 5_000_000 - 10  # only T1's units are locked
+    world.federation.advance(datetime(2024, 3, 7, 9, tzinfo=UTC))
+    assert world.send(order("T3", 10)) is TransactionStatus.COMPLETED
+
+
 # --- registry and link status -------------------------------------------------------
 
 
