@@ -5,9 +5,11 @@ LMAX way: every input that changes it (a message it takes, an operator's
 command, the passing of simulated time) is validated, applied and appended
 to its own hash-chained journal stream; reopening replays the inputs through
 the same handlers, which rebuilds the state and the unacknowledged outbox
-exactly (processing is deterministic given the input and the recorded time,
-and Ed25519 signatures are deterministic). Signatures of received messages are
-not checked again on replay: the signed journal vouches for them.
+exactly: processing is deterministic given the input, the moment recorded
+with it and — for an endpoint, whose answers depend on its registry — the
+decision journaled with it; Ed25519 signatures are deterministic too.
+Signatures of received messages are not checked again on replay: the signed
+journal vouches for them.
 
 A handler validates first and raises a `RegistryError` (or subclass) before
 changing anything; only an accepted input is journaled.
