@@ -537,7 +537,7 @@ class Gateway(Participant):
         outcome = _Outcome()
         batch_id = proposal.transaction_id
         now = self._now()
-        new_records = []
+        new_records: list[TransferRecord] = []
         for transfer in proposal.transfers:
             if transfer.transaction_id in self.transfers:
                 # A new transfer may not reuse an id: refuse it without touching the old one.

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from gateway import peer_data
 from gateway.errors import GatewayError, LinkCode
 from registry import canonical
 from registry.clock import parse_time
@@ -152,14 +153,14 @@ class Transfer:
 
     @classmethod
     def from_data(cls, data: Any) -> Transfer:
-        fields = _fields(data, _TRANSFER_KEYS, "transfer")
-        blocks = _list(fields, "blocks", BLOCKS_PER_TRANSFER_MAX)
+        fields = peer_data.fields(data, _TRANSFER_KEYS, "transfer")
+        blocks = peer_data.items(fields, "blocks", BLOCKS_PER_TRANSFER_MAX)
         return cls(
-            _text(fields, "transaction_id"),
-            _text(fields, "from_registry"),
-            _text(fields, "from_account"),
-            _text(fields, "to_registry"),
-            _text(fields, "to_account"),
+            peer_data.text(fields, "transaction_id"),
+            peer_data.text(fields, "from_registry"),
+            peer_data.text(fields, "from_account"),
+            peer_data.text(fields, "to_registry"),
+            peer_data.text(fields, "to_account"),
             tuple(_block(item) for item in blocks),
         )
 
@@ -202,10 +203,10 @@ class Refusal:
 
     @classmethod
     def from_data(cls, data: Any) -> Refusal:
-        fields = _fields(data, _REFUSAL_KEYS, "refusal")
-        codes = _list(fields, "codes", CODES_PER_REFUSAL_MAX)
-        messages = _list(fields, "messages", CODES_PER_REFUSAL_MAX)
-        return cls(_text(fields, "transaction_id"), tuple(codes), tuple(messages))
+        fields = peer_data.fields(data, _REFUSAL_KEYS, "refusal")
+        codes = peer_data.items(fields, "codes", CODES_PER_REFUSAL_MAX)
+        messages = peer_data.items(fields, "messages", CODES_PER_REFUSAL_MAX)
+        return cls(peer_data.text(fields, "transaction_id"), tuple(codes), tuple(messages))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -325,11 +326,11 @@ class TransferProposal(Message):
 
     @classmethod
     def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> TransferProposal:
-        transfers = _list(fields, "transfers", TRANSFERS_PER_MESSAGE_MAX)
+        transfers = peer_data.items(fields, "transfers", TRANSFERS_PER_MESSAGE_MAX)
         return cls(
             **header,
             transfers=tuple(Transfer.from_data(item) for item in transfers),
-            proposed_at=_text(fields, "proposed_at"),
+            proposed_at=peer_data.text(fields, "proposed_at"),
         )
 
 
@@ -410,7 +411,7 @@ class Forward(Message):
                 f"forward {header['transaction_id']} carries a {proposal.message.KIND}, "
                 "expected a proposal",
             )
-        transfers = tuple(_list(fields, "transfers", TRANSFERS_PER_MESSAGE_MAX))
+        transfers = tuple(peer_data.items(fields, "transfers", TRANSFERS_PER_MESSAGE_MAX))
         return cls(**header, proposal=proposal, transfers=transfers)
 
 
@@ -432,7 +433,9 @@ class Acceptance(Message):
 
     @classmethod
     def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> Acceptance:
-        return cls(**header, accepted=tuple(_list(fields, "accepted", TRANSFERS_PER_MESSAGE_MAX)))
+        return cls(
+            **header, accepted=tuple(peer_data.items(fields, "accepted", TRANSFERS_PER_MESSAGE_MAX))
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -454,7 +457,7 @@ class _Refusals(Message):
 
     @classmethod
     def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> _Refusals:
-        refusals = _list(fields, "refusals", TRANSFERS_PER_MESSAGE_MAX)
+        refusals = peer_data.items(fields, "refusals", TRANSFERS_PER_MESSAGE_MAX)
         return cls(**header, refusals=tuple(Refusal.from_data(item) for item in refusals))
 
 
@@ -490,7 +493,10 @@ class Completion(Message):
 
     @classmethod
     def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> Completion:
-        return cls(**header, completed=tuple(_list(fields, "completed", TRANSFERS_PER_MESSAGE_MAX)))
+        return cls(
+            **header,
+            completed=tuple(peer_data.items(fields, "completed", TRANSFERS_PER_MESSAGE_MAX)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,16 +547,18 @@ class SignedMessage:
 
     @classmethod
     def from_data(cls, data: Any) -> SignedMessage:
-        fields = _fields(data, _SIGNED_KEYS, "signed message")
-        signature_hex = _text(fields, "signature")
+        fields = peer_data.fields(data, _SIGNED_KEYS, "signed message")
+        signature_hex = peer_data.text(fields, "signature")
         try:
             signature = bytes.fromhex(signature_hex)
         except ValueError as error:
-            raise _malformed(f"signature is not hex: {error}") from None
+            raise peer_data.malformed(f"signature is not hex: {error}") from None
         # One text per signature: fromhex also reads upper case and spaces.
         if signature.hex() != signature_hex:
-            raise _malformed("signature must be lower-case hex without spaces")
-        return cls(message_from_data(fields["message"]), _text(fields, "signer_id"), signature)
+            raise peer_data.malformed("signature must be lower-case hex without spaces")
+        return cls(
+            message_from_data(fields["message"]), peer_data.text(fields, "signer_id"), signature
+        )
 
     def to_bytes(self) -> bytes:
         """Return the canonical bytes of the signed message, as sent."""
@@ -567,7 +575,7 @@ class SignedMessage:
         try:
             plain = canonical.decode(data)
         except (ValueError, canonical.CanonicalEncodingError) as error:
-            raise _malformed(f"not canonical JSON: {error}") from None
+            raise peer_data.malformed(f"not canonical JSON: {error}") from None
         signed = cls.from_data(plain)
         # Keep the message's bytes exactly as received, when the envelope is canonical,
         # so the signature is checked over them without encoding the message again.
@@ -626,28 +634,28 @@ def check_version(version: tuple[int, int]) -> None:
 def message_from_data(data: Any) -> Message:
     """Rebuild a message from its plain data, checking its major version before its fields."""
     if type(data) is not dict:
-        raise _malformed(f"a message is a dict, was {type(data).__name__}")
+        raise peer_data.malformed(f"a message is a dict, was {type(data).__name__}")
     kind_name = data.get("kind")
     kind = MESSAGE_KINDS.get(kind_name) if type(kind_name) is str else None
     if kind is None:
-        raise _malformed(f"unknown message kind {data.get('kind')!r}")
+        raise peer_data.malformed(f"unknown message kind {data.get('kind')!r}")
     version = data.get("version")
     if type(version) is not list or len(version) != 2 or any(type(v) is not int for v in version):
-        raise _malformed(f"version must be [major, minor], was {version!r}")
+        raise peer_data.malformed(f"version must be [major, minor], was {version!r}")
     check_version((version[0], version[1]))
     keys = _HEADER_KEYS | _BODY_KEYS[kind.KIND]
-    fields = _fields(data, keys, kind.KIND)
+    fields = peer_data.fields(data, keys, kind.KIND)
     header = {
-        "sender_id": _text(fields, "sender_id"),
-        "recipient_id": _text(fields, "recipient_id"),
-        "sequence": _int(fields, "sequence"),
-        "transaction_id": _text(fields, "transaction_id"),
+        "sender_id": peer_data.text(fields, "sender_id"),
+        "recipient_id": peer_data.text(fields, "recipient_id"),
+        "sequence": peer_data.integer(fields, "sequence"),
+        "transaction_id": peer_data.text(fields, "transaction_id"),
         "version": (version[0], version[1]),
     }
     try:
         return kind.from_body(header, fields)
     except ValueError as error:
-        raise _malformed(f"{kind.KIND}: {error}") from None
+        raise peer_data.malformed(f"{kind.KIND}: {error}") from None
 
 
 _HEADER_KEYS = frozenset(
@@ -671,42 +679,6 @@ _BLOCK_KEYS = frozenset(
 )
 
 
-def _malformed(detail: str) -> GatewayError:
-    return GatewayError(LinkCode.MESSAGE_MALFORMED, detail)
-
-
-def _fields(data: Any, keys: frozenset[str], what: str) -> dict[str, Any]:
-    """Return `data` if it is a dict with exactly `keys`, else refuse it as malformed."""
-    if type(data) is not dict:
-        raise _malformed(f"{what} must be a dict, was {type(data).__name__}")
-    if data.keys() != keys:
-        missing = sorted(keys - data.keys())
-        extra = sorted(data.keys() - keys)
-        raise _malformed(f"{what}: missing fields {missing}, unknown fields {extra}")
-    return data
-
-
-def _text(fields: dict[str, Any], key: str) -> str:
-    value = fields[key]
-    if type(value) is not str:
-        raise _malformed(f"{key} must be a string, was {type(value).__name__}")
-    return value
-
-
-def _int(fields: dict[str, Any], key: str) -> int:
-    value = fields[key]
-    if type(value) is not int:
-        raise _malformed(f"{key} must be an integer, was {type(value).__name__}")
-    return value
-
-
-def _list(fields: dict[str, Any], key: str, length_max: int) -> list[Any]:
-    value = fields[key]
-    if type(value) is not list or len(value) > length_max:
-        raise _malformed(f"{key} must be a list of at most {length_max} items")
-    return value
-
-
 def _block(data: Any) -> UnitBlock:
     """Rebuild a block from a peer's data, refusing what UnitBlock would assert on."""
     # One pass over the exact shape, the usual case; anything else is diagnosed below.
@@ -726,13 +698,17 @@ def _block(data: Any) -> UnitBlock:
             and 0 <= vintage <= 9999
         ):
             return UnitBlock(origin, unit_type, vintage, start, end, project_id, authorised)
-    fields = _fields(data, _BLOCK_KEYS, "block")
+    fields = peer_data.fields(data, _BLOCK_KEYS, "block")
     for key in ("origin", "unit_type", "project_id"):
-        _text(fields, key)
-    vintage, start, end = _int(fields, "vintage"), _int(fields, "start"), _int(fields, "end")
+        peer_data.text(fields, key)
+    vintage, start, end = (
+        peer_data.integer(fields, "vintage"),
+        peer_data.integer(fields, "start"),
+        peer_data.integer(fields, "end"),
+    )
     if type(fields["article6_authorized"]) is not bool:
-        raise _malformed("article6_authorized must be a boolean")
-    raise _malformed(f"block has a bad vintage {vintage} or serial range {start}-{end}")
+        raise peer_data.malformed("article6_authorized must be a boolean")
+    raise peer_data.malformed(f"block has a bad vintage {vintage} or serial range {start}-{end}")
 
 
 def _check_id(name: str, value: Any) -> None:

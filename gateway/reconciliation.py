@@ -48,6 +48,7 @@ from enum import IntEnum, StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from gateway import peer_data
 from gateway.errors import GatewayError, LinkCode
 from registry import canonical
 from registry.account_ids import is_registry_code
@@ -213,15 +214,15 @@ class HoldingsStatement:
     @classmethod
     def from_data(cls, data: Any) -> HoldingsStatement:
         """Rebuild a statement from a peer's data; refuse anything not canonical with 9013."""
-        fields = _fields(data, _STATEMENT_KEYS, "statement")
-        registry = _text(fields, "registry")
-        as_of = _text(fields, "as_of")
+        fields = peer_data.fields(data, _STATEMENT_KEYS, "statement")
+        registry = peer_data.text(fields, "registry")
+        as_of = peer_data.text(fields, "as_of")
         foreign = _side_from_data(fields, Side.FOREIGN)
         away = _side_from_data(fields, Side.AWAY)
         try:
             statement = cls(registry, as_of, foreign, away)
         except ValueError as error:
-            raise _malformed(f"statement: {error}") from None
+            raise peer_data.malformed(f"statement: {error}") from None
         return statement
 
     def signed_bytes(self) -> bytes:
@@ -279,17 +280,17 @@ class SignedStatement:
 
     @classmethod
     def from_data(cls, data: Any) -> SignedStatement:
-        fields = _fields(data, _SIGNED_KEYS, "signed statement")
-        signature_hex = _text(fields, "signature")
+        fields = peer_data.fields(data, _SIGNED_KEYS, "signed statement")
+        signature_hex = peer_data.text(fields, "signature")
         try:
             signature = bytes.fromhex(signature_hex)
         except ValueError as error:
-            raise _malformed(f"signature is not hex: {error}") from None
+            raise peer_data.malformed(f"signature is not hex: {error}") from None
         # One text per signature: fromhex also reads upper case and spaces.
         if signature.hex() != signature_hex:
-            raise _malformed("signature must be lower-case hex without spaces")
+            raise peer_data.malformed("signature must be lower-case hex without spaces")
         statement = HoldingsStatement.from_data(fields["statement"])
-        return cls(statement, _text(fields, "signer_id"), signature)
+        return cls(statement, peer_data.text(fields, "signer_id"), signature)
 
 
 def sign_statement(statement: HoldingsStatement, key: SigningKey) -> SignedStatement:
@@ -423,7 +424,7 @@ def reconcile(
     counts as absent. A statement from another registry is refused with 9013.
     """
     if statement.registry != registry_code:
-        raise _malformed(
+        raise peer_data.malformed(
             f"statement is from registry {statement.registry!r}, "
             f"expected one from {registry_code!r}"
         )
@@ -633,56 +634,35 @@ def _side_data(mapping: Mapping[SerialKey, Ranges]) -> list[dict[str, Any]]:
 def _side_from_data(fields: dict[str, Any], side: Side) -> dict[SerialKey, Ranges]:
     entries = fields[side.value]
     if type(entries) is not list or len(entries) > KEYS_PER_SIDE_MAX:
-        raise _malformed(f"{side.value} must be a list of at most {KEYS_PER_SIDE_MAX:,} entries")
+        raise peer_data.malformed(
+            f"{side.value} must be a list of at most {KEYS_PER_SIDE_MAX:,} entries"
+        )
     mapping: dict[SerialKey, Ranges] = {}
     previous: SerialKey | None = None
     for entry in entries:
-        entry_fields = _fields(entry, _ENTRY_KEYS, f"{side.value} entry")
+        entry_fields = peer_data.fields(entry, _ENTRY_KEYS, f"{side.value} entry")
         key = (
-            _text(entry_fields, "origin"),
-            _text(entry_fields, "unit_type"),
-            _int(entry_fields, "vintage"),
+            peer_data.text(entry_fields, "origin"),
+            peer_data.text(entry_fields, "unit_type"),
+            peer_data.integer(entry_fields, "vintage"),
         )
         if previous is not None and key <= previous:
-            raise _malformed(f"{side.value}: serial spaces must be sorted and distinct at {key}")
+            raise peer_data.malformed(
+                f"{side.value}: serial spaces must be sorted and distinct at {key}"
+            )
         previous = key
         pieces = entry_fields["ranges"]
         if type(pieces) is not list or len(pieces) > RANGES_PER_KEY_MAX:
-            raise _malformed(f"{key}: ranges must be a list of at most {RANGES_PER_KEY_MAX:,}")
+            raise peer_data.malformed(
+                f"{key}: ranges must be a list of at most {RANGES_PER_KEY_MAX:,}"
+            )
         mapping[key] = tuple(_range(piece, key) for piece in pieces)
     return mapping
 
 
 def _range(data: Any, key: SerialKey) -> SerialRange:
     if type(data) is not list or len(data) != 2 or any(type(item) is not int for item in data):
-        raise _malformed(f"{key}: a serial range is [start, end] of integers, was {data!r}")
+        raise peer_data.malformed(
+            f"{key}: a serial range is [start, end] of integers, was {data!r}"
+        )
     return (data[0], data[1])
-
-
-def _malformed(detail: str) -> GatewayError:
-    return GatewayError(LinkCode.MESSAGE_MALFORMED, detail)
-
-
-def _fields(data: Any, keys: frozenset[str], what: str) -> dict[str, Any]:
-    """Return `data` if it is a dict with exactly `keys`, else refuse it as malformed."""
-    if type(data) is not dict:
-        raise _malformed(f"{what} must be a dict, was {type(data).__name__}")
-    if data.keys() != keys:
-        missing = sorted(keys - data.keys())
-        extra = sorted(data.keys() - keys)
-        raise _malformed(f"{what}: missing fields {missing}, unknown fields {extra}")
-    return data
-
-
-def _text(fields: dict[str, Any], key: str) -> str:
-    value = fields[key]
-    if type(value) is not str:
-        raise _malformed(f"{key} must be a string, was {type(value).__name__}")
-    return value
-
-
-def _int(fields: dict[str, Any], key: str) -> int:
-    value = fields[key]
-    if type(value) is not int:
-        raise _malformed(f"{key} must be an integer, was {type(value).__name__}")
-    return value
