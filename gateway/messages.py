@@ -548,14 +548,7 @@ class SignedMessage:
     @classmethod
     def from_data(cls, data: Any) -> SignedMessage:
         fields = peer_data.fields(data, _SIGNED_KEYS, "signed message")
-        signature_hex = peer_data.text(fields, "signature")
-        try:
-            signature = bytes.fromhex(signature_hex)
-        except ValueError as error:
-            raise peer_data.malformed(f"signature is not hex: {error}") from None
-        # One text per signature: fromhex also reads upper case and spaces.
-        if signature.hex() != signature_hex:
-            raise peer_data.malformed("signature must be lower-case hex without spaces")
+        signature = peer_data.signature(fields)
         return cls(
             message_from_data(fields["message"]), peer_data.text(fields, "signer_id"), signature
         )

@@ -45,3 +45,16 @@ def items(fields: dict[str, Any], key: str, length_max: int) -> list[Any]:
     if type(value) is not list or len(value) > length_max:
         raise malformed(f"{key} must be a list of at most {length_max} items")
     return value
+
+
+def signature(fields: dict[str, Any], key: str = "signature") -> bytes:
+    """Read a signature written as lower-case hex: one text per signature, nothing else."""
+    hex_text = text(fields, key)
+    try:
+        value = bytes.fromhex(hex_text)
+    except ValueError as error:
+        raise malformed(f"{key} is not hex: {error}") from None
+    # fromhex also reads upper case and spaces; a signature has exactly one text.
+    if value.hex() != hex_text:
+        raise malformed(f"{key} must be lower-case hex without spaces")
+    return value

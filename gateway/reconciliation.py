@@ -281,14 +281,7 @@ class SignedStatement:
     @classmethod
     def from_data(cls, data: Any) -> SignedStatement:
         fields = peer_data.fields(data, _SIGNED_KEYS, "signed statement")
-        signature_hex = peer_data.text(fields, "signature")
-        try:
-            signature = bytes.fromhex(signature_hex)
-        except ValueError as error:
-            raise peer_data.malformed(f"signature is not hex: {error}") from None
-        # One text per signature: fromhex also reads upper case and spaces.
-        if signature.hex() != signature_hex:
-            raise peer_data.malformed("signature must be lower-case hex without spaces")
+        signature = peer_data.signature(fields)
         statement = HoldingsStatement.from_data(fields["statement"])
         return cls(statement, peer_data.text(fields, "signer_id"), signature)
 
