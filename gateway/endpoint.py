@@ -118,6 +118,7 @@ class RegistryEndpoint(Participant):
         endpoint = cls(registry, key, gateway_id, links)
         endpoint.trust.add(registry.code, key.verify_key)
         endpoint._start_journal(registry.journal.engine, link_stream(registry.code), group_commit)
+        endpoint._commit_registry_first()
         endpoint.trust_participant(gateway_id, gateway_key)
         endpoint.flush()
         return endpoint
@@ -135,8 +136,16 @@ class RegistryEndpoint(Participant):
         endpoint = cls(registry, key, gateway_id, links)
         endpoint.trust.add(registry.code, key.verify_key)
         endpoint._replay_journal(registry.journal.engine, link_stream(registry.code), group_commit)
+        endpoint._commit_registry_first()
         endpoint._release_orphaned_locks()
         return endpoint
+
+    def _commit_registry_first(self) -> None:
+        """Make every commit of the endpoint's journal, automatic ones included, commit the
+        registry's journal first: an endpoint entry never outlives the registry entries it
+        stands on (a proposal without its lock, a completion without its credit)."""
+        assert self.journal is not None
+        self.journal.before_commit = self.registry.journal.flush
 
     def trust_participant(self, participant_id: str, key: VerifyKey) -> None:
         """Trust another participant's key (the gateway's, or another registry's)."""
@@ -168,7 +177,7 @@ class RegistryEndpoint(Participant):
         if len(set(ids)) != len(ids):
             raise GatewayError(CheckCode.TRANSACTION_ID_EXISTS, "a transaction id repeats")
         for transaction_id in ids:
-            if transaction_id in self.outgoing or transaction_id in self.finished:
+            if self._knows(transaction_id):
                 raise GatewayError(
                     CheckCode.TRANSACTION_ID_EXISTS,
                     f"transaction id {transaction_id} was used before",
@@ -336,7 +345,7 @@ class RegistryEndpoint(Participant):
         self, transfer: Transfer, arriving: dict[SerialKey, RangeSet]
     ) -> RegistryError | None:
         """Return why this registry would not credit `transfer`, or None to accept it."""
-        if transfer.transaction_id in self.incoming or transfer.transaction_id in self.finished:
+        if self._knows(transfer.transaction_id):
             return GatewayError(
                 CheckCode.TRANSACTION_ID_EXISTS,
                 f"transfer {transfer.transaction_id} was already answered here",
@@ -405,6 +414,14 @@ class RegistryEndpoint(Participant):
         else:
             return
         self.finished[transfer_id] = FinalStatus(status, refusal.codes, refusal.messages)
+
+    def _knows(self, transaction_id: str) -> bool:
+        """Return whether this registry has used the id, either way: one id, one transfer."""
+        return (
+            transaction_id in self.outgoing
+            or transaction_id in self.incoming
+            or transaction_id in self.finished
+        )
 
     def _forget_incoming(self, transfer_id: str) -> Transfer:
         transfer = self.incoming.pop(transfer_id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +98,9 @@ class Journal:
         self._insert: tuple[str, tuple[str, ...] | None] | None = None
         self._head_stored = True
         self.failed: Exception | None = None
+        # Called before each commit of a non-empty batch: another journal this one's
+        # entries depend on commits first (a registry's, before its endpoint's).
+        self.before_commit: Callable[[], None] | None = None
 
     @classmethod
     def create(
@@ -167,6 +170,8 @@ class Journal:
             return
         if self.failed is not None:
             raise ConcurrentWriterError(f"journal {self.stream!r} already failed: {self.failed}")
+        if self.before_commit is not None:
+            self.before_commit()
         signature = self._key.sign(head_message(self.stream, self.seq, self.hash)).hex()
         try:
             with self.engine.begin() as connection:

@@ -498,6 +498,22 @@ def test_group_commit_stores_nothing_until_the_batch_is_full(
     )
 
 
+def test_a_journal_runs_its_before_commit_hook_first_and_only_for_a_real_batch(
+    engine: Engine, signing_key: SigningKey
+) -> None:
+    """The hook lets another journal commit first (a registry's before its endpoint's)."""
+    registry = found_registry(engine, signing_key, GroupCommit(2, DELAY_MS_NEVER))
+    seen: list[int] = []
+    registry.journal.before_commit = lambda: seen.append(_stored_seq(engine))
+    registry.journal.flush()  # nothing buffered: no commit, no hook
+    assert seen == []
+    stored = _stored_seq(engine)
+    registry.transfer("posco", "kepco", "KAU", 1)
+    registry.transfer("posco", "kepco", "KAU", 2)  # the batch of two commits by itself
+    assert seen == [stored]  # called before the batch was stored
+    assert _stored_seq(engine) == stored + 2
+
+
 def test_group_commit_commits_when_an_append_finds_the_batch_older_than_the_delay(
     engine: Engine, signing_key: SigningKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
