@@ -130,8 +130,19 @@ class Federation:
         return self.network.pump()
 
     def advance(self, now: datetime) -> None:
-        """Move simulated time; the gateway forwards what waited and ends what is overdue."""
-        self.gateway.advance(now)
+        """Move simulated time to `now`, stopping at each moment something falls due.
+
+        At each window opening or time-out on the way the gateway acts and the
+        network delivers, as it would while time passes: a transfer forwarded
+        when its window opens is answered then, not timed out by the jump.
+        """
+        gateway = self.gateway
+        while (due := gateway.next_due()) is not None and due <= now:
+            if due > self.gateway.clock.now():
+                gateway.clock.set(due)
+            gateway.advance()
+            self.pump()
+        gateway.advance(now)
         self.pump()
 
     def reconcile(self, code: str) -> ReconciliationReport:

@@ -61,7 +61,7 @@ from gateway.reconciliation import (
     SignedStatement,
     reconcile,
 )
-from registry.clock import SimulatedClock, format_time
+from registry.clock import SimulatedClock, format_time, parse_time
 from registry.errors import CheckCode, RegistryError
 from registry.journal import GroupCommit
 from registry.keys import SigningKey, VerifyKey
@@ -254,11 +254,17 @@ class Gateway(Participant):
         )
 
     def advance(self, now: datetime | None = None) -> None:
-        """Move simulated time to `now`: forward transfers whose window opened, end overdue ones."""
+        """Move simulated time to `now`: forward transfers whose window opened, end overdue ones.
+
+        Each is decided at its own moment, in time order — a window that opened
+        and closed again since the last call still carried what waited for it,
+        and a time-out ends a transfer when it fell due — as a log that wakes
+        at each moment would.
+        """
         if now is not None:
             self.clock.set(now)
-        if self._due_work():
-            self._command("time_advanced", {})
+        while (due := self.next_due()) is not None and due <= self.clock.now():
+            self._command("time_advanced", {"to": format_time(due)})
 
     def reconcile(self, statement: SignedStatement) -> ReconciliationReport:
         """Compare a registry's signed statement of crossed units with the log's record.
@@ -443,6 +449,13 @@ class Gateway(Participant):
         ranges.remove(start, end)
 
     def _advance(self, data: dict[str, Any]) -> None:
+        self._decision_time = parse_time(data["to"])
+        try:
+            self._act_on_due()
+        finally:
+            self._decision_time = None
+
+    def _act_on_due(self) -> None:
         outcome = _Outcome()
         now = self._now()
         for transfer_id in sorted(self._open):
@@ -461,13 +474,15 @@ class Gateway(Participant):
                 self._check_and_route(record, outcome)
         self._send_outcome(outcome)
 
-    def _due_work(self) -> bool:
-        now = self._now()
-        return any(
-            (r.answer_due is not None and now >= r.answer_due)
-            or (r.waiting_until is not None and now >= r.waiting_until)
-            for r in (self.transfers[t] for t in self._open)
-        )
+    def next_due(self) -> datetime | None:
+        """Return the earliest moment an open transfer falls due (time-out or window)."""
+        moments = [
+            moment
+            for record in (self.transfers[t] for t in self._open)
+            for moment in (record.answer_due, record.waiting_until)
+            if moment is not None
+        ]
+        return min(moments, default=None)
 
     def _reconcile(self, data: dict[str, Any]) -> ReconciliationReport:
         signed = SignedStatement.from_data(data["statement"])

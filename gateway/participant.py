@@ -57,6 +57,8 @@ class Participant(ABC):
         self.journal: Journal | None = None
         self.replaying = False
         self._replay_time: datetime | None = None
+        # An input that says when it is decided (time passing) sets this meanwhile.
+        self._decision_time: datetime | None = None
         self._must_commit = False  # an entry other than an acknowledgement is buffered
         # Journal seq that took each sender's last message, for a duplicate's receipt.
         self._last_taken: dict[str, int] = {}
@@ -136,6 +138,8 @@ class Participant(ABC):
 
     def _now(self) -> datetime:
         """Return the moment of the input being decided, at the journal's resolution."""
+        if self._decision_time is not None:
+            return self._decision_time
         if self._replay_time is not None:
             return self._replay_time
         return self.clock.now().replace(microsecond=0)

@@ -474,6 +474,21 @@ def test_a_proposal_outside_the_window_waits_for_the_next_opening_9004() -> None
     assert world.held("CH", "operator") == 10
 
 
+def test_a_window_that_opened_and_closed_during_a_jump_in_time_still_carried_the_transfer() -> None:
+    """Proposed on Wednesday; time jumps to Saturday. The log acts at Thursday's opening,
+    as one that wakes at each moment would, and the network delivers then."""
+    world = World()
+    world.clock.set(WEDNESDAY)
+    assert world.send(order("T1", 10)) is TransactionStatus.PROPOSED
+    saturday = datetime(2024, 3, 9, 12, tzinfo=UTC)
+    world.federation.advance(saturday)
+    record = world.gateway.transfers["T1"]
+    assert record.status is TransactionStatus.COMPLETED
+    assert record.period == 2024
+    assert world.held("CH", "operator") == 10
+    assert world.clock.now() == saturday
+
+
 def test_a_destination_that_never_answers_is_terminated_9015_and_the_origin_unlocks() -> None:
     world = World()
     world.federation.network.transport = _Partition(world.federation.network.direct, {"AU"})
