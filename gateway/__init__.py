@@ -1,6 +1,11 @@
-"""The linking gateway: links as data, signed transfer messages, trust and sequencing."""
+"""The linking gateway: links as data, the signed transfer protocol, reconciliation, Article 6.2."""
 
+from gateway.article6 import Article6Ledger, Article6Report
+from gateway.channel import Outbox, Outcome, Receipt
+from gateway.endpoint import FinalStatus, RegistryEndpoint, TransferOrder
 from gateway.errors import GatewayError, LinkCode
+from gateway.federation import Federation
+from gateway.gateway import Gateway, LinkCounters, TransferRecord
 from gateway.links import (
     Direction,
     Link,
@@ -27,34 +32,70 @@ from gateway.messages import (
     check_version,
     message_from_data,
 )
+from gateway.network import DirectTransport, Faults, FaultyTransport, Network, Transport
+from gateway.reconciliation import (
+    Discrepancy,
+    HoldingsStatement,
+    ReconciliationReport,
+    ReconciliationStatus,
+    SignedStatement,
+    reconcile,
+    sign_statement,
+    statement_from_ledger,
+)
 from gateway.trust import Admission, SequenceTracker, TrustStore
 
 __all__ = [
     "Acceptance",
     "Admission",
+    "Article6Ledger",
+    "Article6Report",
     "Completion",
+    "DirectTransport",
     "Direction",
+    "Discrepancy",
+    "Faults",
+    "FaultyTransport",
+    "Federation",
+    "FinalStatus",
     "Forward",
+    "Gateway",
     "GatewayError",
+    "HoldingsStatement",
     "Link",
     "LinkCode",
+    "LinkCounters",
     "LinkNetwork",
     "LinkState",
     "Message",
+    "Network",
+    "Outbox",
+    "Outcome",
+    "Receipt",
+    "ReconciliationReport",
+    "ReconciliationStatus",
     "Refusal",
+    "RegistryEndpoint",
     "Rejection",
     "SequenceTracker",
     "SignedMessage",
+    "SignedStatement",
     "Termination",
     "TransactionStatus",
     "Transfer",
+    "TransferOrder",
     "TransferProposal",
+    "TransferRecord",
     "TransferWindow",
+    "Transport",
     "TrustStore",
     "allowed_transitions",
     "check_version",
     "load_links",
     "load_network",
     "message_from_data",
+    "reconcile",
+    "sign_statement",
+    "statement_from_ledger",
     "transition",
 ]
