@@ -524,6 +524,14 @@ class Article6Ledger:
         for block in blocks:
             self._check_adjustable(block, from_party, to_party)
 
+    def check_room(self, pending: int = 0) -> None:
+        """Raise 9024 unless `pending` more transfers, and one besides, can still be recorded."""
+        if len(self._transfer_ids) + pending >= TRANSFERS_MAX:
+            _invalid(
+                f"the ledger holds {len(self._transfer_ids):,} transfers and {pending:,} are "
+                f"pending, its maximum is {TRANSFERS_MAX:,}"
+            )
+
     def record_transfer(
         self,
         transfer_id: str,

@@ -659,6 +659,8 @@ class Gateway(Participant):
                 window_closed = error
         if link.article6:
             self.article6.check_transfer(transfer.blocks, origin, destination)
+            # Room for its record at completion, besides those already on the way.
+            self.article6.check_room(self._article6_in_flight())
         link.check_period_cap(self._flows_t.get((link.link_id, now.year), 0), quantity_t)
         # Holdings and double spend.
         _check_disjoint(transfer)
@@ -667,6 +669,15 @@ class Gateway(Participant):
         if window_closed is not None:
             raise window_closed
         return link
+
+    def _article6_in_flight(self) -> int:
+        return sum(
+            1
+            for record in (self.transfers[t] for t in self._open)
+            if record.status is TransactionStatus.CHECKED_NO_DISCREPANCY
+            and record.link_id is not None
+            and self.links[record.link_id].article6
+        )
 
     def _check_block(
         self,

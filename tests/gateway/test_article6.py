@@ -750,3 +750,15 @@ class Article6Machine(RuleBasedStateMachine):
 
 
 TestArticle6Machine = Article6Machine.TestCase
+
+
+def test_room_for_transfers_is_checked_before_they_are_recorded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The gateway asks before it forwards, so a completion never finds the ledger full."""
+    import gateway.article6 as article6_module
+
+    monkeypatch.setattr(article6_module, "TRANSFERS_MAX", 2)
+    ledger = article6_module.Article6Ledger()
+    ledger.check_room(pending=1)
+    with pytest.raises(GatewayError) as refused:
+        ledger.check_room(pending=2)
+    assert refused.value.code == LinkCode.ARTICLE6_AUTHORISATION_INVALID
