@@ -30,7 +30,7 @@ transfer never changes again, and answers about it are taken and ignored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
@@ -70,6 +70,7 @@ from registry.store import make_engine
 from registry.units import UnitBlock
 
 SerialKey = tuple[str, str, int]  # (origin, unit type, vintage)
+Piece = tuple[SerialKey, int, int]  # a serial range of one serial space
 TRANSFERS_OPEN_MAX = 1_000_000  # transfers in flight or waiting at once
 
 
@@ -144,6 +145,7 @@ class Gateway(Participant):
         self.reconciliations: list[ReconciliationReport] = []
         self.article6 = Article6Ledger()
         self.transfers_open_max = TRANSFERS_OPEN_MAX
+        self._carriers: dict[tuple[str, str], Link | None] = {}  # (from, to) → its link
         self._handlers.update(
             {
                 "registry_admitted": self._admit_registry,
@@ -384,6 +386,7 @@ class Gateway(Participant):
         for party in (link.registry_a, link.registry_b):
             self._registry(party)
         self.links[link.link_id] = link
+        self._carriers.clear()
 
     def _change_link_state(self, data: dict[str, Any]) -> list[str]:
         link = self._link(data["link_id"])
@@ -394,6 +397,7 @@ class Gateway(Participant):
                 f"units are frozen only when a link is terminated, not {changed.state}",
             )
         self.links[link.link_id] = changed
+        self._carriers.clear()
         if data["freeze_units"]:
             self._freeze_units(changed)
         if changed.state is LinkState.ACTIVE:
@@ -775,15 +779,20 @@ class Gateway(Participant):
         transfer = record.transfer
         origin, destination = transfer.from_registry, transfer.to_registry
         self._release_in_flight(record)
-        blocks = transfer.blocks
         # The log's record of where crossed units are: the origin's own units go
         # away, foreign ones leave it; at the destination, the mirror image.
-        add_ranges(self.away.setdefault(origin, {}), _pieces(blocks, lambda o: o == origin))
-        remove_ranges(self.foreign[origin], _pieces(blocks, lambda o: o != origin))
-        remove_ranges(self.away[destination], _pieces(blocks, lambda o: o == destination))
-        add_ranges(
-            self.foreign.setdefault(destination, {}), _pieces(blocks, lambda o: o != destination)
-        )
+        leaving_own: list[Piece] = []
+        leaving_foreign: list[Piece] = []
+        coming_home: list[Piece] = []
+        arriving_foreign: list[Piece] = []
+        for block in transfer.blocks:
+            piece = (block.serial_key, block.start, block.end)
+            (leaving_own if block.origin == origin else leaving_foreign).append(piece)
+            (coming_home if block.origin == destination else arriving_foreign).append(piece)
+        add_ranges(self.away.setdefault(origin, {}), leaving_own)
+        remove_ranges(self.foreign[origin], leaving_foreign)
+        remove_ranges(self.away[destination], coming_home)
+        add_ranges(self.foreign.setdefault(destination, {}), arriving_foreign)
         link = self.links[record.link_id] if record.link_id else None
         if link is not None and link.article6:
             self.article6.record_transfer(
@@ -886,30 +895,31 @@ class Gateway(Participant):
         return link
 
     def _link_between(self, transfer: Transfer) -> Link | None:
-        """Return the link carrying this transfer: an active one in its direction, if any."""
-        parties = {transfer.from_registry, transfer.to_registry}
+        """Return the link carrying this transfer (cached until a link is added or changes)."""
+        pair = (transfer.from_registry, transfer.to_registry)
+        if pair not in self._carriers:
+            self._carriers[pair] = self._find_link(*pair)
+        return self._carriers[pair]
+
+    def _find_link(self, from_registry: str, to_registry: str) -> Link | None:
+        """Return the link joining the two: an active one in this direction, if any."""
+        parties = {from_registry, to_registry}
         candidates = [link for link in self.links.values() if link.parties == parties]
         if not candidates:
             return None
         candidates.sort(
             key=lambda link: (
                 link.state is not LinkState.ACTIVE,
-                not link.permits_direction(transfer.from_registry, transfer.to_registry),
+                not link.permits_direction(from_registry, to_registry),
                 link.link_id,
             )
         )
         return candidates[0]
 
 
-def _pieces(
-    blocks: tuple[UnitBlock, ...], origin_matches: Callable[[str], bool] | None = None
-) -> list[tuple[SerialKey, int, int]]:
-    """Return (serial key, start, end) of the blocks (of the matching origins only)."""
-    return [
-        (block.serial_key, block.start, block.end)
-        for block in blocks
-        if origin_matches is None or origin_matches(block.origin)
-    ]
+def _pieces(blocks: tuple[UnitBlock, ...]) -> list[Piece]:
+    """Return (serial key, start, end) of each block."""
+    return [(block.serial_key, block.start, block.end) for block in blocks]
 
 
 def _parties(record: TransferRecord) -> tuple[str, str]:

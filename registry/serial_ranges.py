@@ -99,32 +99,35 @@ class RangeSet:
 
 
 def add_ranges(sets: dict[K, RangeSet], pieces: Iterable[tuple[K, int, int]]) -> None:
-    """Add many (key, start, end) pieces: each key's set is rebuilt once, in one merge."""
-    by_key: dict[K, list[tuple[int, int]]] = {}
-    for key, start, end in pieces:
-        by_key.setdefault(key, []).append((start, end))
-    for key, added in by_key.items():
+    """Add many (key, start, end) pieces; a key with many is rebuilt in one merge."""
+    pieces = list(pieces)
+    if len(pieces) < _MERGE_FROM:
+        for key, start, end in pieces:
+            add_range(sets, key, start, end)
+        return
+    for key, added in _by_key(pieces).items():
         ranges = sets.get(key)
         if ranges is None:
             ranges = sets[key] = RangeSet()
-        if len(added) < _MERGE_FROM:
-            for start, end in added:
-                ranges.add(start, end)
-        else:
-            ranges.add_all(added)
+        ranges.add_all(added)
 
 
 def remove_ranges(sets: dict[K, RangeSet], pieces: Iterable[tuple[K, int, int]]) -> None:
     """Remove many (key, start, end) pieces, each wholly present."""
+    pieces = list(pieces)
+    if len(pieces) < _MERGE_FROM:
+        for key, start, end in pieces:
+            sets[key].remove(start, end)
+        return
+    for key, removed in _by_key(pieces).items():
+        sets[key].remove_all(removed)
+
+
+def _by_key(pieces: list[tuple[K, int, int]]) -> dict[K, list[tuple[int, int]]]:
     by_key: dict[K, list[tuple[int, int]]] = {}
     for key, start, end in pieces:
         by_key.setdefault(key, []).append((start, end))
-    for key, removed in by_key.items():
-        if len(removed) < _MERGE_FROM:
-            for start, end in removed:
-                sets[key].remove(start, end)
-        else:
-            sets[key].remove_all(removed)
+    return by_key
 
 
 # Below this many pieces one bisect each beats rebuilding the list.
