@@ -40,7 +40,7 @@ from etslink.federation_file import FederationFile, load_federation
 from gateway.article6 import REPORT_COLUMNS
 from gateway.endpoint import RegistryEndpoint, TransferOrder, link_stream
 from gateway.errors import GatewayError, LinkCode
-from gateway.federation import Federation
+from gateway.federation import Federation, ScheduledReconciliation
 from gateway.gateway import Gateway, TransferRecord
 from gateway.links import Direction, Link, LinkState
 from gateway.messages import ID_LENGTH_MAX, TransactionStatus
@@ -224,10 +224,35 @@ def _move_time(federation: Federation, at: datetime | None) -> None:
             f"{format_time(clock.now())}; simulated time never goes backwards",
         )
     before = _open_statuses(federation.gateway)
-    federation.advance(at or clock.now())
+    runs = federation.advance(at or clock.now())
     if at is not None:
         console.print(f"simulated time: {format_time(clock.now())}", highlight=False)
     _print_changes(federation.gateway, before)
+    _print_scheduled_reconciliations(runs)
+
+
+def _print_scheduled_reconciliations(runs: list[ScheduledReconciliation]) -> None:
+    """Summarise the daily reconciliations time passed through; name each that did not pass."""
+    if not runs:
+        return
+    passed = sum(1 for run in runs if run.is_consistent)
+    console.print(f"scheduled reconciliations: {passed} of {len(runs)} consistent", highlight=False)
+    for run in runs:
+        if isinstance(run.outcome, ReconciliationReport):
+            if not run.is_consistent:
+                status = run.outcome.status
+                console.print(
+                    f"  {format_time(run.at)} {run.registry}: {status.name} ({int(status)}), "
+                    f"{len(run.outcome.discrepancies)} discrepancies — "
+                    "see 'etslink link reconcile'",
+                    highlight=False,
+                )
+        else:
+            console.print(
+                f"  {format_time(run.at)} {run.registry}: START_REQUEST_DENIED (7): "
+                f"{run.outcome.message}",
+                highlight=False,
+            )
 
 
 def _warn_if_links_changed(spec: FederationFile, recorded: list[Link]) -> None:

@@ -14,11 +14,13 @@ yet credited at its destination).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
 from gateway.endpoint import RegistryEndpoint, TransferOrder
+from gateway.errors import GatewayError, LinkCode
 from gateway.gateway import Gateway
 from gateway.links import Link
 from gateway.messages import TransactionStatus, TransferProposal
@@ -33,6 +35,22 @@ from registry.serial_ranges import RangeSet
 from registry.units import UnitBlock
 
 GATEWAY_ID = "GW"
+RECONCILIATION_INTERVAL = timedelta(days=1)
+ADVANCE_ROUNDS_MAX = 50  # delivery rounds at each moment time passes
+RECONCILIATIONS_PER_ADVANCE_MAX = 10_000  # a jump of decades stops scheduling beyond this
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledReconciliation:
+    """One scheduled reconciliation of one registry: its report, or why it was denied."""
+
+    at: datetime
+    registry: str
+    outcome: ReconciliationReport | GatewayError
+
+    @property
+    def is_consistent(self) -> bool:
+        return isinstance(self.outcome, ReconciliationReport) and self.outcome.is_consistent
 
 
 class Federation:
@@ -49,6 +67,10 @@ class Federation:
         self.endpoints = {endpoint.participant_id: endpoint for endpoint in endpoints}
         self.keys = dict(keys)
         self.network = Network([gateway, *self.endpoints.values()], transport)
+        # Scheduled reconciliation: every registry at each midnight UTC that time
+        # passes (the Kyoto logs reconciled daily; reference A10). None: on demand only.
+        self.reconciliation_interval: timedelta | None = RECONCILIATION_INTERVAL
+        self.reconciliation_runs: list[ScheduledReconciliation] = []
 
     @classmethod
     def create(
@@ -129,21 +151,71 @@ class Federation:
     def pump(self) -> int:
         return self.network.pump()
 
-    def advance(self, now: datetime) -> None:
+    def advance(self, now: datetime) -> list[ScheduledReconciliation]:
         """Move simulated time to `now`, stopping at each moment something falls due.
 
         At each window opening or time-out on the way the gateway acts and the
         network delivers, as it would while time passes: a transfer forwarded
-        when its window opens is answered then, not timed out by the jump.
+        when its window opens is answered then, not timed out by the jump. At
+        each scheduled reconciliation on the way every registry is reconciled.
+        Returns the scheduled reconciliations run.
         """
+        runs: list[ScheduledReconciliation] = []
+        for moment in self._reconciliation_moments(now):
+            self._advance_to(moment)
+            runs.extend(self.reconcile_all())
+        self._advance_to(now)
+        return runs
+
+    def _advance_to(self, now: datetime) -> None:
         gateway = self.gateway
         while (due := gateway.next_due()) is not None and due <= now:
-            if due > self.gateway.clock.now():
+            if due > gateway.clock.now():
                 gateway.clock.set(due)
             gateway.advance()
-            self.pump()
+            self._deliver()
         gateway.advance(now)
-        self.pump()
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """Deliver what can be delivered while time passes; what cannot waits in outboxes.
+
+        A registry that cannot be reached does not stop time: its messages are
+        sent again later, and the gateway's time-outs end what it never answers.
+        """
+        try:
+            self.network.pump(ADVANCE_ROUNDS_MAX)
+        except GatewayError as error:
+            if error.code != LinkCode.MESSAGES_UNDELIVERED:
+                raise
+
+    def _reconciliation_moments(self, now: datetime) -> list[datetime]:
+        """Return the scheduled reconciliation moments after the clock, up to `now`."""
+        interval = self.reconciliation_interval
+        start = self.gateway.clock.now()
+        if interval is None or now <= start:
+            return []
+        epoch = datetime(2000, 1, 1, tzinfo=UTC)  # schedules count from midnight UTC
+        moment = epoch + ((start - epoch) // interval + 1) * interval
+        moments: list[datetime] = []
+        while moment <= now and len(moments) < RECONCILIATIONS_PER_ADVANCE_MAX:
+            moments.append(moment)
+            moment += interval
+        return moments
+
+    def reconcile_all(self) -> list[ScheduledReconciliation]:
+        """Reconcile every registry now; one that has transfers open is denied (status 7)."""
+        runs = []
+        for code in sorted(self.endpoints):
+            try:
+                report: ReconciliationReport | GatewayError = self.reconcile(code)
+            except GatewayError as error:
+                if error.code != LinkCode.RECONCILIATION_NOT_QUIESCENT:
+                    raise
+                report = error
+            runs.append(ScheduledReconciliation(self.gateway.clock.now(), code, report))
+        self.reconciliation_runs.extend(runs)
+        return runs
 
     def reconcile(self, code: str) -> ReconciliationReport:
         """Have registry `code` sign a statement of its crossed units and the gateway compare."""

@@ -644,6 +644,34 @@ def test_reconciliation_finds_units_a_registry_sent_abroad_without_the_log() -> 
     assert [d.side.value for d in report.discrepancies] == ["away"]
 
 
+def test_reconciliation_runs_at_each_midnight_time_passes_and_finds_a_broken_store() -> None:
+    """Scheduled reconciliation, daily as the Kyoto logs did (reference A10)."""
+    world = World()
+    world.send(order("T1", 100))
+    runs = world.federation.advance(datetime(2024, 3, 7, 12, tzinfo=UTC))
+    assert [(format_time(run.at), run.registry) for run in runs] == [
+        (f"2024-03-0{day}T00:00:00Z", code) for day in (6, 7) for code in ("AU", "CH", "EU")
+    ]
+    assert all(run.is_consistent for run in runs)
+    world.registry("CH").import_blocks(
+        "FAKE", "EU", "trader", [UnitBlock("EU", "EUA", 2024, 4_999_001, 4_999_100)]
+    )
+    [_, ch, _] = world.federation.advance(datetime(2024, 3, 8, 1, tzinfo=UTC))
+    assert ch.registry == "CH" and not ch.is_consistent
+    assert world.send(order("T2", 5)) is TransactionStatus.REJECTED  # 3016 until resolved
+
+
+def test_a_scheduled_reconciliation_with_transfers_open_is_denied_not_failed() -> None:
+    world = World()
+    world.clock.set(WEDNESDAY)
+    world.send(order("T1", 10))  # waits for Thursday 00:00 Brussels = Wednesday 23:00 UTC
+    world.federation.network.transport = _Partition(world.federation.network.direct, {"CH"})
+    runs = world.federation.advance(datetime(2024, 3, 7, 0, 30, tzinfo=UTC))
+    denied = {run.registry for run in runs if isinstance(run.outcome, GatewayError)}
+    assert denied == {"EU", "CH"}  # T1 forwarded at 23:00, unanswered at midnight
+    assert [run.registry for run in runs if run.is_consistent] == ["AU"]
+
+
 def test_reconciliation_waits_while_transfers_are_open_9022() -> None:
     world = World()
     world.clock.set(WEDNESDAY)
