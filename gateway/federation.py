@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -27,7 +27,7 @@ from gateway.messages import TransactionStatus, TransferProposal
 from gateway.network import Network, Transport
 from gateway.reconciliation import ReconciliationReport, sign_statement, statement_from_ledger
 from registry.accounts import AccountKind
-from registry.clock import SimulatedClock
+from registry.clock import SimulatedClock, boundaries
 from registry.journal import GroupCommit
 from registry.keys import SigningKey
 from registry.registry import Registry
@@ -192,16 +192,9 @@ class Federation:
     def _reconciliation_moments(self, now: datetime) -> list[datetime]:
         """Return the scheduled reconciliation moments after the clock, up to `now`."""
         interval = self.reconciliation_interval
-        start = self.gateway.clock.now()
-        if interval is None or now <= start:
+        if interval is None:
             return []
-        epoch = datetime(2000, 1, 1, tzinfo=UTC)  # schedules count from midnight UTC
-        moment = epoch + ((start - epoch) // interval + 1) * interval
-        moments: list[datetime] = []
-        while moment <= now and len(moments) < RECONCILIATIONS_PER_ADVANCE_MAX:
-            moments.append(moment)
-            moment += interval
-        return moments
+        return boundaries(self.gateway.clock.now(), now, interval, RECONCILIATIONS_PER_ADVANCE_MAX)
 
     def reconcile_all(self) -> list[ScheduledReconciliation]:
         """Reconcile every registry now; one that has transfers open is denied (status 7)."""

@@ -355,6 +355,11 @@ class Gateway(Participant):
             waiting=sum(1 for r in records if r.waiting_until is not None and not r.is_final),
         )
 
+    def period_flow_t(self, link_id: str, year: int) -> int:
+        """Return the tonnes a link carried or holds in flight in `year` (its period cap's use)."""
+        self._link(link_id)
+        return self._flows_t.get((link_id, year), 0)
+
     def article6_report(self) -> Article6Report:
         return self.article6.report()
 

@@ -52,3 +52,22 @@ def parse_time(text: str) -> datetime:
 
 # ASCII digits only: a regex \d would also take other scripts' digits.
 _TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+
+
+SCHEDULE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # schedules count from a midnight UTC
+
+
+def boundaries(after: datetime, until: datetime, interval: timedelta, most: int) -> list[datetime]:
+    """Return the moments k × `interval` from midnight UTC that fall in (after, until].
+
+    Daily jobs (reconciliation, settlement) run at each one time passes;
+    at most `most` of them, so a jump of decades stays bounded.
+    """
+    if interval <= timedelta(0):
+        raise ValueError(f"a schedule's interval must be positive, was {interval}")
+    moment = SCHEDULE_EPOCH + ((after - SCHEDULE_EPOCH) // interval + 1) * interval
+    found: list[datetime] = []
+    while moment <= until and len(found) < most:
+        found.append(moment)
+        moment += interval
+    return found

@@ -1,0 +1,1 @@
+"""Tests of the exchange: matching engine examples and its reference-model state machine."""
