@@ -177,3 +177,15 @@ def test_an_auction_run_pays_the_government_and_delivers_units_through_the_regis
     with pytest.raises(AuctionError) as closed:
         auction.bid("p2", "power", 12_000, 10)
     assert closed.value.code == AuctionCode.AUCTION_CLOSED
+
+
+def test_bad_supplies_and_repeated_bids_are_refused() -> None:
+    rules = AuctionRules(reserve_price_minor=100, lot_t=10)
+    for supply in (0, 15, -10):
+        with pytest.raises(AuctionError) as refused:
+            clear_auction(supply, [], rules)
+        assert refused.value.code == AuctionCode.BAD_SUPPLY
+    twice = [Bid("a", "A", 200, 10, 0), Bid("a", "B", 200, 10, 1)]
+    with pytest.raises(AuctionError) as repeated:
+        clear_auction(100, twice, rules)
+    assert repeated.value.code == AuctionCode.DUPLICATE_BID

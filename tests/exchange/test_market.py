@@ -25,6 +25,7 @@ from exchange.market import (
     replay_engine,
 )
 from gateway import GatewayError, LinkCode, LinkState, load_links
+from gateway.endpoint import TransferOrder
 from gateway.federation import Federation
 from gateway.links import Link
 from registry import AccountKind, Registry, SigningKey, UnitKind, UnitType
@@ -369,3 +370,50 @@ def test_trades_settle_at_the_end_of_each_simulated_day() -> None:
     assert len(cycle.settled) == 2 and len(cycle.transfers) == 1
     assert (market.held("CH", "broker"), market.held("EU", "broker")) == (60, 40)
     market.check()
+
+
+def test_each_refusal_around_the_engine_has_its_code_and_changes_nothing() -> None:
+    market = Market()
+    exchange = market.exchange
+    exchange.submit("EUA", LIMIT, 1, "eu-steel", SELL, 6_500, 100)
+
+    def state() -> tuple[str, str, object]:
+        book = exchange.engine.book("EUA")
+        return exchange.clearing.state_digest(), exchange.custody.state_digest(), book.snapshot()
+
+    cases = [
+        (MarketCode.UNKNOWN_MEMBER, lambda: exchange.submit("EUA", LIMIT, 2, "x", BUY, 1, 1)),
+        (
+            MarketCode.ORDER_ID_LIVE,
+            lambda: exchange.submit("EUA", LIMIT, 1, "eu-steel", SELL, 1, 1),
+        ),
+        (MarketCode.UNKNOWN_ORDER, lambda: exchange.amend("EUA", 77, 6_500, 10)),
+        (MarketCode.UNKNOWN_LISTING, lambda: exchange.cancel("KAU", 1)),
+    ]
+    for code, command in cases:
+        before = state()
+        with pytest.raises(MarketError) as refused:
+            command()
+        assert refused.value.code == code
+        assert state() == before
+    alone = Exchange(
+        [Listing(EUA_INSTRUMENT, "EU", "custody")],
+        [Member("ch-broker", "CH", "broker")],
+        market.registries,
+    )
+    alone.deposit_cash("ch-broker", "EUR", 1_000)
+    with pytest.raises(MarketError) as no_gateway:
+        alone.submit("EUA", LIMIT, 1, "ch-broker", BUY, 10, 10)
+    assert no_gateway.value.code == MarketCode.NO_GATEWAY
+    # A Swiss holder of EUA whose deposit cannot cross: the link is suspended.
+    market.federation.transfer("EU", TransferOrder("G1", "steel", "CH", "steel", "EUA", 5))
+    market.federation.gateway.set_link_state("eu-ch", LinkState.SUSPENDED, "incident")
+    exchange.members["ch-seller"] = Member("ch-seller", "CH", "steel")
+    exchange.custody.open_member("ch-seller")
+    exchange.clearing.open_member("ch-seller")
+    before_units = market.held("CH", "steel")
+    with pytest.raises(MarketError) as deposit:
+        exchange.deposit_units("ch-seller", "EUA", 1)
+    assert deposit.value.code == MarketCode.DEPOSIT_NOT_COMPLETED
+    assert exchange.custody.balance("ch-seller", "EUA") == Balance(0, 0)
+    assert market.held("CH", "steel") == before_units
