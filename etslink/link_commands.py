@@ -524,8 +524,14 @@ def transfer_command(
             )
             federation.propose(origin, [order])
             federation.pump()
-            record = federation.gateway.transfers[chosen]
-            refusal = _print_outcome(record, federation_file)
+            record = federation.gateway.transfers.get(chosen)
+            if record is None:  # refused without being recorded (the log was full)
+                final = federation.endpoints[origin].finished[chosen]
+                refusal = f"transfer {chosen} {final.status.name}: " + "; ".join(
+                    f"{code} {text}" for code, text in zip(final.codes, final.messages, strict=True)
+                )
+            else:
+                refusal = _print_outcome(record, federation_file)
     if refusal is not None:
         fail(EXIT_REFUSED, refusal)
 
