@@ -4,7 +4,8 @@
 embedded SQLite default; `etslink registry …` works on the registry it
 left (or any `--db` URL); `etslink jurisdictions` lists the presets;
 `etslink compliance …` runs and inspects compliance sessions; `etslink link …`
-joins registries through a linking gateway. A refused
+joins registries through a linking gateway; `etslink assess-link A B`
+assesses two presets for a link. A refused
 command prints its check code and message and exits 1; a store that does
 not verify exits 3.
 """
@@ -15,6 +16,7 @@ import sys
 
 import click
 
+from etslink.assess_commands import assess_link_command
 from etslink.cli_support import errors
 from etslink.compliance_commands import compliance
 from etslink.jurisdiction_commands import jurisdictions
@@ -41,3 +43,4 @@ cli.add_command(registry)
 cli.add_command(jurisdictions)
 cli.add_command(compliance)
 cli.add_command(link)
+cli.add_command(assess_link_command)
