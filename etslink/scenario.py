@@ -1,0 +1,1034 @@
+"""A scenario file: registries, entities, links, instruments, rates, agents and a calendar.
+
+`load_scenario` reads one TOML file strictly, like every etslink file: each
+mistake is a `ConfigError` naming the file, the key path
+(`registry[1].entities[3].mac.slope_minor_per_t`) and what was expected, and
+unknown keys are refused. Floats are refused anywhere: shares, growth rates,
+slopes and exchange rates are strings read as exact `Fraction`s; tonnes and
+money are whole numbers. `docs/scenarios.md` documents every key.
+
+The result is a tree of frozen values; the run loop (issue 6) consumes it.
+Generated entities are expanded here, from `random.Random` seeded by the
+scenario's seed and the registry code, so the same file always yields the
+same entities.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import deque
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from compliance.presets import CURRENCY_MINOR_DIGITS, list_presets, load_preset
+from compliance.regime import Regime
+from exchange.book import Instrument
+from gateway.links import Link, LinkState, load_links
+from registry.account_ids import is_registry_code
+from registry.config_reader import ConfigError, Table, load_toml
+
+REGISTRIES_MAX = 20
+ENTITIES_MAX = 5_000  # per registry, explicit and generated together
+LINK_FILES_MAX = 20
+INSTRUMENTS_MAX = 50
+AGENTS_MAX = 50
+FX_RATES_MAX = 50
+SEGMENTS_MAX = 50  # segments of one piecewise MAC curve
+SECTORS_MAX = 20  # sectors in one generator's mix
+YEARS_MAX = 50
+TRADING_DAYS_MAX = 366
+ZIC_COUNT_MAX = 10_000
+BASELINE_T_MAX = 10**10
+MONEY_MINOR_MAX = 10**12
+TICK_MINOR_MAX = 10**9
+LOT_T_MAX = 10**9
+NARRATIVE_CHARS_MAX = 4_000
+CAP_SCALE_MAX = Fraction(10)
+FX_RATE_MAX = Fraction(10**9)
+DELAY_DAYS_MAX = 365
+
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+_SECTOR_RE = re.compile(r"[a-z][a-z0-9-]{0,29}")
+_UNIT_CODE_RE = re.compile(r"[A-Z0-9]{1,16}")
+_FX_KEY_RE = re.compile(r"([A-Z]{3})_per_([A-Z]{3})")
+
+_TOP_KEYS = {"scenario", "calendar", "registry", "links", "instrument", "fx", "agents", "faults"}
+_HEADER_KEYS = {"name", "narrative", "seed", "currency"}
+_CALENDAR_KEYS = {"start", "years", "trading_days_per_year"}
+_REGISTRY_KEYS = {"code", "preset", "currency", "overrides", "entities", "generate"}
+_OVERRIDE_KEYS = {
+    "cap_scale",
+    "offset_cap",
+    "price_floor_minor",
+    "price_ceiling_minor",
+    "penalty_per_t_minor",
+}
+_ENTITY_KEYS = {
+    "id",
+    "sector",
+    "baseline_t",
+    "growth",
+    "allocation_share",
+    "allocation_rule",
+    "mac",
+}
+_GENERATE_KEYS = {
+    "count",
+    "sector_mix",
+    "baseline_min_t",
+    "baseline_max_t",
+    "growth",
+    "allocation_share",
+    "allocation_rule",
+    "mac_slope_min_minor_per_t",
+    "mac_slope_max_minor_per_t",
+    "mac_intercept_minor",
+}
+_LINEAR_KEYS = {"kind", "slope_minor_per_t", "intercept_minor"}
+_PIECEWISE_KEYS = {"kind", "segments"}
+_SEGMENT_KEYS = {"up_to_t", "cost_minor"}
+_LINKS_KEYS = {"file", "override"}
+_LINK_OVERRIDE_KEYS = {"id", "state", "effective_from", "effective_to"}
+_INSTRUMENT_KEYS = {"unit_type", "registry", "currency", "tick_minor", "lot_t"}
+_AGENT_KEYS: dict[str, set[str]] = {
+    "firms": {"kind", "surrender_failure_share"},
+    "zi-c": {"kind", "count", "instrument", "value_min_minor", "value_max_minor"},
+    "csv": {"kind", "participant", "path"},
+    "interactive": {"kind", "participant", "registry"},
+}
+_FAULT_KEYS = {"drop", "duplicate", "delay", "delay_days_max"}
+_REQUIRED = object()  # a `_fraction` without a default
+_PRESET_RULE = "preset"  # allocation_rule naming the preset's uncategorised rules
+
+
+# ---------------------------------------------------------------- the values
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioCalendar:
+    """Simulated time: `years` years from `start`, each of `trading_days_per_year` days."""
+
+    start: date
+    years: int
+    trading_days_per_year: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinearMac:
+    """Marginal abatement cost of the a-th tonne abated: intercept + slope × a (minor/t)."""
+
+    slope_minor_per_t: Fraction
+    intercept_minor: int = 0
+
+    def marginal_cost_minor(self, abated_t: int) -> Fraction:
+        """Return the cost of abating one more tonne after `abated_t` tonnes."""
+        assert abated_t >= 0, abated_t
+        return self.intercept_minor + self.slope_minor_per_t * abated_t
+
+
+@dataclass(frozen=True, slots=True)
+class MacSegment:
+    """Tonnes abated up to `up_to_t` (cumulative) cost `cost_minor` each."""
+
+    up_to_t: int
+    cost_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class PiecewiseMac:
+    """A step curve: rising segments; nothing can be abated beyond the last one."""
+
+    segments: tuple[MacSegment, ...]
+
+    def __post_init__(self) -> None:
+        assert self.segments, "a piecewise MAC curve needs a segment"
+        for before, after in zip(self.segments, self.segments[1:], strict=False):
+            assert before.up_to_t < after.up_to_t, self.segments
+            assert before.cost_minor <= after.cost_minor, self.segments
+
+    @property
+    def abatement_max_t(self) -> int:
+        return self.segments[-1].up_to_t
+
+    def marginal_cost_minor(self, abated_t: int) -> Fraction | None:
+        """Return the cost of one more tonne after `abated_t`, None when none is left."""
+        assert abated_t >= 0, abated_t
+        for segment in self.segments:
+            if abated_t < segment.up_to_t:
+                return Fraction(segment.cost_minor)
+        return None
+
+
+Mac = LinearMac | PiecewiseMac
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Free allocation: a share of baseline, or the preset's rules (`rule`: a category)."""
+
+    share: Fraction | None = None
+    rule: str | None = None  # "preset" or a category of the preset's [[allocation]] rules
+
+    def __post_init__(self) -> None:
+        assert (self.share is None) != (self.rule is None), self
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A covered entity: first-year emissions, yearly growth, allocation and MAC curve."""
+
+    entity_id: str
+    sector: str
+    baseline_t: int
+    growth: Fraction  # per year, compounding; negative for declining emissions
+    allocation: Allocation
+    mac: Mac
+
+
+@dataclass(frozen=True, slots=True)
+class EntityGenerator:
+    """How `[registry.generate]` made entities; kept so a report can say so."""
+
+    count: int
+    sector_mix: tuple[tuple[str, Fraction], ...]
+    baseline_min_t: int
+    baseline_max_t: int
+    growth: Fraction
+    allocation: Allocation
+    mac_slope_min_minor_per_t: Fraction
+    mac_slope_max_minor_per_t: Fraction
+    mac_intercept_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """The few preset values a scenario may change (docs/scenarios.md says how each applies)."""
+
+    cap_scale: Fraction = Fraction(1)
+    offset_cap: Fraction | None = None
+    price_floor_minor: int | None = None
+    price_ceiling_minor: int | None = None
+    penalty_per_t_minor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioRegistry:
+    """One registry: its code, the preset's regime, overrides and entities."""
+
+    code: str
+    preset: str
+    regime: Regime
+    currency: str
+    overrides: Overrides
+    entities: tuple[Entity, ...]
+    generator: EntityGenerator | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioInstrument:
+    """An exchange instrument and the registry whose accounts settle it."""
+
+    registry: str
+    instrument: Instrument
+
+
+@dataclass(frozen=True, slots=True)
+class FxRate:
+    """One `quote` major unit is worth `rate` `base` major units (`KRW_per_CNY = "190"`)."""
+
+    base: str
+    quote: str
+    rate: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class FxTable:
+    """Exchange rates between currencies; conversion follows the shortest chain of rates."""
+
+    rates: tuple[FxRate, ...]
+
+    def rate(self, into: str, out_of: str) -> Fraction | None:
+        """Return how many `into` major units one `out_of` is worth, None if unreachable."""
+        edges: dict[str, list[tuple[str, Fraction]]] = {}
+        for fx in self.rates:
+            edges.setdefault(fx.quote, []).append((fx.base, fx.rate))
+            edges.setdefault(fx.base, []).append((fx.quote, 1 / fx.rate))
+        found = {out_of: Fraction(1)}
+        queue = deque([out_of])
+        while queue:
+            here = queue.popleft()
+            for there, factor in edges.get(here, []):
+                if there not in found:
+                    found[there] = found[here] * factor
+                    queue.append(there)
+        return found.get(into)
+
+
+@dataclass(frozen=True, slots=True)
+class FirmsAgents:
+    """Every covered entity trades for itself; a share of them misses its deadlines."""
+
+    surrender_failure_share: Fraction = Fraction(0)
+
+
+@dataclass(frozen=True, slots=True)
+class ZicAgents:
+    """Gode–Sunder zero-intelligence-constrained traders on one instrument."""
+
+    count: int
+    instrument: str  # an instrument's unit type
+    value_min_minor: int
+    value_max_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class CsvAgent:
+    """A participant whose orders come from a CSV schedule."""
+
+    participant: str
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class InteractiveAgent:
+    """A participant who types orders at a prompt between rounds."""
+
+    participant: str
+    registry: str
+
+
+Agent = FirmsAgents | ZicAgents | CsvAgent | InteractiveAgent
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """Chances, per message, that the gateway drops, duplicates or delays it (drills)."""
+
+    drop: Fraction = Fraction(0)
+    duplicate: Fraction = Fraction(0)
+    delay: Fraction = Fraction(0)
+    delay_days_max: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A whole scenario file, checked across sections."""
+
+    path: Path
+    name: str
+    narrative: str
+    seed: int
+    currency: str
+    calendar: ScenarioCalendar
+    registries: tuple[ScenarioRegistry, ...]
+    link_files: tuple[Path, ...]
+    links: tuple[Link, ...]
+    instruments: tuple[ScenarioInstrument, ...]
+    fx: FxTable
+    agents: tuple[Agent, ...]
+    faults: Faults | None = None
+
+    def registry(self, code: str) -> ScenarioRegistry:
+        for registry in self.registries:
+            if registry.code == code:
+                return registry
+        raise KeyError(code)
+
+
+# ---------------------------------------------------------------- the loader
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Read and check a scenario file; raise ConfigError on the first mistake."""
+    path = Path(path)
+    data = load_toml(path)
+    _refuse_floats(path, data, "")
+    root = Table(path, "", data)
+    root.refuse_unknown(_TOP_KEYS)
+    header = _section(root, "scenario")
+    header.refuse_unknown(_HEADER_KEYS)
+    name = _matching(header, "name", _NAME_RE, "a lower-case name like 'northeast-asia'")
+    narrative = header.get("narrative", str).strip()
+    if not narrative or len(narrative) > NARRATIVE_CHARS_MAX:
+        raise ConfigError(
+            path, "scenario.narrative", f"expected 1..{NARRATIVE_CHARS_MAX} characters of text"
+        )
+    seed = _int(header, "seed", 0, 2**63 - 1)
+    currency = _currency(header, "currency")
+    header.done()
+    calendar = _read_calendar(_section(root, "calendar"))
+    registries = _read_registries(root, seed)
+    codes = {registry.code for registry in registries}
+    link_files, links = _read_links(root, codes)
+    instruments = _read_instruments(root, registries, links)
+    fx = _read_fx(root, currency, registries, instruments)
+    agents = _read_agents(root, codes, instruments)
+    faults_table = root.table("faults", required=False)
+    faults = None if faults_table is None else _read_faults(faults_table)
+    root.done()
+    return Scenario(
+        path=path,
+        name=name,
+        narrative=narrative,
+        seed=seed,
+        currency=currency,
+        calendar=calendar,
+        registries=tuple(registries),
+        link_files=tuple(link_files),
+        links=tuple(links),
+        instruments=tuple(instruments),
+        fx=fx,
+        agents=tuple(agents),
+        faults=faults,
+    )
+
+
+def _read_calendar(table: Table) -> ScenarioCalendar:
+    table.refuse_unknown(_CALENDAR_KEYS)
+    start = table.get("start", date)
+    if isinstance(start, datetime):
+        raise ConfigError(table.path, _where(table, "start"), f"expected a date, found {start}")
+    calendar = ScenarioCalendar(
+        start=start,
+        years=_int(table, "years", 1, YEARS_MAX),
+        trading_days_per_year=_int(table, "trading_days_per_year", 1, TRADING_DAYS_MAX),
+    )
+    table.done()
+    return calendar
+
+
+# ---------------------------------------------------------------- registries
+
+
+def _read_registries(root: Table, seed: int) -> list[ScenarioRegistry]:
+    tables = _entries(root, "registry", REGISTRIES_MAX)
+    if not tables:
+        raise ConfigError(root.path, "registry", "expected at least one [[registry]] table")
+    registries: list[ScenarioRegistry] = []
+    entity_ids: set[str] = set()
+    for table in tables:
+        registry = _read_registry(table, seed)
+        if registry.code in {known.code for known in registries}:
+            raise ConfigError(
+                table.path, _where(table, "code"), f"registry {registry.code} is declared twice"
+            )
+        explicit = len(registry.entities) - (registry.generator.count if registry.generator else 0)
+        for index, entity in enumerate(registry.entities):
+            if entity.entity_id in entity_ids:
+                where = f"entities[{index}].id" if index < explicit else "generate"
+                raise ConfigError(
+                    table.path,
+                    f"{table.where}.{where}",
+                    f"duplicate entity id {entity.entity_id!r} (ids are unique per scenario)",
+                )
+            entity_ids.add(entity.entity_id)
+        registries.append(registry)
+    return registries
+
+
+def _read_registry(table: Table, seed: int) -> ScenarioRegistry:
+    table.refuse_unknown(_REGISTRY_KEYS)
+    code = table.get("code", str)
+    if not is_registry_code(code):
+        raise ConfigError(
+            table.path, _where(table, "code"), f"expected two capital letters A-Z, found {code!r}"
+        )
+    preset = table.get("preset", str)
+    presets = list_presets()
+    if preset not in presets:
+        raise ConfigError(
+            table.path,
+            _where(table, "preset"),
+            f"expected a jurisdiction preset ({', '.join(presets)}), found {preset!r}",
+        )
+    regime = load_preset(preset)
+    if code != regime.registry_code:
+        raise ConfigError(
+            table.path,
+            _where(table, "code"),
+            f"preset {preset} runs registry {regime.registry_code}, found {code!r}",
+        )
+    currency = table.get("currency", str, regime.currency)
+    if currency != regime.currency:
+        raise ConfigError(
+            table.path,
+            _where(table, "currency"),
+            f"preset {preset} keeps money in {regime.currency} minor units, found {currency!r}",
+        )
+    overrides_table = table.table("overrides", required=False)
+    overrides = Overrides() if overrides_table is None else _read_overrides(overrides_table)
+    entities = [_read_entity(entry, regime) for entry in table.tables("entities")]
+    generate = table.table("generate", required=False)
+    generator = None
+    if generate is not None:
+        generator = _read_generator(generate, regime)
+        entities.extend(_generate(generator, code, seed))
+    if not entities:
+        raise ConfigError(
+            table.path, _where(table, "entities"), "expected [[entities]] or a [generate] table"
+        )
+    if len(entities) > ENTITIES_MAX:
+        raise ConfigError(
+            table.path,
+            _where(table, "entities"),
+            f"at most {ENTITIES_MAX} entities per registry, found {len(entities)}",
+        )
+    table.done()
+    return ScenarioRegistry(code, preset, regime, currency, overrides, tuple(entities), generator)
+
+
+def _read_overrides(table: Table) -> Overrides:
+    table.refuse_unknown(_OVERRIDE_KEYS)
+    cap_scale = _fraction(table, "cap_scale", Fraction(1), Fraction(0), CAP_SCALE_MAX)
+    if cap_scale == 0:
+        raise ConfigError(table.path, _where(table, "cap_scale"), "expected a scale above 0")
+    offset_cap = _fraction(table, "offset_cap", None, Fraction(0), Fraction(1))
+    floor = _optional_int(table, "price_floor_minor", 1, MONEY_MINOR_MAX)
+    ceiling = _optional_int(table, "price_ceiling_minor", 1, MONEY_MINOR_MAX)
+    if floor is not None and ceiling is not None and ceiling <= floor:
+        raise ConfigError(
+            table.path,
+            _where(table, "price_ceiling_minor"),
+            f"expected a ceiling above the floor {floor}, found {ceiling}",
+        )
+    overrides = Overrides(
+        cap_scale=cap_scale,
+        offset_cap=offset_cap,
+        price_floor_minor=floor,
+        price_ceiling_minor=ceiling,
+        penalty_per_t_minor=_optional_int(table, "penalty_per_t_minor", 1, MONEY_MINOR_MAX),
+    )
+    table.done()
+    return overrides
+
+
+def _read_entity(table: Table, regime: Regime) -> Entity:
+    table.refuse_unknown(_ENTITY_KEYS)
+    entity_id = _matching(table, "id", _ID_RE, "an id of letters, digits, '-' or '_'")
+    sector = _matching(table, "sector", _SECTOR_RE, "a lower-case sector like 'power'")
+    baseline_t = _int(table, "baseline_t", 1, BASELINE_T_MAX)
+    growth = _growth(table, "growth")
+    allocation = _read_allocation(table, regime)
+    mac_table = _section(table, "mac")
+    mac = _read_mac(mac_table)
+    table.done()
+    return Entity(entity_id, sector, baseline_t, growth, allocation, mac)
+
+
+def _read_allocation(table: Table, regime: Regime) -> Allocation:
+    has_share, has_rule = table.has("allocation_share"), table.has("allocation_rule")
+    if has_share == has_rule:
+        raise ConfigError(
+            table.path,
+            _where(table, "allocation_share"),
+            "expected exactly one of allocation_share or allocation_rule",
+        )
+    if has_share:
+        return Allocation(share=_fraction(table, "allocation_share", _REQUIRED, Fraction(0), 1))
+    rule = table.get("allocation_rule", str)
+    # "preset" names the uncategorised rules; a category names the rules carrying it.
+    choices = sorted({rule.category or _PRESET_RULE for rule in regime.allocation})
+    if rule not in choices:
+        raise ConfigError(
+            table.path,
+            _where(table, "allocation_rule"),
+            f"expected one of {', '.join(choices)} (preset {regime.key}), found {rule!r}",
+        )
+    return Allocation(rule=rule)
+
+
+def _read_mac(table: Table) -> Mac:
+    kind = table.get("kind", str)
+    if kind == "linear":
+        table.refuse_unknown(_LINEAR_KEYS)
+        slope = _fraction(table, "slope_minor_per_t", _REQUIRED, Fraction(0), MONEY_MINOR_MAX)
+        intercept = _int_or(table, "intercept_minor", 0, MONEY_MINOR_MAX, 0)
+        table.done()
+        return LinearMac(slope, intercept)
+    if kind == "piecewise":
+        table.refuse_unknown(_PIECEWISE_KEYS)
+        segments = [_read_segment(entry) for entry in _entries(table, "segments", SEGMENTS_MAX)]
+        if not segments:
+            raise ConfigError(table.path, _where(table, "segments"), "expected a segment")
+        for index in range(1, len(segments)):
+            before, after = segments[index - 1], segments[index]
+            if after.up_to_t <= before.up_to_t or after.cost_minor < before.cost_minor:
+                raise ConfigError(
+                    table.path,
+                    f"{_where(table, 'segments')}[{index}]",
+                    f"expected up_to_t above {before.up_to_t} and cost_minor at least "
+                    f"{before.cost_minor} (a MAC curve rises), found {after.up_to_t} t "
+                    f"at {after.cost_minor}",
+                )
+        table.done()
+        return PiecewiseMac(tuple(segments))
+    raise ConfigError(
+        table.path, _where(table, "kind"), f"expected 'linear' or 'piecewise', found {kind!r}"
+    )
+
+
+def _read_segment(table: Table) -> MacSegment:
+    table.refuse_unknown(_SEGMENT_KEYS)
+    segment = MacSegment(
+        up_to_t=_int(table, "up_to_t", 1, BASELINE_T_MAX),
+        cost_minor=_int(table, "cost_minor", 0, MONEY_MINOR_MAX),
+    )
+    table.done()
+    return segment
+
+
+def _read_generator(table: Table, regime: Regime) -> EntityGenerator:
+    table.refuse_unknown(_GENERATE_KEYS)
+    count = _int(table, "count", 1, ENTITIES_MAX)
+    mix_table = Table(table.path, _where(table, "sector_mix"), table.get("sector_mix", dict))
+    mix: list[tuple[str, Fraction]] = []
+    for sector in sorted(table.get("sector_mix", dict)):
+        if not _SECTOR_RE.fullmatch(sector):
+            raise ConfigError(
+                table.path, _where(mix_table, sector), "expected a lower-case sector name"
+            )
+        mix.append((sector, _fraction(mix_table, sector, _REQUIRED, Fraction(0), Fraction(1))))
+    mix_table.done()
+    if not mix or len(mix) > SECTORS_MAX or sum(share for _, share in mix) != 1:
+        raise ConfigError(
+            table.path,
+            _where(table, "sector_mix"),
+            f"expected 1..{SECTORS_MAX} sectors whose shares add up to 1, "
+            f"found {sum(share for _, share in mix)}",
+        )
+    low = _int(table, "baseline_min_t", 1, BASELINE_T_MAX)
+    high = _int(table, "baseline_max_t", low, BASELINE_T_MAX)
+    slope_low = _fraction(
+        table, "mac_slope_min_minor_per_t", _REQUIRED, Fraction(0), MONEY_MINOR_MAX
+    )
+    slope_high = _fraction(
+        table, "mac_slope_max_minor_per_t", _REQUIRED, slope_low, MONEY_MINOR_MAX
+    )
+    generator = EntityGenerator(
+        count=count,
+        sector_mix=tuple(mix),
+        baseline_min_t=low,
+        baseline_max_t=high,
+        growth=_growth(table, "growth"),
+        allocation=_read_allocation(table, regime),
+        mac_slope_min_minor_per_t=slope_low,
+        mac_slope_max_minor_per_t=slope_high,
+        mac_intercept_minor=_int_or(table, "mac_intercept_minor", 0, MONEY_MINOR_MAX, 0),
+    )
+    table.done()
+    return generator
+
+
+def _generate(generator: EntityGenerator, code: str, seed: int) -> list[Entity]:
+    """Expand a generator: sector counts by largest remainder, spreads drawn from the seed."""
+    # A string seed is hashed with SHA-512 by `random.seed`: stable across runs and machines.
+    rng = random.Random(f"{seed}:{code}")
+    exact = [(sector, share * generator.count) for sector, share in generator.sector_mix]
+    counts = {sector: int(quota) for sector, quota in exact}
+    left = generator.count - sum(counts.values())
+    by_remainder = sorted(exact, key=lambda item: (-(item[1] - int(item[1])), item[0]))
+    for sector, _ in by_remainder[:left]:
+        counts[sector] += 1
+    slope_span = generator.mac_slope_max_minor_per_t - generator.mac_slope_min_minor_per_t
+    steps = 1000  # slopes are drawn on a grid of 1/1000 of the range: exact Fractions
+    entities = []
+    for sector, _ in generator.sector_mix:
+        for number in range(1, counts[sector] + 1):
+            baseline_t = rng.randint(generator.baseline_min_t, generator.baseline_max_t)
+            slope = generator.mac_slope_min_minor_per_t + slope_span * Fraction(
+                rng.randint(0, steps), steps
+            )
+            entities.append(
+                Entity(
+                    entity_id=f"{code.lower()}-{sector}-{number:04d}",
+                    sector=sector,
+                    baseline_t=baseline_t,
+                    growth=generator.growth,
+                    allocation=generator.allocation,
+                    mac=LinearMac(slope, generator.mac_intercept_minor),
+                )
+            )
+    return entities
+
+
+# ---------------------------------------------------------------- links
+
+
+def _read_links(root: Table, codes: set[str]) -> tuple[list[Path], list[Link]]:
+    files: list[Path] = []
+    links: list[Link] = []
+    for table in _entries(root, "links", LINK_FILES_MAX):
+        table.refuse_unknown(_LINKS_KEYS)
+        name = table.get("file", str)
+        file = _root_dir(table) / name
+        if not file.is_file():
+            raise ConfigError(
+                table.path,
+                _where(table, "file"),
+                f"link file {name!r} not found (looked for {file}; "
+                "link files are relative to the scenario file)",
+            )
+        loaded = {link.link_id: link for link in load_links(file)}
+        for entry in table.tables("override"):
+            link_id, link = _read_link_override(entry, loaded)
+            loaded[link_id] = link
+        table.done()
+        for link in loaded.values():
+            if link.link_id in {known.link_id for known in links}:
+                raise ConfigError(
+                    table.path,
+                    _where(table, "file"),
+                    f"link id {link.link_id!r} appears in two link files",
+                )
+            missing = sorted(link.parties - codes)
+            if missing:
+                raise ConfigError(
+                    table.path,
+                    _where(table, "file"),
+                    f"link {link.link_id} joins {link.registry_a} and {link.registry_b}, "
+                    f"but the scenario declares no [[registry]] {', '.join(missing)} "
+                    f"(declared: {', '.join(sorted(codes))})",
+                )
+            links.append(link)
+        files.append(file)
+    return files, links
+
+
+def _root_dir(table: Table) -> Path:
+    """Return the folder of the scenario file: link, CSV paths are relative to it."""
+    return Path(table.path).parent
+
+
+def _read_link_override(table: Table, loaded: dict[str, Link]) -> tuple[str, Link]:
+    table.refuse_unknown(_LINK_OVERRIDE_KEYS)
+    link_id = table.get("id", str)
+    if link_id not in loaded:
+        raise ConfigError(
+            table.path,
+            _where(table, "id"),
+            f"expected a link of this file ({', '.join(sorted(loaded))}), found {link_id!r}",
+        )
+    link = loaded[link_id]
+    changes: dict[str, Any] = {}
+    if table.has("state"):
+        states = {state.value: state for state in LinkState}
+        changes["state"] = table.choice("state", states)
+    if table.has("effective_from"):
+        changes["effective_from"] = _moment(table, "effective_from")
+    if table.has("effective_to"):
+        changes["effective_to"] = _moment(table, "effective_to")
+    table.done()
+    try:
+        return link_id, replace(link, **changes)
+    except ValueError as error:
+        raise ConfigError(table.path, table.where, f"link {link_id}: {error}") from None
+
+
+def _moment(table: Table, key: str) -> datetime:
+    value = table.get(key, date)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ConfigError(table.path, _where(table, key), "expected a UTC offset")
+        return value
+    return datetime.combine(value, time(0), tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- instruments and money
+
+
+def _read_instruments(
+    root: Table, registries: list[ScenarioRegistry], links: list[Link]
+) -> list[ScenarioInstrument]:
+    by_code = {registry.code: registry for registry in registries}
+    known_units = {registry.regime.allowance_unit_type for registry in registries}
+    known_units |= {unit for link in links for unit in link.unit_types}
+    instruments: list[ScenarioInstrument] = []
+    for table in _entries(root, "instrument", INSTRUMENTS_MAX):
+        table.refuse_unknown(_INSTRUMENT_KEYS)
+        unit_type = _matching(table, "unit_type", _UNIT_CODE_RE, "a unit code like 'KAU'")
+        if unit_type not in known_units:
+            raise ConfigError(
+                table.path,
+                _where(table, "unit_type"),
+                f"expected an allowance type of a declared registry or a unit type of a "
+                f"link ({', '.join(sorted(known_units))}), found {unit_type!r}",
+            )
+        if unit_type in {item.instrument.code for item in instruments}:
+            raise ConfigError(
+                table.path, _where(table, "unit_type"), f"{unit_type} is listed twice"
+            )
+        code = table.get("registry", str)
+        if code not in by_code:
+            raise ConfigError(
+                table.path,
+                _where(table, "registry"),
+                f"expected a declared registry ({', '.join(sorted(by_code))}), found {code!r}",
+            )
+        currency = _currency(table, "currency") if table.has("currency") else by_code[code].currency
+        instrument = Instrument(
+            code=unit_type,
+            currency=currency,
+            tick_minor=_int_or(table, "tick_minor", 1, TICK_MINOR_MAX, 1),
+            lot_t=_int_or(table, "lot_t", 1, LOT_T_MAX, 1),
+        )
+        table.done()
+        instruments.append(ScenarioInstrument(code, instrument))
+    return instruments
+
+
+def _read_fx(
+    root: Table,
+    currency: str,
+    registries: list[ScenarioRegistry],
+    instruments: list[ScenarioInstrument],
+) -> FxTable:
+    data = root.get("fx", dict, None)
+    rates: list[FxRate] = []
+    if data is not None:
+        table = Table(root.path, "fx", data)
+        keys = sorted(data)
+        if len(keys) > FX_RATES_MAX:
+            raise ConfigError(table.path, "fx", f"at most {FX_RATES_MAX} rates")
+        for key in keys:
+            match = _FX_KEY_RE.fullmatch(key)
+            if match is None or match[1] == match[2]:
+                raise ConfigError(
+                    table.path,
+                    _where(table, key),
+                    "expected a key like KRW_per_CNY naming two different currencies",
+                )
+            for code in (match[1], match[2]):
+                if code not in CURRENCY_MINOR_DIGITS:
+                    raise ConfigError(
+                        table.path,
+                        _where(table, key),
+                        f"expected currencies of {', '.join(sorted(CURRENCY_MINOR_DIGITS))}, "
+                        f"found {code}",
+                    )
+            rate = _fraction(table, key, _REQUIRED, Fraction(0), FX_RATE_MAX)
+            if rate == 0:
+                raise ConfigError(table.path, _where(table, key), "expected a rate above 0")
+            rates.append(FxRate(match[1], match[2], rate))
+        table.done()
+    fx = FxTable(tuple(rates))
+    used = [(f"{r.code} currency", r.currency) for r in registries]
+    used += [(f"instrument {i.instrument.code}", i.instrument.currency) for i in instruments]
+    for what, code in used:
+        if fx.rate(currency, code) is None:
+            raise ConfigError(
+                root.path,
+                "fx",
+                f"no chain of rates converts {code} ({what}) into the scenario currency "
+                f"{currency}; add e.g. {code}_per_{currency}",
+            )
+    return fx
+
+
+# ---------------------------------------------------------------- agents and faults
+
+
+def _read_agents(
+    root: Table, codes: set[str], instruments: list[ScenarioInstrument]
+) -> list[Agent]:
+    agents: list[Agent] = []
+    participants: set[str] = set()
+    for table in _entries(root, "agents", AGENTS_MAX):
+        kind = table.get("kind", str)
+        if kind not in _AGENT_KEYS:
+            raise ConfigError(
+                table.path,
+                _where(table, "kind"),
+                f"expected one of {', '.join(sorted(_AGENT_KEYS))}, found {kind!r}",
+            )
+        table.refuse_unknown(_AGENT_KEYS[kind])
+        agent = _read_agent(table, kind, codes, instruments)
+        if isinstance(agent, FirmsAgents) and any(isinstance(a, FirmsAgents) for a in agents):
+            raise ConfigError(table.path, _where(table, "kind"), "only one 'firms' entry")
+        if isinstance(agent, CsvAgent | InteractiveAgent):
+            if agent.participant in participants:
+                raise ConfigError(
+                    table.path,
+                    _where(table, "participant"),
+                    f"duplicate participant {agent.participant!r}",
+                )
+            participants.add(agent.participant)
+        table.done()
+        agents.append(agent)
+    if not agents:
+        raise ConfigError(root.path, "agents", "expected at least one [[agents]] table")
+    return agents
+
+
+def _read_agent(
+    table: Table, kind: str, codes: set[str], instruments: list[ScenarioInstrument]
+) -> Agent:
+    if kind == "firms":
+        share = _fraction(table, "surrender_failure_share", Fraction(0), Fraction(0), 1)
+        return FirmsAgents(share)
+    if kind == "zi-c":
+        units = sorted(item.instrument.code for item in instruments)
+        instrument = table.get("instrument", str)
+        if instrument not in units:
+            raise ConfigError(
+                table.path,
+                _where(table, "instrument"),
+                f"expected a listed instrument ({', '.join(units) or 'none listed'}), "
+                f"found {instrument!r}",
+            )
+        low = _int(table, "value_min_minor", 1, MONEY_MINOR_MAX)
+        return ZicAgents(
+            count=_int(table, "count", 1, ZIC_COUNT_MAX),
+            instrument=instrument,
+            value_min_minor=low,
+            value_max_minor=_int(table, "value_max_minor", low, MONEY_MINOR_MAX),
+        )
+    participant = _matching(table, "participant", _ID_RE, "an id of letters, digits, '-'")
+    if kind == "csv":
+        name = table.get("path", str)
+        file = _root_dir(table) / name
+        if not file.is_file():
+            raise ConfigError(
+                table.path,
+                _where(table, "path"),
+                f"order schedule {name!r} not found (looked for {file}; "
+                "paths are relative to the scenario file)",
+            )
+        return CsvAgent(participant, file)
+    registry = table.get("registry", str)
+    if registry not in codes:
+        raise ConfigError(
+            table.path,
+            _where(table, "registry"),
+            f"expected a declared registry ({', '.join(sorted(codes))}), found {registry!r}",
+        )
+    return InteractiveAgent(participant, registry)
+
+
+def _read_faults(table: Table) -> Faults:
+    table.refuse_unknown(_FAULT_KEYS)
+    faults = Faults(
+        drop=_fraction(table, "drop", Fraction(0), Fraction(0), Fraction(1)),
+        duplicate=_fraction(table, "duplicate", Fraction(0), Fraction(0), Fraction(1)),
+        delay=_fraction(table, "delay", Fraction(0), Fraction(0), Fraction(1)),
+        delay_days_max=_int_or(table, "delay_days_max", 1, DELAY_DAYS_MAX, 1),
+    )
+    table.done()
+    return faults
+
+
+# ---------------------------------------------------------------- readers
+
+
+def _refuse_floats(path: Path, value: Any, where: str) -> None:
+    """Refuse a float anywhere: a binary fraction cannot say 0.05 exactly."""
+    if isinstance(value, float):
+        raise ConfigError(
+            path,
+            where or "(file)",
+            f'floats are not exact; write a share or rate as a string ("0.05" or "1/20") '
+            f"and money as whole minor units, found {value!r}",
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_floats(path, item, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_floats(path, item, f"{where}[{index}]")
+
+
+def _where(table: Table, key: str) -> str:
+    return f"{table.where}.{key}" if table.where else key
+
+
+def _section(parent: Table, key: str) -> Table:
+    table = parent.table(key)
+    assert table is not None, "a required table is never None"
+    return table
+
+
+def _entries(table: Table, key: str, most: int) -> list[Table]:
+    entries = table.tables(key)
+    if len(entries) > most:
+        raise ConfigError(
+            table.path, _where(table, key), f"at most {most} entries, found {len(entries)}"
+        )
+    return entries
+
+
+def _matching(table: Table, key: str, pattern: re.Pattern[str], expected: str) -> str:
+    text = table.get(key, str)
+    if not pattern.fullmatch(text):
+        raise ConfigError(table.path, _where(table, key), f"expected {expected}, found {text!r}")
+    return text
+
+
+def _int(table: Table, key: str, low: int, high: int) -> int:
+    value = table.get(key, int)
+    if not low <= value <= high:
+        raise ConfigError(
+            table.path, _where(table, key), f"expected a whole number {low}..{high}, found {value}"
+        )
+    return value
+
+
+def _int_or(table: Table, key: str, low: int, high: int, default: int) -> int:
+    return _int(table, key, low, high) if table.has(key) else default
+
+
+def _optional_int(table: Table, key: str, low: int, high: int) -> int | None:
+    return _int(table, key, low, high) if table.has(key) else None
+
+
+def _currency(table: Table, key: str) -> str:
+    code = table.get(key, str)
+    if code not in CURRENCY_MINOR_DIGITS:
+        raise ConfigError(
+            table.path,
+            _where(table, key),
+            f"expected one of {', '.join(sorted(CURRENCY_MINOR_DIGITS))}, found {code!r}",
+        )
+    return code
+
+
+def _parse_fraction(table: Table, key: str) -> Fraction:
+    text = table.get(key, str)
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise ConfigError(
+            table.path,
+            _where(table, key),
+            f'expected an exact number as a string like "0.05" or "1/20", found {text!r}',
+        ) from None
+
+
+def _fraction(
+    table: Table,
+    key: str,
+    default: object,
+    low: Fraction | int,
+    high: Fraction | int,
+) -> Any:
+    """Return `key`, a string like "0.05" or "1/20", as a Fraction in [low, high]."""
+    if not table.has(key) and default is not _REQUIRED:
+        table.get(key, str, None)  # mark as read
+        return default
+    value = _parse_fraction(table, key)
+    if not low <= value <= high:
+        raise ConfigError(table.path, _where(table, key), f"expected {low}..{high}, found {value}")
+    return value
+
+
+def _growth(table: Table, key: str) -> Fraction:
+    """Return a yearly growth rate in (-1, 1]: "0.02" is +2% a year, "-0.01" is -1%."""
+    value = _parse_fraction(table, key)
+    if not -1 < value <= 1:
+        raise ConfigError(
+            table.path, _where(table, key), f"expected a yearly rate in (-1, 1], found {value}"
+        )
+    return value
