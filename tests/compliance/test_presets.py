@@ -15,6 +15,7 @@ from rich.console import Console
 
 from compliance import presets
 from compliance.calendar import DeadlineKind
+from compliance.penalties import assess_penalty
 from compliance.presets import UnknownPresetError, list_presets, load_preset, load_regime
 from compliance.regime import (
     AllocationMethod,
@@ -318,7 +319,9 @@ def test_quebec_surrenders_1_november_8pm_after_3_year_periods_q2_r46_1_s21() ->
     assert quebec.calendar.period_of(2016) == 2015
     # 1 Nov 2018, 20:00 Eastern daylight time (UTC-4) for the 2015-17 period.
     assert _surrender_due(quebec, 2015) == datetime(2018, 11, 2, 0, 0, tzinfo=UTC)
-    assert quebec.penalty.obligation_multiple == 3 and quebec.penalty.make_good
+    # 3 units per missing allowance plus the missing one (s. 22): an added obligation of 4
+    # that replaces the shortfall, as California's 4x does.
+    assert quebec.penalty.obligation_multiple == 4 and not quebec.penalty.make_good
 
 
 # ---------------------------------------------------------------- loader errors
@@ -473,3 +476,12 @@ def test_cli_refuses_an_unknown_preset_with_a_clear_message_and_exit_2() -> None
     result = _run("jurisdictions", "show", "atlantis")
     assert result.exit_code == 2
     assert "no such preset" in result.output and "korea" in result.output
+
+
+@pytest.mark.parametrize("key", list_presets())
+def test_every_presets_penalty_can_be_assessed_at_a_deadline(key: str) -> None:
+    """A preset whose penalty rule the penalty module refuses would stop a run at its first
+    deadline (Québec's once combined an added obligation with make-good: 9216)."""
+    rule = load_preset(key).penalty
+    assessment = assess_penalty(rule, 10, 1_000)
+    assert assessment.shortfall_t == 10

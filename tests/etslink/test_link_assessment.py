@@ -245,8 +245,9 @@ def test_saitama_without_penalty_linked_to_tokyo_is_a_barrier() -> None:
     assert (point.a.value, point.b.value) == ("1.3× the shortfall owed in units", "no penalty")
 
 
-def test_california_4x_and_quebec_3x_plus_make_good_are_the_same_level() -> None:
-    # California 4x including the shortfall (17 CCR §95857); Québec 3x plus the shortfall.
+def test_california_4x_and_quebec_3x_plus_the_shortfall_are_the_same_level() -> None:
+    # California 4x including the shortfall (17 CCR §95857); Québec 3x plus the shortfall
+    # (s. 22), in the preset as an added obligation of 4.
     assert verdict("california", "quebec", "penalty") is Verdict.COMPATIBLE
 
 
