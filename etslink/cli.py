@@ -5,7 +5,8 @@ embedded SQLite default; `etslink registry …` works on the registry it
 left (or any `--db` URL); `etslink jurisdictions` lists the presets;
 `etslink compliance …` runs and inspects compliance sessions; `etslink link …`
 joins registries through a linking gateway; `etslink assess-link A B`
-assesses two presets for a link. A refused
+assesses two presets for a link; `etslink run SCENARIO` runs a scenario
+and writes its reports. A refused
 command prints its check code and message and exits 1; a store that does
 not verify exits 3.
 """
@@ -22,6 +23,7 @@ from etslink.compliance_commands import compliance
 from etslink.jurisdiction_commands import jurisdictions
 from etslink.link_commands import link
 from etslink.registry_commands import registry
+from etslink.run_commands import run_command
 
 
 def main() -> None:
@@ -44,3 +46,4 @@ cli.add_command(jurisdictions)
 cli.add_command(compliance)
 cli.add_command(link)
 cli.add_command(assess_link_command)
+cli.add_command(run_command)

@@ -1,0 +1,132 @@
+"""`etslink run SCENARIO`: run a scenario, write its reports, print the headline tables."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import click
+from rich import box
+from rich.progress import Progress
+from rich.table import Table
+
+from etslink.cli_support import EXIT_REFUSED, console, errors, fail, guarded
+from etslink.scenario import TRADING_DAYS_MAX, YEARS_MAX, load_scenario
+from etslink.simulation import RunResult, run_scenario
+
+EXIT_INTERRUPTED = 130  # as `etslink.cli.main` exits on Ctrl-C
+
+
+@click.command("run")
+@click.argument(
+    "scenario_path",
+    metavar="SCENARIO",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=None,
+    help="Seed of the run's random state (default: the scenario's). Generated entities "
+    "keep the file's seed.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the reports (default: ./<scenario name>).",
+)
+@click.option(
+    "--years", type=click.IntRange(1, YEARS_MAX), default=None, help="Run only the first N years."
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, TRADING_DAYS_MAX),
+    default=None,
+    help="Run only the first N trading days of each year.",
+)
+def run_command(
+    scenario_path: Path, seed: int | None, out_dir: Path | None, years: int | None, days: int | None
+) -> None:
+    """Run SCENARIO day by day; write summary.json, trades.csv, prices.csv, compliance.csv."""
+    with guarded():
+        scenario = load_scenario(scenario_path)
+        if seed is not None:
+            scenario = dataclasses.replace(scenario, seed=seed)
+        target = out_dir if out_dir is not None else Path(scenario.name)
+        try:
+            with Progress(transient=True, console=errors) as bar:
+                task = bar.add_task(f"running {scenario.name}", total=None)
+
+                def advance(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                result = run_scenario(scenario, target, years=years, days=days, progress=advance)
+        except (ValueError, OSError) as error:
+            fail(EXIT_REFUSED, f"the run stopped: {error}")
+    _print(result)
+    if result.interrupted:
+        fail(EXIT_INTERRUPTED, f"interrupted: reports of the run so far are in {result.out_dir}")
+
+
+def _print(result: RunResult) -> None:
+    summary = result.summary
+    markets = Table(
+        title=f"{result.scenario}: markets (prices in minor units per t)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in ("instrument", "year", "VWAP", "min", "max", "volume t", "trades"):
+        markets.add_column(column, justify="left" if column == "instrument" else "right")
+    for code, market in summary["markets"].items():
+        for year, row in market["years"].items():
+            markets.add_row(
+                f"{code} ({market['currency']})",
+                year,
+                _price(row["vwap_minor"]),
+                f"{row['min_minor']:,}",
+                f"{row['max_minor']:,}",
+                f"{row['volume_t']:,}",
+                f"{row['trades']:,}",
+            )
+    console.print(markets)
+    registries = Table(
+        title=f"{result.scenario}: compliance, t (outcomes under a period's first year; "
+        "fines in the registry's minor units; surrendered in summary.json)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    columns = ("reg", "year", "allocated", "verified", "compliant", "fines")
+    for column in columns:
+        registries.add_column(column, justify="left" if column == "reg" else "right", no_wrap=True)
+    for code, registry in summary["registries"].items():
+        for year, row in registry["years"].items():
+            registries.add_row(
+                code,
+                year,
+                _t(row, "allocated_t"),
+                _t(row, "verified_emissions_t"),
+                f"{row['compliant_entities']}/{row['entities']}",
+                f"{row['penalties_minor']:,}",
+            )
+    console.print(registries)
+    totals = summary["totals"]
+    console.print(
+        f"abatement {totals['abatement_t']:,} t at {totals['abatement_cost_minor']:,} "
+        f"{summary['currency']} minor units; {totals['trades']:,} trades, "
+        f"{totals['volume_t']:,} t; reports in {result.out_dir}"
+    )
+
+
+def _price(text: str) -> str:
+    numerator, _, denominator = text.partition("/")
+    value = int(numerator) / int(denominator or "1")  # display only
+    return f"{value:,.2f}"
+
+
+def _t(row: dict[str, Any], key: str) -> str:
+    return f"{row.get(key, 0):,}"

@@ -1,0 +1,1126 @@
+"""The run loop: a scenario's world driven day by day, year by year, and its reports.
+
+`run_scenario(scenario, out_dir)` builds the world (`etslink.world`), then for
+each calendar year allocates, lets firms and ZI-C traders trade on every
+trading day, settles at each day's end, and at the year's end reports,
+verifies and surrenders; compliance deadlines fire as simulated time passes
+them. It writes `summary.json`, `trades.csv`, `prices.csv` and
+`compliance.csv` into `out_dir`. The same scenario and seed give the same
+bytes: one `random.Random` per run seeded from the scenario's seed, sorted
+iteration, no wall clock.
+
+Choices made here (each documented in the report and docs):
+
+- **Trading days.** Day k of n in a year falls at `DAY_HOUR` UTC on
+  Jan 1 + floor(k × days_in_year / n) days. Orders are day orders: whatever
+  still rests at the end of a day is cancelled. Agents act in an order
+  shuffled by the run's random state. Settlement runs at each midnight
+  (`Exchange.advance`).
+- **Allocation.** `allocation_share` × forecast emissions (round down), where
+  forecast = baseline × (1 + growth)^(years since the start). An
+  `allocation_rule` (a preset category or "preset") uses the preset's
+  grandparenting factor × forecast when the rule for the year is
+  grandparenting, else `FREE_SHARE_DEFAULT` (90%) × forecast: the presets
+  carry no output or benchmark data to apply a benchmark.
+- **Firms.** A firm's position is the eligible allowances in its compliance
+  account plus its claim in the exchange's custody. Facing reference price p
+  (the instrument's last trade, moved to a better bid or ask on the book), it
+  plans abatement a(p) = MAC⁻¹(p) and targets holding forecast − a(p); before
+  any price shows, a(p) = 0. Short of that by at least a lot: it bids for a
+  quarter of the gap (at least one lot) at MAC(forecast − position) — what the last
+  tonne costs to abate if it buys nothing — capped at its penalty price
+  (`penalty_price_minor`) and used above the curve's end. Long by at least a
+  lot: it offers a quarter of the surplus at MAC(a(p)) (the cost of the next
+  tonne it would have to abate), at least one tick. It buys on the cheapest
+  instrument it may surrender (home allowance, or a linked registry's
+  allowance when its regime accepts foreign units via links), converted at
+  the scenario's rates; it sells only its home allowance.
+- **Cash.** Each firm gets, once, `forecast × penalty price` in each currency
+  it may buy in; each ZI-C trader `ZIC_HOLD_LOTS_MAX × lot × value_max`.
+- **ZI-C traders** (agents.py) draw a private value uniformly in
+  [value_min, value_max] each year. Each day, when they hold fewer than
+  `ZIC_HOLD_LOTS_MAX` lots, and on a coin flip when they hold some, they bid
+  one lot in [1, value] (Gode–Sunder buyer) or ask one lot in
+  [value, value_max] (seller) of what they bought earlier.
+- **Year end.** Units left in custody go back to the firm (`_withdraw`: the
+  exchange has no withdrawal command yet). Abatement (`year_end_abatement_t`)
+  = floor(MAC⁻¹(the home market's volume-weighted price of the year)), raised
+  to cover what the firm's holdings still lack as long as the MAC stays at or
+  below its penalty price, at most the forecast (no trade in the year: the
+  last known price; none ever: 0). Emissions = forecast − abatement, reported
+  as CO2 and verified by the registry's one accredited verifier, whose key is
+  derived from the scenario seed. Each firm
+  surrenders what it holds up to emissions + carried shortfall (home
+  allowance first); a surrender the rules refuse is retried with the home
+  allowance only. The year's average price is recorded for price-multiple
+  penalties (a registry whose market never traded records its firms' mean MAC
+  at their abatement instead, and says so). Firms named by
+  `surrender_failure_share` surrender nothing.
+- **Linked units count.** `build_world` gives each book the domestic
+  valuation; the run replaces it with `linked_valuation`, so an allowance that
+  came over a link counts where the regime accepts foreign units via links.
+- **Deadlines.** Books advance after every trading day, so deadlines fire as
+  time passes them. At the end the clock moves past the surrender deadline of
+  the last period that ends inside the run; a period running on past the run
+  (Tokyo's five years) stays open and is listed under `deadlines_pending`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from compliance.book import ComplianceBook, SurrenderRequest
+from compliance.calendar import DeadlineKind
+from compliance.gases import Gas
+from compliance.mrv import EmissionsReport, Verifier, sign_verification
+from compliance.presets import CURRENCY_MINOR_DIGITS
+from compliance.regime import AllocationMethod, PenaltyKind, Regime
+from compliance.surrender_rules import Valuation, domestic_valuation
+from etslink import economics
+from etslink.agents import MarketView, OrderIntent, ZiConstrainedTrader
+from etslink.compliance_session import KG_PER_T, verifier_key
+from etslink.scenario import (
+    Entity,
+    FirmsAgents,
+    LinearMac,
+    Scenario,
+    ZicAgents,
+)
+from etslink.world import World, build_world
+from exchange.book import EventKind, OrderType, Side
+from exchange.market import TradeStatus
+from gateway.links import Link
+from registry import RegistryError, UnitKind, UnitType
+
+DAY_HOUR = 10  # trading happens at 10:00 UTC; settlement at the next midnight
+FREE_SHARE_DEFAULT = Fraction(9, 10)
+PENALTY_PRICE_DEFAULT_MINOR = 10_000_000  # a firm's bid cap when its regime names no fixed price
+ZIC_HOLD_LOTS_MAX = 10
+ORDERS_PER_DAY_MAX = 100_000
+BID_SHARE = Fraction(1, 4)  # the part of its gap a firm bids or offers for each day
+SETTLE_DAYS_AFTER_LAST_DEADLINE = 1
+VERIFIER_PREFIX = "verifier-"
+Progress = Callable[[int, int], None]  # (trading days done, trading days in all)
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRow:
+    day: str
+    trade_id: str
+    instrument: str
+    price_minor: int
+    quantity_t: int
+    buyer: str
+    seller: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRow:
+    day: str
+    instrument: str
+    trades: int
+    volume_t: int
+    notional_minor: int
+    low_minor: int
+    high_minor: int
+    close_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class FirmYear:
+    """One firm's year: what it was given, abated, emitted and surrendered."""
+
+    entity_id: str
+    registry: str
+    year: int
+    forecast_t: int
+    allocated_t: int
+    abatement_t: int
+    abatement_cost_minor: Fraction
+    emissions_t: int
+    surrendered_t: int
+    note: str
+
+
+@dataclass
+class RunResult:
+    """What a run did, and where its reports are."""
+
+    scenario: str
+    out_dir: Path
+    summary: dict[str, Any]
+    trades: list[TradeRow]
+    prices: list[PriceRow]
+    firm_years: list[FirmYear]
+    files: list[Path] = field(default_factory=list)
+    world: World | None = None
+    interrupted: bool = False  # Ctrl-C: the reports hold what was done so far
+
+
+# ---------------------------------------------------------------- firms
+
+
+@dataclass
+class Firm:
+    """A covered entity as an agent: its curve, penalty price and where it trades."""
+
+    entity: Entity
+    registry: str
+    account: str
+    curve: economics.MacCurve
+    currency: str
+    home: str | None  # its home allowance's instrument, if listed
+    buyable: tuple[str, ...]  # instruments it may surrender, home first
+    penalty_price_minor: int
+    fails_to_surrender: bool
+    forecast_t: int = 0
+
+    @property
+    def member(self) -> str:
+        return self.entity.entity_id
+
+
+def mac_curve(entity: Entity) -> economics.MacCurve:
+    """Return the economics curve of a scenario MAC (a piecewise one as flat steps)."""
+    mac = entity.mac
+    if isinstance(mac, LinearMac):
+        if mac.slope_minor_per_t == 0:
+            # A flat linear MAC: a one-price step as wide as the baseline.
+            return economics.PiecewiseMac(
+                [(entity.baseline_t, mac.intercept_minor, mac.intercept_minor)]
+            )
+        return economics.LinearMac(mac.slope_minor_per_t, mac.intercept_minor)
+    steps: list[tuple[int, int, int]] = []
+    done_t = 0
+    for segment in mac.segments:
+        steps.append((segment.up_to_t - done_t, segment.cost_minor, segment.cost_minor))
+        done_t = segment.up_to_t
+    return economics.PiecewiseMac(steps)
+
+
+def forecast_t(entity: Entity, years_elapsed: int) -> int:
+    """Return baseline × (1 + growth)^years, rounded down."""
+    assert years_elapsed >= 0, years_elapsed
+    return math.floor(entity.baseline_t * (1 + entity.growth) ** years_elapsed)
+
+
+def allocation_t(entity: Entity, regime: Regime, year: int, forecast: int) -> int:
+    """Return the free allocation (the rule in the module docstring), rounded down."""
+    allocation = entity.allocation
+    if allocation.share is not None:
+        return math.floor(allocation.share * forecast)
+    category = "" if allocation.rule == "preset" else (allocation.rule or "")
+    rule = regime.allocation_rule(year, category)
+    if rule is not None and rule.method is AllocationMethod.GRANDPARENTING:
+        return math.floor(rule.grandparenting_factor * forecast)
+    return math.floor(FREE_SHARE_DEFAULT * forecast)
+
+
+def linked_valuation(regime: Regime, links: Sequence[Link]) -> Valuation:
+    """Value the regime's own eligible units at 1, and a linked party's allowance at the rate.
+
+    `build_world` gives each book the domestic valuation, under which no unit that came
+    over a link counts. A regime with `foreign_units_via_links` counts an allowance of
+    the other party of a link that lists it at the link's rate into this registry.
+    """
+    domestic = domestic_valuation(regime)
+    code = regime.registry_code
+    foreign: dict[str, Fraction] = {}
+    if regime.surrender.foreign_units_via_links:
+        for link in sorted(links, key=lambda item: item.link_id):
+            if code in link.parties:
+                for unit in sorted(link.unit_types):
+                    foreign.setdefault(unit, link.rate_into(code))
+
+    def value(unit_type: UnitType) -> Fraction | None:
+        own = domestic(unit_type)
+        if own is not None:
+            return own
+        if unit_type.kind is UnitKind.ALLOWANCE and unit_type.origin != code:
+            return foreign.get(unit_type.code)
+        return None
+
+    return value
+
+
+def penalty_price_minor(regime: Regime) -> int:
+    """Return the most a firm pays per tonne rather than fall short."""
+    penalty = regime.penalty
+    if penalty.kind is PenaltyKind.FIXED_PER_TONNE and penalty.fixed_per_t_minor > 0:
+        return penalty.fixed_per_t_minor
+    if penalty.cap_per_t_minor:
+        return penalty.cap_per_t_minor
+    return PENALTY_PRICE_DEFAULT_MINOR
+
+
+def marginal_cost_minor(firm: Firm, abatement_t: int) -> Fraction:
+    """Return MAC at `abatement_t`, the penalty price past the curve's end."""
+    limit = firm.curve.max_abatement_t
+    if abatement_t < 0:
+        abatement_t = 0
+    if limit is not None and abatement_t > limit:
+        return Fraction(firm.penalty_price_minor)
+    return min(firm.curve.marginal_cost(abatement_t), Fraction(firm.penalty_price_minor))
+
+
+def reference_price(
+    last_minor: Fraction | None, bid_minor: Fraction | None, ask_minor: Fraction | None
+) -> Fraction | None:
+    """Return the price a firm plans by: the last trade, moved to a better quote if one shows.
+
+    A bid above it is a price the firm could sell at now; an ask below it one it could
+    buy at. With neither a trade nor a quote: None (the firm uses its own MAC).
+    """
+    price = last_minor
+    if bid_minor is not None and (price is None or bid_minor > price):
+        price = bid_minor
+    if ask_minor is not None and (price is None or ask_minor < price):
+        price = ask_minor if price is None or bid_minor is None or ask_minor >= bid_minor else price
+    return price
+
+
+def firm_intent(
+    firm: Firm, position_t: int, free_t: int, price_minor: Fraction | None, lot_t: int
+) -> tuple[Side, Fraction, int] | None:
+    """Decide one day's order in home-currency terms: (side, limit, quantity) or nothing.
+
+    Pure: the rule in the module docstring; quantities are whole lots.
+    """
+    need_t = firm.forecast_t - position_t
+    planned_t = 0  # no price seen yet: plan no abatement, bid at the MAC of the whole need
+    if price_minor is not None:
+        planned_t = min(math.floor(firm.curve.abatement_at_price(price_minor)), firm.forecast_t)
+    gap_t = firm.forecast_t - planned_t - position_t
+    if gap_t >= lot_t:
+        quantity_t = max(lot_t, math.floor(gap_t * BID_SHARE) // lot_t * lot_t)
+        return Side.BUY, marginal_cost_minor(firm, need_t), quantity_t
+    if -gap_t >= lot_t and free_t >= lot_t:
+        quantity_t = max(lot_t, math.floor(-gap_t * BID_SHARE) // lot_t * lot_t)
+        quantity_t = min(quantity_t, free_t // lot_t * lot_t)
+        return Side.SELL, marginal_cost_minor(firm, planned_t), quantity_t
+    return None
+
+
+def year_end_abatement_t(firm: Firm, price_minor: Fraction | None, position_t: int) -> int:
+    """Return the year's abatement: what the price justifies, more to cover if cheaper than a fine.
+
+    a(price) abates every tonne whose MAC is at most the year's average price; then, when
+    its holdings still fall short, the firm abates further up to the shortfall while the
+    MAC stays at or below its penalty price (a tonne not covered costs the penalty).
+    """
+    at_price_t = (
+        0 if price_minor is None else math.floor(firm.curve.abatement_at_price(price_minor))
+    )
+    at_penalty_t = math.floor(firm.curve.abatement_at_price(firm.penalty_price_minor))
+    to_cover_t = min(max(0, firm.forecast_t - position_t), at_penalty_t)
+    return min(max(at_price_t, to_cover_t), firm.forecast_t)
+
+
+# ---------------------------------------------------------------- ZI-C traders
+
+
+@dataclass
+class Zic:
+    member: str
+    instrument: str
+    account: str
+    registry: str
+    value_min_minor: int
+    value_max_minor: int
+    value_minor: int = 0
+
+
+# ---------------------------------------------------------------- the run
+
+
+class Run:
+    """One run's mutable state: the world, the agents, the day's records."""
+
+    def __init__(self, scenario: Scenario, years: int | None, days: int | None) -> None:
+        self.scenario = scenario
+        self.world = build_world(scenario)
+        self.rng = random.Random(f"{scenario.seed}:run")
+        self.years = min(years or scenario.calendar.years, scenario.calendar.years)
+        self.days = min(
+            days or scenario.calendar.trading_days_per_year, scenario.calendar.trading_days_per_year
+        )
+        self.instruments = {item.instrument.code: item for item in scenario.instruments}
+        self.firms = self._make_firms()
+        self.zics = self._make_zics()
+        self.next_order = 1
+        self.last_price: dict[str, int] = {}
+        self.trades: list[TradeRow] = []
+        self.trade_days: dict[str, str] = {}
+        self.prices: list[PriceRow] = []
+        self.firm_years: list[FirmYear] = []
+        self.refused_orders = 0
+        self.allocated: dict[tuple[str, int], int] = {}
+        self.average_prices: dict[tuple[str, int], tuple[int, str]] = {}
+        self._value_linked_units()
+        self._accredit_verifiers()
+        self._endow_cash()
+
+    # ------------------------------------------------------------ set-up
+
+    def _make_firms(self) -> list[Firm]:
+        failing = self._failing_entities()
+        firms = []
+        for item in self.scenario.registries:
+            known = self.world.registries[item.code].ledger.unit_types
+            home = next(
+                (
+                    code
+                    for code, listed in sorted(self.instruments.items())
+                    if listed.registry == item.code and code == item.regime.allowance_unit_type
+                ),
+                None,
+            )
+            foreign = sorted(
+                code
+                for code, listed in self.instruments.items()
+                if listed.registry != item.code
+                and code in known
+                and known[code].kind is UnitKind.ALLOWANCE
+                and item.regime.surrender.foreign_units_via_links
+            )
+            buyable = tuple(([home] if home else []) + foreign)
+            for entity in sorted(item.entities, key=lambda e: e.entity_id):
+                built = self.world.entities[entity.entity_id]
+                firms.append(
+                    Firm(
+                        entity,
+                        item.code,
+                        built.account_id,
+                        mac_curve(entity),
+                        item.currency,
+                        home,
+                        buyable,
+                        penalty_price_minor(item.regime),
+                        entity.entity_id in failing,
+                    )
+                )
+        return firms
+
+    def _failing_entities(self) -> set[str]:
+        share = next(
+            (a.surrender_failure_share for a in self.scenario.agents if isinstance(a, FirmsAgents)),
+            Fraction(0),
+        )
+        ids = sorted(e.entity_id for r in self.scenario.registries for e in r.entities)
+        count = math.floor(share * len(ids))
+        return set(random.Random(f"{self.scenario.seed}:failing").sample(ids, count))
+
+    def _make_zics(self) -> list[Zic]:
+        specs = [a for a in self.scenario.agents if isinstance(a, ZicAgents)]
+        zics = []
+        index = 0
+        for spec in specs:
+            for _ in range(spec.count):
+                trader = self.world.zic_traders[index]
+                index += 1
+                assert trader.instrument == spec.instrument, (trader, spec)
+                zics.append(
+                    Zic(
+                        trader.member_id,
+                        trader.instrument,
+                        trader.account_id,
+                        trader.registry,
+                        spec.value_min_minor,
+                        spec.value_max_minor,
+                    )
+                )
+        return zics
+
+    def _value_linked_units(self) -> None:
+        """Let each book count allowances that came over a link (`linked_valuation`)."""
+        for item in self.scenario.registries:
+            self.world.books[item.code].valuation = linked_valuation(
+                item.regime, self.scenario.links
+            )
+
+    def _accredit_verifiers(self) -> None:
+        for code, book in sorted(self.world.books.items()):
+            verifier_id = f"{VERIFIER_PREFIX}{code}"
+            key = verifier_key(f"{self.scenario.seed}", verifier_id)
+            book.accredit_verifier(Verifier(verifier_id, f"Verifier of {code}", key.verify_key))
+
+    def _endow_cash(self) -> None:
+        exchange = self.world.exchange
+        for firm in self.firms:
+            first_t = forecast_t(firm.entity, 0)
+            for code in firm.buyable:
+                currency = self.instruments[code].instrument.currency
+                amount = math.ceil(
+                    first_t * self._convert(firm.penalty_price_minor, firm.currency, currency)
+                )
+                if amount > 0:
+                    exchange.deposit_cash(firm.member, currency, amount)
+        for zic in self.zics:
+            listed = self.instruments[zic.instrument].instrument
+            amount = ZIC_HOLD_LOTS_MAX * listed.lot_t * zic.value_max_minor
+            exchange.deposit_cash(zic.member, listed.currency, amount)
+
+    def _convert(self, amount: int | Fraction, out_of: str, into: str) -> Fraction:
+        """Convert minor units of `out_of` into minor units of `into` (rates are in major units)."""
+        if out_of == into:
+            return Fraction(amount)
+        rate = self.scenario.fx.rate(into, out_of)
+        assert rate is not None, f"no rate {out_of} → {into} (the loader checks)"
+        digits = CURRENCY_MINOR_DIGITS[into] - CURRENCY_MINOR_DIGITS[out_of]
+        return amount * rate * Fraction(10) ** digits
+
+    # ------------------------------------------------------------ the years
+
+    def run(self, progress: Progress | None = None) -> None:
+        """Run every year; call `progress(days done, days in all)` after each trading day."""
+        start_year = self.scenario.calendar.start.year
+        total = self.years * self.days
+        for index in range(self.years):
+            year = start_year + index
+            self._allocate(year, index)
+            for number, day in enumerate(self._trading_days(year), start=1):
+                self._trade_day(day)
+                self._fire_deadlines()
+                if progress is not None:
+                    progress(index * self.days + number, total)
+            year_end = datetime(year + 1, 1, 1, tzinfo=UTC)
+            self.world.exchange.advance(year_end)
+            self._fire_deadlines()
+            self._close_year(year)
+        self._finish(start_year + self.years - 1)
+        self.world.check_invariants()
+
+    def _trading_days(self, year: int) -> list[datetime]:
+        first = datetime(year, 1, 1, DAY_HOUR, tzinfo=UTC)
+        length = (datetime(year + 1, 1, 1, tzinfo=UTC) - datetime(year, 1, 1, tzinfo=UTC)).days
+        n = self.scenario.calendar.trading_days_per_year
+        return [first + timedelta(days=k * length // n) for k in range(self.days)]
+
+    def _allocate(self, year: int, index: int) -> None:
+        by_registry: dict[str, dict[str, int]] = {}
+        for firm in self.firms:
+            regime = self.scenario.registry(firm.registry).regime
+            firm.forecast_t = forecast_t(firm.entity, index)
+            granted = allocation_t(firm.entity, regime, year, firm.forecast_t)
+            by_registry.setdefault(firm.registry, {})[firm.member] = granted
+            self.allocated[(firm.member, year)] = granted
+        for code in sorted(by_registry):
+            self.world.books[code].allocate(year, by_registry[code])
+        for zic in self.zics:
+            zic.value_minor = self.rng.randint(zic.value_min_minor, zic.value_max_minor)
+
+    def _fire_deadlines(self) -> None:
+        for code in sorted(self.world.books):
+            self.world.books[code].advance()
+
+    # ------------------------------------------------------------ a trading day
+
+    def _trade_day(self, moment: datetime) -> None:
+        exchange = self.world.exchange
+        exchange.advance(moment)
+        before = len(exchange.trades)
+        actors: list[Firm | Zic] = [*self.firms, *self.zics]
+        self.rng.shuffle(actors)
+        submitted: list[tuple[str, int]] = []
+        for actor in actors[:ORDERS_PER_DAY_MAX]:
+            order = self._firm_order(actor) if isinstance(actor, Firm) else self._zic_order(actor)
+            if order is not None:
+                submitted.append(order)
+        for instrument, order_id in submitted:
+            if exchange.engine.book(instrument).order(order_id) is not None:
+                exchange.cancel(instrument, order_id)
+        self._record_day(moment, list(exchange.trades.values())[before:])
+
+    def _submit(
+        self, member: str, instrument: str, side: Side, price: Fraction, quantity_t: int
+    ) -> tuple[str, int] | None:
+        listed = self.instruments[instrument].instrument
+        tick = listed.tick_minor
+        ticks = math.floor(price / tick) if side is Side.BUY else math.ceil(price / tick)
+        price_minor = max(tick, ticks * tick)
+        order_id = self.next_order
+        self.next_order += 1
+        try:
+            events = self.world.exchange.submit(
+                instrument, OrderType.LIMIT, order_id, member, side, price_minor, quantity_t
+            )
+        except RegistryError:
+            # An operating refusal (no cash, no link open yet): the agent sits out today.
+            self.refused_orders += 1
+            return None
+        if any(event[0] == EventKind.REJECTED for event in events):
+            self.refused_orders += 1  # the engine refused it (lot, tick): nothing rests
+            return None
+        return instrument, order_id
+
+    def _position(self, firm: Firm) -> tuple[int, int]:
+        """Return (eligible units held or claimed in custody, free custody claim of home)."""
+        holding = self.world.registries[firm.registry].account(firm.account).holding
+        held_t = sum(holding.balance(code) for code in firm.buyable)
+        if firm.home is None:
+            return held_t, 0
+        claim = self.world.exchange.custody.balance(firm.member, firm.home)
+        return held_t + claim.total, claim.free + holding.balance(firm.home)
+
+    def _firm_order(self, firm: Firm) -> tuple[str, int] | None:
+        """Decide on the home market; buy instead where an eligible allowance is cheaper."""
+        if not firm.buyable:
+            return None
+        position_t, free_t = self._position(firm)
+        instrument = firm.buyable[0]
+        intent = self._firm_intent_on(firm, instrument, position_t, free_t)
+        if intent is None:
+            return None
+        if intent[0] is Side.SELL:
+            assert firm.home is not None and instrument == firm.home, firm
+            return self._firm_sell(firm, firm.home, intent[1], intent[2])
+        cheapest = self._cheapest(firm)
+        if cheapest != instrument:
+            there = self._firm_intent_on(firm, cheapest, position_t, free_t)
+            if there is not None and there[0] is Side.BUY:
+                order = self._firm_buy(firm, cheapest, there[1], there[2])
+                if order is not None:
+                    return order
+        return self._firm_buy(firm, instrument, intent[1], intent[2])
+
+    def _firm_intent_on(
+        self, firm: Firm, instrument: str, position_t: int, free_t: int
+    ) -> tuple[Side, Fraction, int] | None:
+        listed = self.instruments[instrument].instrument
+        book = self.world.exchange.engine.book(instrument)
+        quotes = (self.last_price.get(instrument), book.best_bid(), book.best_ask())
+        home_quotes = [
+            None if q is None else self._convert(q, listed.currency, firm.currency) for q in quotes
+        ]
+        price = reference_price(*home_quotes)
+        return firm_intent(firm, position_t, free_t, price, listed.lot_t)
+
+    def _firm_buy(
+        self, firm: Firm, instrument: str, limit_home: Fraction, quantity_t: int
+    ) -> tuple[str, int] | None:
+        currency = self.instruments[instrument].instrument.currency
+        limit = self._convert(limit_home, firm.currency, currency)
+        return self._submit(firm.member, instrument, Side.BUY, limit, quantity_t)
+
+    def _firm_sell(
+        self, firm: Firm, home: str, limit: Fraction, quantity_t: int
+    ) -> tuple[str, int] | None:
+        claim = self.world.exchange.custody.balance(firm.member, home).free
+        if claim < quantity_t:
+            self.world.exchange.deposit_units(firm.member, home, quantity_t - claim)
+        return self._submit(firm.member, home, Side.SELL, limit, quantity_t)
+
+    def _cheapest(self, firm: Firm) -> str:
+        """Return the instrument with the lowest last price in the firm's currency (home first)."""
+        best = firm.buyable[0]
+        best_price: Fraction | None = None
+        for code in firm.buyable:
+            last = self.last_price.get(code)
+            if last is None:
+                continue
+            price = self._convert(last, self.instruments[code].instrument.currency, firm.currency)
+            if best_price is None or price < best_price:
+                best, best_price = code, price
+        return best
+
+    def _zic_order(self, zic: Zic) -> tuple[str, int] | None:
+        exchange = self.world.exchange
+        listed = self.instruments[zic.instrument].instrument
+        held_t = (
+            self.world.registries[zic.registry].account(zic.account).holding.balance(zic.instrument)
+        )
+        claim = exchange.custody.balance(zic.member, zic.instrument)
+        owned_t = held_t + claim.total
+        can_buy = owned_t < ZIC_HOLD_LOTS_MAX * listed.lot_t
+        can_sell = held_t + claim.free >= listed.lot_t
+        if not can_buy and not can_sell:
+            return None
+        side = Side.BUY if can_buy and (not can_sell or self.rng.random() < 0.5) else Side.SELL
+        trader = ZiConstrainedTrader(
+            side, [zic.value_minor], self.rng, price_max_minor=zic.value_max_minor
+        )
+        view = MarketView(None, None, self.last_price.get(zic.instrument), 0)
+        intents: list[OrderIntent] = trader.act(0, view)
+        if not intents:
+            return None
+        intent = intents[0]
+        if side is Side.SELL and claim.free < listed.lot_t:
+            exchange.deposit_units(zic.member, zic.instrument, listed.lot_t - claim.free)
+        return self._submit(
+            zic.member, zic.instrument, side, Fraction(intent.price_minor), listed.lot_t
+        )
+
+    def _record_day(self, moment: datetime, trades: Sequence[Any]) -> None:
+        day = moment.date().isoformat()
+        by_instrument: dict[str, list[Any]] = {}
+        for trade in trades:
+            self.trade_days[trade.trade_id] = day
+            by_instrument.setdefault(trade.instrument, []).append(trade)
+        for code in sorted(by_instrument):
+            today = by_instrument[code]
+            prices = [t.price_minor for t in today]
+            self.prices.append(
+                PriceRow(
+                    day,
+                    code,
+                    len(today),
+                    sum(t.quantity_t for t in today),
+                    sum(t.cost_minor for t in today),
+                    min(prices),
+                    max(prices),
+                    prices[-1],
+                )
+            )
+            self.last_price[code] = prices[-1]
+
+    # ------------------------------------------------------------ the year's end
+
+    def _year_vwap(self, code: str, year: int) -> Fraction | None:
+        rows = [p for p in self.prices if p.instrument == code and p.day.startswith(f"{year}-")]
+        volume_t = sum(p.volume_t for p in rows)
+        if volume_t == 0:
+            last = self.last_price.get(code)
+            return None if last is None else Fraction(last)
+        return Fraction(sum(p.notional_minor for p in rows), volume_t)
+
+    def _close_year(self, year: int) -> None:
+        for code in sorted(self.world.books):
+            book = self.world.books[code]
+            calendar = book.regime.calendar
+            if year < calendar.first_year or (
+                calendar.last_year is not None and year > calendar.last_year
+            ):
+                continue
+            home = self.scenario.registry(code).regime.allowance_unit_type
+            price = self._year_vwap(home, year) if home in self.instruments else None
+            firms = [f for f in self.firms if f.registry == code]
+            settled = [self._settle_firm(book, firm, year, price) for firm in firms]
+            self.firm_years.extend(settled)
+            source = "market"
+            if price is None or price < 1:
+                # No trade ever: penalties that multiply the average price still need one.
+                # The firms' mean MAC at their abatement is what a market would have shown.
+                costs = [
+                    marginal_cost_minor(f, y.abatement_t)
+                    for f, y in zip(firms, settled, strict=True)
+                ]
+                price = sum(costs, Fraction(0)) / max(1, len(costs))
+                source = "mac proxy (no trade)"
+            self.average_prices[(code, year)] = (max(1, math.floor(price)), source)
+            book.set_average_price(year, max(1, math.floor(price)))
+
+    def _settle_firm(
+        self, book: ComplianceBook, firm: Firm, year: int, price: Fraction | None
+    ) -> FirmYear:
+        if firm.home is not None:
+            self._withdraw(firm, firm.home)
+        position_t, _ = self._position(firm)
+        abated_t = year_end_abatement_t(firm, price, position_t)
+        emissions_t = firm.forecast_t - abated_t
+        report = EmissionsReport(firm.member, year, {Gas.CO2: emissions_t * KG_PER_T})
+        book.submit_report(report)
+        verifier_id = f"{VERIFIER_PREFIX}{firm.registry}"
+        key = verifier_key(f"{self.scenario.seed}", verifier_id)
+        book.record_verification(sign_verification(key, verifier_id, report, book.regime))
+        note = ""
+        surrendered_t = 0
+        if firm.fails_to_surrender:
+            note = "does not surrender (surrender_failure_share)"
+        else:
+            surrendered_t, note = self._surrender(book, firm, year, emissions_t)
+        return FirmYear(
+            firm.member,
+            firm.registry,
+            year,
+            firm.forecast_t,
+            self.allocated[(firm.member, year)],
+            abated_t,
+            firm.curve.total_cost(abated_t),
+            emissions_t,
+            surrendered_t,
+            note,
+        )
+
+    def _withdraw(self, firm: Firm, instrument: str) -> None:
+        """Move a firm's free custody claim back to its account (both sides, conserved)."""
+        exchange = self.world.exchange
+        free_t = exchange.custody.balance(firm.member, instrument).free
+        listing = exchange.listings[instrument]
+        if free_t == 0 or listing.registry != firm.registry:
+            return
+        self.world.registries[firm.registry].transfer(
+            listing.custody_account, firm.account, instrument, free_t
+        )
+        exchange.custody.withdraw(firm.member, instrument, free_t)
+
+    def _surrender(
+        self, book: ComplianceBook, firm: Firm, year: int, emissions_t: int
+    ) -> tuple[int, str]:
+        period = book.regime.calendar.period_of(year)
+        holding = self.world.registries[firm.registry].account(firm.account).holding
+        want_t = emissions_t + book.carried_t(firm.member)
+        requests: list[SurrenderRequest] = []
+        for code in firm.buyable or (book.regime.allowance_unit_type,):
+            take_t = min(holding.balance(code), want_t - sum(r.quantity for r in requests))
+            if take_t > 0:
+                requests.append(SurrenderRequest(code, take_t))
+        if not requests:
+            return 0, "held nothing to surrender"
+        try:
+            book.surrender(firm.member, period, requests)
+            return sum(r.quantity for r in requests), ""
+        except RegistryError as error:
+            home = [r for r in requests if r.unit_type == book.regime.allowance_unit_type]
+            if not home or home == requests:
+                return 0, f"surrender refused ({int(error.code)}): {error.message}"
+            try:
+                book.surrender(firm.member, period, home)
+            except RegistryError as again:
+                return 0, f"surrender refused ({int(again.code)}): {again.message}"
+            return home[
+                0
+            ].quantity, f"foreign units refused ({int(error.code)}); home allowances only"
+
+    def _finish(self, last_year: int) -> None:
+        """Advance past every deadline of the last year's periods, settling on the way."""
+        moments = []
+        for book in self.world.books.values():
+            calendar = book.regime.calendar
+            period = calendar.period_of(last_year)
+            if calendar.period_last_year(period) != last_year:
+                # The period runs on past the run: its deadline is left pending (reported).
+                period = calendar.period_of(last_year) - 1
+                if period < calendar.first_year:
+                    continue
+                period = calendar.period_of(period)
+            deadline = calendar.deadline(DeadlineKind.SURRENDER_DUE, period)
+            if deadline is not None:
+                moments.append(deadline.due)
+        end = max(moments, default=self.world.clock.now())
+        end = max(end, self.world.clock.now()) + timedelta(days=SETTLE_DAYS_AFTER_LAST_DEADLINE)
+        self.world.exchange.advance(end)
+        self._fire_deadlines()
+
+
+# ---------------------------------------------------------------- reports
+
+
+def run_scenario(
+    scenario: Scenario,
+    out_dir: Path | str,
+    *,
+    years: int | None = None,
+    days: int | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run `scenario` and write its reports; `years` and `days` cut the run short.
+
+    Ctrl-C (KeyboardInterrupt) stops the run where it is: the reports are written from
+    what was recorded so far, marked `"interrupted": true`, and `RunResult.interrupted`
+    is set; the world's invariants are then not checked (a command may be half done).
+    """
+    run = Run(scenario, years, days)
+    interrupted = False
+    try:
+        run.run(progress)
+    except KeyboardInterrupt:
+        interrupted = True
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    trades = _trade_rows(run)
+    summary = build_summary(run, trades)
+    summary["interrupted"] = interrupted
+    result = RunResult(
+        scenario.name,
+        out,
+        summary,
+        trades,
+        run.prices,
+        run.firm_years,
+        world=run.world,
+        interrupted=interrupted,
+    )
+    result.files = write_reports(result, run)
+    return result
+
+
+def _trade_rows(run: Run) -> list[TradeRow]:
+    rows = []
+    for trade in run.world.exchange.trades.values():
+        rows.append(
+            TradeRow(
+                run.trade_days.get(trade.trade_id, ""),
+                trade.trade_id,
+                trade.instrument,
+                trade.price_minor,
+                trade.quantity_t,
+                trade.buyer,
+                trade.seller,
+                trade.status.value,
+            )
+        )
+    return rows
+
+
+def _money(value: Fraction) -> str:
+    """Return an exact amount as text: '1234' or '1234.5' when finite, else 'p/q'."""
+    return (
+        str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    )
+
+
+def build_summary(run: Run, trades: list[TradeRow]) -> dict[str, Any]:
+    """Return the summary: what summary.json holds.
+
+    `markets.<unit>.years.<year>`: vwap_minor (exact, "p/q" when not whole), min_minor,
+    max_minor, volume_t (matched), settled_t, notional_minor, trades.
+    `registries.<code>.years.<year>`: allocated_t, verified_emissions_t, surrendered_t,
+    abatement_t, abatement_cost_minor (registry currency, rounded down), average_price_minor
+    and its source, and from the deadline outcomes of the period starting that year:
+    entities, compliant_entities, shortfall_t, penalties_minor. `deadlines_pending` lists
+    surrender deadlines the run did not reach. `totals`: trades, volume_t, abatement_t,
+    abatement_cost_minor (scenario currency, rounded down), orders_refused.
+    """
+    scenario = run.scenario
+    markets: dict[str, dict[str, Any]] = {}
+    for code in sorted(run.instruments):
+        by_year: dict[str, Any] = {}
+        for row in trades:
+            if row.instrument != code:
+                continue
+            year = by_year.setdefault(
+                row.day[:4],
+                {
+                    "volume_t": 0,
+                    "notional_minor": 0,
+                    "trades": 0,
+                    "settled_t": 0,
+                    "low": None,
+                    "high": None,
+                },
+            )
+            year["volume_t"] += row.quantity_t
+            year["notional_minor"] += row.price_minor * row.quantity_t
+            year["trades"] += 1
+            year["settled_t"] += row.quantity_t if row.status == TradeStatus.SETTLED.value else 0
+            year["low"] = (
+                row.price_minor if year["low"] is None else min(year["low"], row.price_minor)
+            )
+            year["high"] = (
+                row.price_minor if year["high"] is None else max(year["high"], row.price_minor)
+            )
+        markets[code] = {
+            "currency": run.instruments[code].instrument.currency,
+            "years": {
+                y: {
+                    "vwap_minor": _money(Fraction(v["notional_minor"], v["volume_t"])),
+                    "min_minor": v["low"],
+                    "max_minor": v["high"],
+                    "volume_t": v["volume_t"],
+                    "settled_t": v["settled_t"],
+                    "notional_minor": v["notional_minor"],
+                    "trades": v["trades"],
+                }
+                for y, v in sorted(by_year.items())
+            },
+        }
+    registries = {code: _registry_summary(run, code) for code in sorted(run.world.books)}
+    abatement_t = sum(f.abatement_t for f in run.firm_years)
+    cost = sum(
+        (
+            run._convert(
+                f.abatement_cost_minor, scenario.registry(f.registry).currency, scenario.currency
+            )
+            for f in run.firm_years
+        ),
+        Fraction(0),
+    )
+    return {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "currency": scenario.currency,
+        "years_run": run.years,
+        "trading_days_per_year_run": run.days,
+        "markets": markets,
+        "registries": registries,
+        "totals": {
+            "trades": len(trades),
+            "volume_t": sum(t.quantity_t for t in trades),
+            "abatement_t": abatement_t,
+            "abatement_cost_minor": math.floor(cost),
+            "orders_refused": run.refused_orders,
+        },
+    }
+
+
+def _registry_summary(run: Run, code: str) -> dict[str, Any]:
+    book = run.world.books[code]
+    years: dict[str, Any] = {}
+    for row in run.firm_years:
+        if row.registry != code:
+            continue
+        year = years.setdefault(
+            str(row.year),
+            {
+                "allocated_t": 0,
+                "verified_emissions_t": 0,
+                "surrendered_t": 0,
+                "abatement_t": 0,
+                "abatement_cost_minor": Fraction(0),
+            },
+        )
+        year["allocated_t"] += row.allocated_t
+        year["verified_emissions_t"] += row.emissions_t
+        year["surrendered_t"] += row.surrendered_t
+        year["abatement_t"] += row.abatement_t
+        year["abatement_cost_minor"] += row.abatement_cost_minor
+    for outcome in book.outcomes():
+        year = years.setdefault(str(outcome.period), {})
+        year.setdefault("entities", 0)
+        year["entities"] = year["entities"] + 1
+        year["compliant_entities"] = year.get("compliant_entities", 0) + (outcome.shortfall_t == 0)
+        year["shortfall_t"] = year.get("shortfall_t", 0) + outcome.shortfall_t
+        year["penalties_minor"] = year.get("penalties_minor", 0) + outcome.penalty.fine_minor
+    for (registry, year_number), (price, source) in run.average_prices.items():
+        if registry == code:
+            year = years.setdefault(str(year_number), {})
+            year["average_price_minor"] = price
+            year["average_price_source"] = source
+    for year in years.values():
+        if "abatement_cost_minor" in year:
+            year["abatement_cost_minor"] = math.floor(year["abatement_cost_minor"])
+        for key in ("entities", "compliant_entities", "shortfall_t", "penalties_minor"):
+            year.setdefault(key, 0)
+    return {
+        "currency": run.scenario.registry(code).currency,
+        "allowance": book.regime.allowance_unit_type,
+        "years": dict(sorted(years.items())),
+        "deadlines_pending": _pending(book, run.scenario.calendar.start.year + run.years - 1),
+    }
+
+
+def _pending(book: ComplianceBook, last_year: int) -> list[str]:
+    """Return the surrender deadlines of periods the run reached that have not fired."""
+    calendar = book.regime.calendar
+    pending = []
+    for period in calendar.periods(last_year):
+        if period < book.schedule.first_period:
+            continue
+        if (DeadlineKind.SURRENDER_DUE, period) in book.schedule.fired:
+            continue
+        deadline = calendar.deadline(DeadlineKind.SURRENDER_DUE, period)
+        if deadline is not None:
+            pending.append(f"surrender for period {period} due {deadline.due:%Y-%m-%d}")
+    return pending
+
+
+def write_reports(result: RunResult, run: Run) -> list[Path]:
+    """Write summary.json and the CSVs; return the paths written."""
+    out = result.out_dir
+    summary_path = out / "summary.json"
+    summary_path.write_text(
+        json.dumps(result.summary, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    trades_path = out / "trades.csv"
+    _write_csv(
+        trades_path,
+        ["day", "trade_id", "instrument", "price_minor", "quantity_t", "buyer", "seller", "status"],
+        [
+            [
+                r.day,
+                r.trade_id,
+                r.instrument,
+                r.price_minor,
+                r.quantity_t,
+                r.buyer,
+                r.seller,
+                r.status,
+            ]
+            for r in result.trades
+        ],
+    )
+    prices_path = out / "prices.csv"
+    _write_csv(
+        prices_path,
+        [
+            "day",
+            "instrument",
+            "trades",
+            "volume_t",
+            "notional_minor",
+            "low_minor",
+            "high_minor",
+            "close_minor",
+        ],
+        [
+            [
+                p.day,
+                p.instrument,
+                p.trades,
+                p.volume_t,
+                p.notional_minor,
+                p.low_minor,
+                p.high_minor,
+                p.close_minor,
+            ]
+            for p in result.prices
+        ],
+    )
+    compliance_path = out / "compliance.csv"
+    rows = []
+    for code in sorted(run.world.books):
+        for o in run.world.books[code].outcomes():
+            rows.append(
+                [
+                    code,
+                    o.entity_id,
+                    o.period,
+                    o.emissions_t,
+                    o.obligation_t,
+                    _money(o.surrendered_value),
+                    o.shortfall_t,
+                    o.status.value,
+                    o.penalty.fine_minor,
+                    o.penalty.carried_t,
+                ]
+            )
+    _write_csv(
+        compliance_path,
+        [
+            "registry",
+            "entity",
+            "period",
+            "emissions_t",
+            "obligation_t",
+            "surrendered",
+            "shortfall_t",
+            "status",
+            "penalty_minor",
+            "carried_t",
+        ],
+        rows,
+    )
+    return [summary_path, trades_path, prices_path, compliance_path]
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+__all__ = ["RunResult", "run_scenario"]

@@ -1,0 +1,222 @@
+"""The run loop: shipped scenarios run end to end, report consistently, and replay byte for byte.
+
+Kazakhstan runs standalone (fixtures/scenarios/kazakhstan.toml); EU–Switzerland
+runs its linked year 2020 (registry link from 2020-09-21,
+fixtures/links/eu-switzerland.toml), where cross-registry trades settle
+through the gateway.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from etslink.cli import cli
+from etslink.scenario import load_scenario
+from etslink.simulation import (
+    Firm,
+    RunResult,
+    firm_intent,
+    mac_curve,
+    reference_price,
+    run_scenario,
+    year_end_abatement_t,
+)
+from exchange.book import Side
+from exchange.market import TradeStatus
+
+REPORTS = ("summary.json", "trades.csv", "prices.csv", "compliance.csv")
+KAZAKHSTAN = "fixtures/scenarios/kazakhstan.toml"
+EU_SWITZERLAND = "fixtures/scenarios/eu-switzerland.toml"
+
+
+@pytest.fixture(scope="module")
+def kazakhstan(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return run_scenario(load_scenario(KAZAKHSTAN), tmp_path_factory.mktemp("kz"))
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_kazakhstan_runs_end_to_end_and_writes_every_report(kazakhstan: RunResult) -> None:
+    for name in REPORTS:
+        assert (kazakhstan.out_dir / name).is_file(), name
+    summary = json.loads((kazakhstan.out_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["years_run"] == 3
+    assert sorted(summary["registries"]["KZ"]["years"]) == ["2018", "2019", "2020"]
+    assert summary["totals"]["trades"] > 0
+    compliance = _rows(kazakhstan.out_dir / "compliance.csv")
+    assert len(compliance) == 20 * 3  # every entity settled at each of the three deadlines
+
+
+def test_kazakhstan_summary_totals_agree_with_trades_csv(kazakhstan: RunResult) -> None:
+    summary = json.loads((kazakhstan.out_dir / "summary.json").read_text(encoding="utf-8"))
+    trades = _rows(kazakhstan.out_dir / "trades.csv")
+    volume: dict[tuple[str, str], int] = defaultdict(int)
+    notional: dict[tuple[str, str], int] = defaultdict(int)
+    for row in trades:
+        key = (row["instrument"], row["day"][:4])
+        volume[key] += int(row["quantity_t"])
+        notional[key] += int(row["price_minor"]) * int(row["quantity_t"])
+    assert summary["totals"]["trades"] == len(trades)
+    assert summary["totals"]["volume_t"] == sum(volume.values())
+    for code, market in summary["markets"].items():
+        for year, stats in market["years"].items():
+            assert stats["volume_t"] == volume[(code, year)]
+            assert Fraction(stats["vwap_minor"]) == Fraction(
+                notional[(code, year)], volume[(code, year)]
+            )
+    prices = _rows(kazakhstan.out_dir / "prices.csv")
+    assert sum(int(row["volume_t"]) for row in prices) == sum(volume.values())
+
+
+def test_kazakhstan_registry_totals_agree_with_compliance_csv(kazakhstan: RunResult) -> None:
+    summary = kazakhstan.summary
+    rows = _rows(kazakhstan.out_dir / "compliance.csv")
+    for year, stats in summary["registries"]["KZ"]["years"].items():
+        in_year = [row for row in rows if row["period"] == year]
+        assert stats["verified_emissions_t"] == sum(int(row["emissions_t"]) for row in in_year)
+        assert stats["compliant_entities"] == sum(row["status"] == "compliant" for row in in_year)
+        assert stats["penalties_minor"] == sum(int(row["penalty_minor"]) for row in in_year)
+
+
+def test_kazakhstan_world_invariants_hold_after_the_run(kazakhstan: RunResult) -> None:
+    assert kazakhstan.world is not None
+    kazakhstan.world.check_invariants()
+    trades = kazakhstan.world.exchange.trades.values()
+    assert all(trade.status is TradeStatus.SETTLED for trade in trades)
+
+
+def test_same_scenario_and_seed_give_byte_identical_reports(
+    kazakhstan: RunResult, tmp_path: Path
+) -> None:
+    again = run_scenario(load_scenario(KAZAKHSTAN), tmp_path)
+    for name in REPORTS:
+        assert (again.out_dir / name).read_bytes() == (kazakhstan.out_dir / name).read_bytes(), name
+
+
+def test_another_seed_gives_another_run(tmp_path: Path) -> None:
+    first = run_scenario(load_scenario(KAZAKHSTAN), tmp_path / "a", years=1)
+    scenario = load_scenario(KAZAKHSTAN)
+    from dataclasses import replace
+
+    second = run_scenario(replace(scenario, seed=scenario.seed + 1), tmp_path / "b", years=1)
+    assert (first.out_dir / "trades.csv").read_bytes() != (
+        second.out_dir / "trades.csv"
+    ).read_bytes()
+
+
+def test_eu_switzerland_linked_year_settles_cross_registry_trades_through_the_gateway(
+    tmp_path: Path,
+) -> None:
+    result = run_scenario(load_scenario(EU_SWITZERLAND), tmp_path, years=1)
+    world = result.world
+    assert world is not None and world.federation is not None
+    members = world.exchange.members
+    cross = [
+        trade
+        for trade in world.exchange.trades.values()
+        if members[trade.buyer].registry != world.exchange.listings[trade.instrument].registry
+    ]
+    assert cross, "no firm bought over the link in 2020"
+    assert all(trade.transfer_id is not None for trade in cross)
+    assert any(trade.status is TradeStatus.SETTLED for trade in cross)
+    assert len(world.federation.gateway.transfers) > 0
+    world.check_invariants()  # registries, gateway, clearing and custody all conserve
+    assert sorted(result.summary["registries"]) == ["CH", "EU"]
+
+
+def test_cli_run_writes_reports_into_out_and_exits_zero(tmp_path: Path) -> None:
+    out = tmp_path / "kz"
+    outcome = CliRunner().invoke(
+        cli, ["run", KAZAKHSTAN, "--out", str(out), "--years", "1", "--days", "10"]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert "KZU" in outcome.output
+    for name in REPORTS:
+        assert (out / name).is_file()
+
+
+def test_cli_run_of_a_missing_file_exits_non_zero(tmp_path: Path) -> None:
+    outcome = CliRunner().invoke(cli, ["run", str(tmp_path / "nope.toml")])
+    assert outcome.exit_code != 0
+
+
+# ---------------------------------------------------------------- the firm's rule
+
+
+def _firm(forecast_t: int) -> Firm:
+    scenario = load_scenario(KAZAKHSTAN)
+    entity = scenario.registries[0].entities[0]
+    firm = Firm(entity, "KZ", "x", mac_curve(entity), "KZT", "KZU", ("KZU",), 1_000_000, False)
+    firm.forecast_t = forecast_t
+    return firm
+
+
+def test_a_short_firm_bids_at_its_mac_for_its_whole_uncovered_need() -> None:
+    firm = _firm(1_000_000)
+    intent = firm_intent(firm, 800_000, 800_000, None, 1_000)
+    assert intent is not None
+    side, limit, quantity_t = intent
+    assert side is Side.BUY
+    assert limit == firm.curve.marginal_cost(200_000)
+    assert quantity_t == 50_000  # a quarter of the 200,000 t gap, in whole lots
+
+
+def test_a_long_firm_offers_at_its_mac_at_planned_abatement_and_never_more_than_it_holds() -> None:
+    firm = _firm(1_000_000)
+    intent = firm_intent(firm, 1_200_000, 30_500, None, 1_000)
+    assert intent is not None
+    side, limit, quantity_t = intent
+    assert side is Side.SELL
+    assert limit == firm.curve.marginal_cost(0)
+    assert quantity_t == 30_000
+
+
+def test_a_covered_firm_at_a_price_below_its_mac_does_nothing() -> None:
+    firm = _firm(1_000_000)
+    assert firm_intent(firm, 1_000_000, 1_000_000, Fraction(1), 1_000) is None
+
+
+def test_reference_price_moves_to_a_better_quote() -> None:
+    assert reference_price(None, None, None) is None
+    assert reference_price(Fraction(100), Fraction(120), None) == 120
+    assert reference_price(Fraction(100), None, Fraction(90)) == 90
+
+
+def test_year_end_abatement_covers_a_shortfall_while_cheaper_than_the_penalty() -> None:
+    firm = _firm(1_000_000)
+    at_price = int(firm.curve.abatement_at_price(6_000))
+    assert year_end_abatement_t(firm, Fraction(6_000), 2_000_000) == at_price
+    assert year_end_abatement_t(firm, Fraction(6_000), 990_000) == max(at_price, 10_000)
+    assert year_end_abatement_t(firm, None, 0) == 1_000_000
+
+
+def test_ctrl_c_stops_the_run_and_writes_what_was_done(tmp_path: Path) -> None:
+    def interrupt_on_day_5(done: int, total: int) -> None:
+        if done == 5:
+            raise KeyboardInterrupt
+
+    result = run_scenario(load_scenario(KAZAKHSTAN), tmp_path, progress=interrupt_on_day_5)
+    assert result.interrupted
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True
+    assert summary["registries"]["KZ"]["years"] == {}  # no year closed yet
+    assert len(_rows(tmp_path / "trades.csv")) == summary["totals"]["trades"]
+
+
+def test_summary_abatement_totals_are_the_firms_years(kazakhstan: RunResult) -> None:
+    totals = kazakhstan.summary["totals"]
+    assert totals["abatement_t"] == sum(row.abatement_t for row in kazakhstan.firm_years)
+    by_year = kazakhstan.summary["registries"]["KZ"]["years"]
+    assert totals["abatement_t"] == sum(year["abatement_t"] for year in by_year.values())
+    for row in kazakhstan.firm_years:
+        assert row.emissions_t == row.forecast_t - row.abatement_t
