@@ -50,7 +50,7 @@ EXIT_INTERRUPTED = 130  # as `etslink.cli.main` exits on Ctrl-C
 def run_command(
     scenario_path: Path, seed: int | None, out_dir: Path | None, years: int | None, days: int | None
 ) -> None:
-    """Run SCENARIO day by day; write summary.json, trades.csv, prices.csv, compliance.csv."""
+    """Run SCENARIO day by day; write summary.json, the CSVs and the PNG charts."""
     with guarded():
         scenario = load_scenario(scenario_path)
         if seed is not None:
@@ -114,12 +114,57 @@ def _print(result: RunResult) -> None:
                 f"{row['penalties_minor']:,}",
             )
     console.print(registries)
+    _print_equilibrium(result)  # hook (issue 6): the analytical equilibrium beside the run
     totals = summary["totals"]
     console.print(
         f"abatement {totals['abatement_t']:,} t at {totals['abatement_cost_minor']:,} "
         f"{summary['currency']} minor units; {totals['trades']:,} trades, "
         f"{totals['volume_t']:,} t; reports in {result.out_dir}"
     )
+    # Hook (issue 6): name the chart files the run wrote.
+    pngs = [path.name for path in result.files if path.suffix == ".png"]
+    console.print(f"charts: {', '.join(pngs) or 'none'}")
+
+
+def _print_equilibrium(result: RunResult) -> None:
+    """Print each registry-year's and linked group's equilibrium beside the run (rounded)."""
+    section = result.summary.get("equilibrium", {})
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    for code, years in section.get("registries", {}).items():
+        rows.extend((code, year, report) for year, report in years.items())
+    for year, groups in section.get("links", {}).items():
+        rows.extend(("+".join(g["registries"]), year, g) for g in groups)
+    if not rows:
+        return
+    table = Table(
+        title=f"{result.scenario}: competitive equilibrium vs run (rounded; exact in "
+        f"summary.json; linked prices in {section.get('currency')} minor units)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    columns = ("system", "year", "eq price", "run price", "gap", "eq abated t", "run abated t")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "system" else "right", no_wrap=True)
+    for system, year, report in rows:
+        rounded = report.get("rounded")
+        if rounded is None:  # no equilibrium (an infeasible cap)
+            table.add_row(system, year, report["analytical"]["status"], "", "", "", "")
+            continue
+        table.add_row(
+            system,
+            year,
+            _whole(rounded["analytical"]["price_minor"]),
+            _whole(rounded["simulated"]["price_minor"]),
+            _whole(rounded["gap"]["price_minor"]),
+            _whole(rounded["analytical"]["abatement_t"]),
+            _whole(rounded["simulated"]["abatement_t"]),
+        )
+    console.print(table)
+
+
+def _whole(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
 
 
 def _price(text: str) -> str:

@@ -5,7 +5,9 @@ each calendar year allocates, lets firms and ZI-C traders trade on every
 trading day, settles at each day's end, and at the year's end reports,
 verifies and surrenders; compliance deadlines fire as simulated time passes
 them. It writes `summary.json`, `trades.csv`, `prices.csv` and
-`compliance.csv` into `out_dir`. The same scenario and seed give the same
+`compliance.csv` into `out_dir`, and the charts of `etslink.charts`
+(`price_paths.png`, `compliance.png`, `flows.png`); `summary.json`'s
+`"equilibrium"` key is `etslink.equilibrium_report`'s. The same scenario and seed give the same
 bytes: one `random.Random` per run seeded from the scenario's seed, sorted
 iteration, no wall clock.
 
@@ -85,7 +87,7 @@ from compliance.mrv import EmissionsReport, Verifier, sign_verification
 from compliance.presets import CURRENCY_MINOR_DIGITS
 from compliance.regime import AllocationMethod, PenaltyKind, Regime
 from compliance.surrender_rules import Valuation, domestic_valuation
-from etslink import economics
+from etslink import charts, economics, equilibrium_report  # charts/equilibrium: report hooks
 from etslink.agents import MarketView, OrderIntent, ZiConstrainedTrader
 from etslink.compliance_session import KG_PER_T, verifier_key
 from etslink.scenario import (
@@ -843,6 +845,8 @@ def run_scenario(
     trades = _trade_rows(run)
     summary = build_summary(run, trades)
     summary["interrupted"] = interrupted
+    # Hook (issue 6, reports): the analytical equilibrium beside the run; see equilibrium_report.
+    summary["equilibrium"] = equilibrium_report.equilibrium_summary(run)
     result = RunResult(
         scenario.name,
         out,
@@ -854,6 +858,7 @@ def run_scenario(
         interrupted=interrupted,
     )
     result.files = write_reports(result, run)
+    result.files += charts.write_charts(result, run)  # hook (issue 6): PNG charts; see charts
     return result
 
 

@@ -1,0 +1,169 @@
+"""PNG charts of a run: price paths, compliance outcomes and flows across links.
+
+`write_charts(result, run)` writes into the run's out dir:
+
+- `price_paths.png`: each market's daily volume-weighted price (prices.csv's rows).
+- `compliance.png`: compliant and short entities per registry and year (summary.json's
+  `registries.<code>.years.<year>` counts).
+- `flows.png`: tonnes settled across registries per year, by direction (an exchange trade
+  whose buyer is a member of another registry than the instrument's); a run with no
+  such trade gets a chart that says "no cross-registry flows".
+
+Deterministic: matplotlib's Agg canvas without pyplot's global state, a fixed size and
+dpi, the bundled DejaVu font, and no Software entry in the PNG metadata (matplotlib
+writes no timestamp into PNGs), so the same run gives the same bytes. Charts are
+display only: the floats they plot are read from the exact reports, never fed back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from exchange.market import TradeStatus
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from etslink.simulation import PriceRow, Run, RunResult
+
+FIGURE_SIZE_IN = (8.0, 4.5)
+DPI = 100
+PNG_METADATA: dict[str, Any] = {"Software": None}  # keep the bytes free of the version
+SERIES_MAX = 50  # markets or bars drawn on one chart; more are left out and the title says so
+
+Flows = dict[tuple[str, str], dict[int, int]]  # (from registry, to registry) → year → t
+
+
+def _figure(title: str) -> tuple[Figure, Any]:
+    # The Agg canvas directly, not pyplot: no display, no global backend switched on. Imported
+    # here, not at module level: every `etslink` command would otherwise pay for matplotlib.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=FIGURE_SIZE_IN, dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.set_title(title)
+    return figure, axes
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, format="png", dpi=DPI, metadata=PNG_METADATA)
+    return path
+
+
+def _empty(axes: Any, text: str) -> None:
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes)
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+def price_paths_chart(
+    prices: Sequence[PriceRow], currencies: Mapping[str, str], path: Path
+) -> Path:
+    """Plot each market's daily volume-weighted price (minor units per t, its currency)."""
+    figure, axes = _figure("Daily volume-weighted price per market")
+    by_market: dict[str, list[tuple[date, float]]] = {}
+    for row in prices:
+        if row.volume_t > 0:
+            point = (date.fromisoformat(row.day), row.notional_minor / row.volume_t)  # display
+            by_market.setdefault(row.instrument, []).append(point)
+    if not by_market:
+        _empty(axes, "no trades")
+        return _save(figure, path)
+    for code in sorted(by_market)[:SERIES_MAX]:
+        days, values = zip(*by_market[code], strict=True)
+        axes.plot(days, values, label=f"{code} ({currencies.get(code, '?')})", linewidth=1)
+    axes.set_ylabel("minor units per t")
+    axes.legend(loc="best", fontsize="small")
+    figure.autofmt_xdate()
+    return _save(figure, path)
+
+
+def compliance_chart(registries: Mapping[str, Any], path: Path) -> Path:
+    """Plot compliant vs short entities per registry and year, stacked."""
+    figure, axes = _figure("Compliance outcomes: entities per registry and year")
+    labels: list[str] = []
+    compliant: list[int] = []
+    short: list[int] = []
+    for code in sorted(registries):
+        for year, row in sorted(registries[code]["years"].items()):
+            entities = row.get("entities", 0)
+            if entities == 0:
+                continue
+            labels.append(f"{code} {year}")
+            compliant.append(row.get("compliant_entities", 0))
+            short.append(entities - row.get("compliant_entities", 0))
+    labels, compliant, short = labels[:SERIES_MAX], compliant[:SERIES_MAX], short[:SERIES_MAX]
+    if not labels:
+        _empty(axes, "no compliance deadline reached")
+        return _save(figure, path)
+    positions = list(range(len(labels)))
+    axes.bar(positions, compliant, label="compliant", color="tab:green")
+    axes.bar(positions, short, bottom=compliant, label="short", color="tab:red")
+    axes.set_xticks(positions, labels, rotation=45, ha="right", fontsize="small")
+    axes.set_ylabel("entities")
+    axes.legend(loc="best", fontsize="small")
+    return _save(figure, path)
+
+
+def flows_chart(flows: Flows, path: Path) -> Path:
+    """Plot tonnes settled across registries per year, one bar group per direction."""
+    figure, axes = _figure("Settled cross-registry flows (t per year)")
+    if not flows:
+        _empty(axes, "no cross-registry flows (no link carried a trade)")
+        return _save(figure, path)
+    years = sorted({year for by_year in flows.values() for year in by_year})
+    directions = sorted(flows)[:SERIES_MAX]
+    width = 0.8 / len(directions)
+    for index, direction in enumerate(directions):
+        positions = [k + index * width for k in range(len(years))]
+        heights = [flows[direction].get(year, 0) for year in years]
+        axes.bar(positions, heights, width=width, label=f"{direction[0]} → {direction[1]}")
+    axes.set_xticks(
+        [k + width * (len(directions) - 1) / 2 for k in range(len(years))], [str(y) for y in years]
+    )
+    axes.set_ylabel("t")
+    axes.legend(loc="best", fontsize="small")
+    return _save(figure, path)
+
+
+def cross_registry_flows(run: Run) -> Flows:
+    """Return settled tonnes per (instrument's registry → buyer's registry) and year."""
+    exchange = run.world.exchange
+    flows: Flows = {}
+    for trade in exchange.trades.values():
+        if trade.status is not TradeStatus.SETTLED:
+            continue
+        origin = exchange.listings[trade.instrument].registry
+        buyer = exchange.members[trade.buyer].registry
+        day = run.trade_days.get(trade.trade_id, "")
+        if origin == buyer or not day:
+            continue
+        by_year = flows.setdefault((origin, buyer), {})
+        by_year[int(day[:4])] = by_year.get(int(day[:4]), 0) + trade.quantity_t
+    return flows
+
+
+def write_charts(result: RunResult, run: Run) -> list[Path]:
+    """Write the three charts into the run's out dir; return their paths."""
+    out = result.out_dir
+    currencies = {code: item.instrument.currency for code, item in run.instruments.items()}
+    return [
+        price_paths_chart(result.prices, currencies, out / "price_paths.png"),
+        compliance_chart(result.summary["registries"], out / "compliance.png"),
+        flows_chart(cross_registry_flows(run), out / "flows.png"),
+    ]
+
+
+__all__ = [
+    "compliance_chart",
+    "cross_registry_flows",
+    "flows_chart",
+    "price_paths_chart",
+    "write_charts",
+]

@@ -1,0 +1,277 @@
+"""The analytical competitive equilibrium of each registry's year, beside what the run did.
+
+`summary.json` carries it under `"equilibrium"` (built by `equilibrium_summary(run)`):
+
+- `currency`: the scenario's currency, the common one of linked equilibria.
+- `registries.<code>.<year>`: `curves` ("linear", "piecewise" or "mixed": the covered
+  firms' MAC kinds; piecewise step curves are solved exactly too), `firms`, and three
+  blocks: `analytical` (`status`, `price_minor`, `abatement_t`, `cost_minor`),
+  `simulated` (`price_minor`: the home allowance's volume-weighted price of the year, null
+  when it did not trade; `abatement_t`; `cost_minor`) and `gap` = simulated − analytical
+  for each of the three (null when the simulated price is). Money is the registry's
+  minor units; every number is exact, written as "p" or "p/q". `rounded` repeats the
+  three blocks as whole numbers (half up) for reading: exact denominators of
+  generated curves run to hundreds of digits. When no price meets the
+  cap, `analytical` holds `status: "infeasible"` and `error`, and there is no gap.
+- `links.<year>`: one entry per group of registries linked that year, with `registries`
+  and the same three blocks in the common currency (`simulated.price_minor`: the volume-
+  weighted price over the group's home allowances, each trade converted), plus
+  `analytical.local_price_minor`, `net_import_t` and `gains_from_linking_minor`.
+
+The inputs of each equilibrium are the run's own: baseline = the firm's forecast
+emissions of the year, allocation = what the run allocated, cap = Σ allocations (the run
+auctions nothing), the firm's curve = the one it traded by (`simulation.mac_curve`, the one
+adapter from the scenario's MAC to economics' curves). A link counts in a year when its
+state is not "proposed" and its effective window overlaps the year; the linked
+equilibrium assumes a full link at 1 : 1 (economics.linked_equilibrium), whatever the
+link's direction or exchange rate, and says so in `links.<year>[].note`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from compliance.presets import CURRENCY_MINOR_DIGITS
+from etslink import economics
+from etslink.scenario import FxTable, LinearMac, Scenario
+from gateway.links import LinkState
+
+if TYPE_CHECKING:
+    from etslink.simulation import Run
+
+FULL_LINK_NOTE = "assumes a full two-way link at 1:1, whatever the link's direction or rate"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the run did in one system's year (money in that system's minor units)."""
+
+    price_minor: Fraction | None  # volume-weighted; None when nothing traded
+    abatement_t: int
+    cost_minor: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class SystemYear:
+    """One registry's year: its covered firms as economics sees them, and the run's outcome."""
+
+    registry: str
+    year: int
+    curves: str  # "linear", "piecewise" or "mixed"
+    firms: tuple[economics.Firm, ...]
+    simulated: Outcome
+
+
+def exact(value: Fraction | int) -> str:
+    """Return an exact number as text: "p" when whole, else "p/q"."""
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _rounded(value: Fraction | None) -> int | None:
+    """Return `value` rounded half up to a whole number (the readable view), None stays None."""
+    return None if value is None else math.floor(value + Fraction(1, 2))
+
+
+def _blocks(
+    price_minor: Fraction, abatement_t: Fraction, cost_minor: Fraction, simulated: Outcome
+) -> dict[str, Any]:
+    """Return the simulated block, the gap (simulated − analytical) and their rounded view."""
+    price_gap = None if simulated.price_minor is None else simulated.price_minor - price_minor
+    keys = ("price_minor", "abatement_t", "cost_minor")
+    sides = {
+        "analytical": (price_minor, abatement_t, cost_minor),
+        "simulated": (
+            simulated.price_minor,
+            Fraction(simulated.abatement_t),
+            simulated.cost_minor,
+        ),
+        "gap": (price_gap, simulated.abatement_t - abatement_t, simulated.cost_minor - cost_minor),
+    }
+    return {
+        "rounded": {
+            side: dict(zip(keys, map(_rounded, values), strict=True))
+            for side, values in sides.items()
+        },
+        "simulated": {
+            "price_minor": None if simulated.price_minor is None else exact(simulated.price_minor),
+            "abatement_t": exact(simulated.abatement_t),
+            "cost_minor": exact(simulated.cost_minor),
+        },
+        "gap": {
+            "price_minor": None if price_gap is None else exact(price_gap),
+            "abatement_t": exact(simulated.abatement_t - abatement_t),
+            "cost_minor": exact(simulated.cost_minor - cost_minor),
+        },
+    }
+
+
+def system_report(system: SystemYear) -> dict[str, Any]:
+    """Return one registry-year's analytical equilibrium, the simulated outcome and the gap."""
+    head: dict[str, Any] = {"curves": system.curves, "firms": len(system.firms)}
+    try:
+        found = economics.competitive_equilibrium(system.firms)
+    except economics.InfeasibleCapError as error:
+        return head | {"analytical": {"status": "infeasible", "error": str(error)}}
+    abatement_t = sum((o.abatement_t for o in found.firms), Fraction(0))
+    analytical = {
+        "status": found.status.name.lower(),
+        "price_minor": exact(found.price_minor),
+        "abatement_t": exact(abatement_t),
+        "cost_minor": exact(found.total_cost_minor),
+    }
+    blocks = _blocks(found.price_minor, abatement_t, found.total_cost_minor, system.simulated)
+    return head | {"analytical": analytical} | blocks
+
+
+def linked_report(
+    systems: Sequence[SystemYear], rates: Mapping[str, Fraction], simulated: Outcome
+) -> dict[str, Any]:
+    """Return the linked equilibrium of `systems` in the common currency, beside the run.
+
+    `rates[registry]`: one minor unit of the registry's currency in common minor units;
+    `simulated` is already in the common currency.
+    """
+    assert len(systems) >= 2, systems
+    markets = [economics.Market(s.registry, s.firms) for s in systems]
+    head: dict[str, Any] = {"registries": [s.registry for s in systems], "note": FULL_LINK_NOTE}
+    try:
+        found = economics.linked_equilibrium(markets, rates)
+    except economics.InfeasibleCapError as error:
+        return head | {"analytical": {"status": "infeasible", "error": str(error)}}
+    linked = found.linked
+    abatement_t = sum((o.abatement_t for o in linked.firms), Fraction(0))
+    analytical = {
+        "status": linked.status.name.lower(),
+        "price_minor": exact(found.price_minor),
+        "abatement_t": exact(abatement_t),
+        "cost_minor": exact(linked.total_cost_minor),
+        "local_price_minor": {k: exact(v) for k, v in sorted(found.local_price_minor.items())},
+        "net_import_t": {k: exact(v) for k, v in sorted(found.net_import_t.items())},
+        "gains_from_linking_minor": exact(found.gains_from_linking_minor),
+    }
+    blocks = _blocks(found.price_minor, abatement_t, linked.total_cost_minor, simulated)
+    return head | {"analytical": analytical} | blocks
+
+
+# ---------------------------------------------------------------- from a run
+
+
+def minor_rate(fx: FxTable, out_of: str, into: str) -> Fraction:
+    """Return what one minor unit of `out_of` is worth in minor units of `into`."""
+    if out_of == into:
+        return Fraction(1)
+    rate = fx.rate(into, out_of)
+    assert rate is not None, f"no rate {out_of} → {into} (the loader checks)"
+    digits = CURRENCY_MINOR_DIGITS[into] - CURRENCY_MINOR_DIGITS[out_of]
+    return rate * Fraction(10) ** digits
+
+
+def linked_groups(scenario: Scenario, year: int) -> list[tuple[str, ...]]:
+    """Return the groups (two or more registries) joined by links that count in `year`."""
+    start = datetime(year, 1, 1, tzinfo=UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=UTC)
+    parent = {r.code: r.code for r in scenario.registries}
+
+    def root(code: str) -> str:
+        while parent[code] != code:
+            code = parent[code]
+        return code
+
+    for link in sorted(scenario.links, key=lambda item: item.link_id):
+        if link.state is LinkState.PROPOSED or link.effective_from >= end:
+            continue
+        if link.effective_to is not None and link.effective_to <= start:
+            continue
+        if link.registry_a in parent and link.registry_b in parent:
+            parent[root(link.registry_a)] = root(link.registry_b)
+    groups: dict[str, list[str]] = {}
+    for code in sorted(parent):
+        groups.setdefault(root(code), []).append(code)
+    return sorted(tuple(g) for g in groups.values() if len(g) >= 2)
+
+
+def _vwap(run: Run, instruments: Sequence[str], year: int, currency: str) -> Fraction | None:
+    """Return the volume-weighted price of `instruments` in `year`, in `currency` minor units."""
+    notional = Fraction(0)
+    volume_t = 0
+    for row in run.prices:
+        if row.instrument in instruments and row.day.startswith(f"{year}-"):
+            listed = run.instruments[row.instrument].instrument
+            notional += row.notional_minor * minor_rate(run.scenario.fx, listed.currency, currency)
+            volume_t += row.volume_t
+    return None if volume_t == 0 else notional / volume_t
+
+
+def systems_of_run(run: Run) -> list[SystemYear]:
+    """Return each registry-year the run closed, with its firms as economics.Firm values."""
+    curves = {firm.member: firm.curve for firm in run.firms}
+    kinds = {firm.member: isinstance(firm.entity.mac, LinearMac) for firm in run.firms}
+    by_key: dict[tuple[str, int], list[Any]] = {}
+    for row in run.firm_years:
+        by_key.setdefault((row.registry, row.year), []).append(row)
+    systems = []
+    for (code, year), rows in sorted(by_key.items()):
+        item = run.scenario.registry(code)
+        linear = {kinds[r.entity_id] for r in rows}
+        simulated = Outcome(
+            _vwap(run, [item.regime.allowance_unit_type], year, item.currency),
+            sum(r.abatement_t for r in rows),
+            sum((r.abatement_cost_minor for r in rows), Fraction(0)),
+        )
+        firms = tuple(
+            economics.Firm(r.entity_id, r.forecast_t, r.allocated_t, curves[r.entity_id])
+            for r in rows
+        )
+        curve_kind = "mixed" if len(linear) == 2 else ("linear" if True in linear else "piecewise")
+        systems.append(SystemYear(code, year, curve_kind, firms, simulated))
+    return systems
+
+
+def equilibrium_summary(run: Run) -> dict[str, Any]:
+    """Return the `"equilibrium"` section of summary.json (the module docstring's schema)."""
+    scenario = run.scenario
+    systems = systems_of_run(run)
+    registries: dict[str, dict[str, Any]] = {}
+    for system in systems:
+        registries.setdefault(system.registry, {})[str(system.year)] = system_report(system)
+    links: dict[str, list[dict[str, Any]]] = {}
+    for year in sorted({s.year for s in systems}):
+        for group in linked_groups(scenario, year):
+            members = [s for s in systems if s.year == year and s.registry in group]
+            if len(members) < 2:
+                continue
+            rates = {
+                s.registry: minor_rate(
+                    scenario.fx, scenario.registry(s.registry).currency, scenario.currency
+                )
+                for s in members
+            }
+            homes = [scenario.registry(s.registry).regime.allowance_unit_type for s in members]
+            simulated = Outcome(
+                _vwap(run, homes, year, scenario.currency),
+                sum(s.simulated.abatement_t for s in members),
+                sum((rates[s.registry] * s.simulated.cost_minor for s in members), Fraction(0)),
+            )
+            links.setdefault(str(year), []).append(linked_report(members, rates, simulated))
+    return {"currency": scenario.currency, "registries": registries, "links": links}
+
+
+__all__ = [
+    "Outcome",
+    "SystemYear",
+    "equilibrium_summary",
+    "exact",
+    "linked_groups",
+    "linked_report",
+    "minor_rate",
+    "system_report",
+    "systems_of_run",
+]
