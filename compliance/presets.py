@@ -41,7 +41,7 @@ from compliance.regime import (
     UnitOrigin,
 )
 from registry.account_ids import is_registry_code
-from registry.config_reader import ConfigError, Table, load_toml
+from registry.config_reader import ConfigError, Table, load_toml, refuse_floats
 from registry.units import UnitKind
 
 S = TypeVar("S", bound=StrEnum)
@@ -120,7 +120,7 @@ def load_regime(path: Path | str) -> Regime:
     """Read one preset file into a `Regime`, refusing any mistake with a `ConfigError`."""
     path = Path(path)
     data = load_toml(path)
-    _refuse_floats(path, data, "")
+    refuse_floats(path, data, "")
     top = Table(path, "", data)
     top.refuse_unknown(_TOP_KEYS)
     header = _table(top, "regime")
@@ -226,7 +226,7 @@ def _gases(table: Table, gwp_set: str) -> frozenset[Gas]:
         if token not in tokens:
             raise ConfigError(
                 table.path,
-                f"{_where(table, 'gases')}[{index}]",
+                f"{table.key_path('gases')}[{index}]",
                 f"expected a gas or family ({', '.join(sorted(tokens))}), found {token!r}",
             )
         gases |= tokens[token]
@@ -234,7 +234,7 @@ def _gases(table: Table, gwp_set: str) -> frozenset[Gas]:
     if missing:
         raise ConfigError(
             table.path,
-            _where(table, "gases"),
+            table.key_path("gases"),
             f"the {gwp_set} GWP set has no value for {', '.join(missing)}; "
             "choose another regime.gwp_set or drop the gas",
         )
@@ -285,7 +285,7 @@ def _read_deadline(table: Table) -> DeadlineRule:
         datetime(2001, month, day)  # a year without 29 February: the rule must hold every year
     except ValueError:
         raise ConfigError(
-            table.path, _where(table, "day"), f"no day {day} in month {month} every year"
+            table.path, table.key_path("day"), f"no day {day} in month {month} every year"
         ) from None
     hour = _int_or(table, "hour", 0, 23, 0)
     minute = _int_or(table, "minute", 0, 59, 0)
@@ -295,7 +295,7 @@ def _read_deadline(table: Table) -> DeadlineRule:
     except (KeyError, ValueError):
         raise ConfigError(
             table.path,
-            _where(table, "timezone"),
+            table.key_path("timezone"),
             f"expected an IANA time zone like 'Asia/Seoul', found {timezone!r}",
         ) from None
     first_period = _int_or(table, "first_period", YEAR_MIN, YEAR_MAX, 0)
@@ -375,13 +375,13 @@ def _read_allocation_rule(table: Table) -> AllocationRule:
         if only is not None and only is not method and table.has(key):
             raise ConfigError(
                 table.path,
-                _where(table, key),
+                table.key_path(key),
                 f"applies only to method {only.value}, not {method.value}",
             )
     required = _ALLOCATION_REQUIRED.get(method)
     if required is not None and not table.has(required):
         raise ConfigError(
-            table.path, _where(table, required), f"required for method {method.value}"
+            table.path, table.key_path(required), f"required for method {method.value}"
         )
     rule = AllocationRule(
         method=method,
@@ -415,7 +415,7 @@ def _read_surrender(table: Table) -> SurrenderRules:
         if not _UNIT_CODE_RE.fullmatch(code):
             raise ConfigError(
                 table.path,
-                f"{_where(table, 'eligible_unit_types')}[{index}]",
+                f"{table.key_path('eligible_unit_types')}[{index}]",
                 f"expected a unit type code of capital letters and digits, found {code!r}",
             )
     _refuse_duplicates(table, "eligible_unit_types", eligible)
@@ -424,7 +424,7 @@ def _read_surrender(table: Table) -> SurrenderRules:
         if not is_registry_code(origin):
             raise ConfigError(
                 table.path,
-                f"{_where(table, 'ineligible_origins')}[{index}]",
+                f"{table.key_path('ineligible_origins')}[{index}]",
                 f"expected a registry code of two capital letters, found {origin!r}",
             )
     limits = tuple(_read_limit(entry) for entry in _entries(table, "limits"))
@@ -452,7 +452,7 @@ def _read_limit(table: Table) -> QuantitativeLimit:
         if kind not in choices:
             raise ConfigError(
                 table.path,
-                f"{_where(table, 'unit_kinds')}[{index}]",
+                f"{table.key_path('unit_kinds')}[{index}]",
                 f"expected one of {', '.join(sorted(choices))}, found {kind!r}",
             )
     origin = table.choice("origin", _by_value(UnitOrigin), UnitOrigin.ANY)
@@ -490,12 +490,12 @@ def _read_penalty(table: Table) -> PenaltyRule:
             owner = next(k for k, keys in _PENALTY_KEYS.items() if key in keys)
             raise ConfigError(
                 table.path,
-                _where(table, key),
+                table.key_path(key),
                 f"applies only to kind {owner.value}, not {kind.value}",
             )
     required = _PENALTY_REQUIRED.get(kind)
     if required is not None and not table.has(required):
-        raise ConfigError(table.path, _where(table, required), f"required for kind {kind.value}")
+        raise ConfigError(table.path, table.key_path(required), f"required for kind {kind.value}")
     rule = PenaltyRule(
         kind=kind,
         make_good=table.get("make_good", bool),
@@ -509,7 +509,7 @@ def _read_penalty(table: Table) -> PenaltyRule:
         allowance_share_min=_share(table, "allowance_share_min", Fraction(0)),
     )
     if required is not None and getattr(rule, required) == 0:
-        raise ConfigError(table.path, _where(table, required), f"must be above 0 for {kind.value}")
+        raise ConfigError(table.path, table.key_path(required), f"must be above 0 for {kind.value}")
     table.done()
     return rule
 
@@ -547,7 +547,7 @@ def _read_stability(table: Table) -> StabilityRules:
         missing = next(key for key in _TRIGGER_KEYS if key not in given)
         raise ConfigError(
             table.path,
-            _where(table, missing),
+            table.key_path(missing),
             f"required with {given[0]}: a trigger needs all three",
         )
     trigger_multiple = None
@@ -578,13 +578,13 @@ def _check_price_path(table: Table, name: str, price: int | None, base_year: int
         return
     if price is None:
         raise ConfigError(
-            table.path, _where(table, f"{name}_minor"), f"required with {name}_escalation"
+            table.path, table.key_path(f"{name}_minor"), f"required with {name}_escalation"
         )
     if base_year is None:
         key = "price_ceiling_base_year" if name == "price_ceiling" else "base_year"
         raise ConfigError(
             table.path,
-            _where(table, key),
+            table.key_path(key),
             f"required with {name}_escalation: the year it starts from",
         )
 
@@ -660,27 +660,6 @@ def _presets_dir() -> Path:
     return PRESETS_DIR
 
 
-def _refuse_floats(path: Path, value: Any, where: str) -> None:
-    """Refuse a float anywhere: a binary fraction cannot say 0.05 or €0.10 exactly."""
-    if isinstance(value, float):
-        raise ConfigError(
-            path,
-            where or "(file)",
-            f'floats are not exact; write a share as a string ("0.05" or "1/20") and money '
-            f"as whole minor units, found {value!r}",
-        )
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_floats(path, item, f"{where}.{key}" if where else key)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_floats(path, item, f"{where}[{index}]")
-
-
-def _where(table: Table, key: str) -> str:
-    return f"{table.where}.{key}" if table.where else key
-
-
 def _table(parent: Table, key: str) -> Table:
     table = parent.table(key)
     assert table is not None, "a required table is never None"
@@ -691,7 +670,7 @@ def _entries(table: Table, key: str) -> list[Table]:
     entries = table.tables(key)
     if len(entries) > ENTRIES_MAX:
         raise ConfigError(
-            table.path, _where(table, key), f"at most {ENTRIES_MAX} entries, found {len(entries)}"
+            table.path, table.key_path(key), f"at most {ENTRIES_MAX} entries, found {len(entries)}"
         )
     return entries
 
@@ -703,14 +682,14 @@ def _by_value(enum: type[S]) -> dict[str, S]:
 def _text(table: Table, key: str) -> str:
     text = table.get(key, str)
     if not text.strip():
-        raise ConfigError(table.path, _where(table, key), "expected text, found an empty string")
+        raise ConfigError(table.path, table.key_path(key), "expected text, found an empty string")
     return text
 
 
 def _matching(table: Table, key: str, pattern: re.Pattern[str], expected: str) -> str:
     text = table.get(key, str)
     if not pattern.fullmatch(text):
-        raise ConfigError(table.path, _where(table, key), f"expected {expected}, found {text!r}")
+        raise ConfigError(table.path, table.key_path(key), f"expected {expected}, found {text!r}")
     return text
 
 
@@ -719,10 +698,10 @@ def _strings(table: Table, key: str, required: bool = True) -> list[str]:
     for index, item in enumerate(items):
         if not isinstance(item, str):
             raise ConfigError(
-                table.path, f"{_where(table, key)}[{index}]", f"expected a string, found {item!r}"
+                table.path, f"{table.key_path(key)}[{index}]", f"expected a string, found {item!r}"
             )
     if required and not items:
-        raise ConfigError(table.path, _where(table, key), "expected at least one entry")
+        raise ConfigError(table.path, table.key_path(key), "expected at least one entry")
     return list(items)
 
 
@@ -730,7 +709,7 @@ def _int(table: Table, key: str, low: int, high: int) -> int:
     value = table.get(key, int)
     if not low <= value <= high:
         raise ConfigError(
-            table.path, _where(table, key), f"expected a whole number {low}..{high}, found {value}"
+            table.path, table.key_path(key), f"expected a whole number {low}..{high}, found {value}"
         )
     return value
 
@@ -754,13 +733,13 @@ def _share(
     if not table.has(key):
         if default is None:
             raise ConfigError(
-                table.path, _where(table, key), 'required share (e.g. "0.05") is missing'
+                table.path, table.key_path(key), 'required share (e.g. "0.05") is missing'
             )
         return default
     value = table.fraction(key)
     if value > maximum:
         raise ConfigError(
-            table.path, _where(table, key), f"expected at most {maximum}, found {value}"
+            table.path, table.key_path(key), f"expected at most {maximum}, found {value}"
         )
     return value
 
@@ -769,7 +748,7 @@ def _refuse_duplicates(table: Table, key: str, names: list[str]) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise ConfigError(table.path, _where(table, key), f"{name!r} appears twice")
+            raise ConfigError(table.path, table.key_path(key), f"{name!r} appears twice")
         seen.add(name)
 
 
@@ -779,6 +758,6 @@ def _refuse_overlaps(table: Table, key: str, ranges: list[tuple[int, int]], what
         if later_first <= earlier_last:
             raise ConfigError(
                 table.path,
-                _where(table, key),
+                table.key_path(key),
                 f"{what} overlap: two apply in {later_first}; give them first/last years apart",
             )

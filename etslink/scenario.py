@@ -29,7 +29,7 @@ from compliance.regime import Regime
 from exchange.book import Instrument
 from gateway.links import Link, LinkState, load_links
 from registry.account_ids import is_registry_code
-from registry.config_reader import ConfigError, Table, load_toml
+from registry.config_reader import ConfigError, Table, load_toml, refuse_floats
 
 REGISTRIES_MAX = 20
 ENTITIES_MAX = 5_000  # per registry, explicit and generated together
@@ -347,7 +347,7 @@ def load_scenario(path: Path | str) -> Scenario:
     """Read and check a scenario file; raise ConfigError on the first mistake."""
     path = Path(path)
     data = load_toml(path)
-    _refuse_floats(path, data, "")
+    refuse_floats(path, data, "")
     root = Table(path, "", data)
     root.refuse_unknown(_TOP_KEYS)
     header = _section(root, "scenario")
@@ -392,7 +392,7 @@ def _read_calendar(table: Table) -> ScenarioCalendar:
     table.refuse_unknown(_CALENDAR_KEYS)
     start = table.get("start", date)
     if isinstance(start, datetime):
-        raise ConfigError(table.path, _where(table, "start"), f"expected a date, found {start}")
+        raise ConfigError(table.path, table.key_path("start"), f"expected a date, found {start}")
     calendar = ScenarioCalendar(
         start=start,
         years=_int(table, "years", 1, YEARS_MAX),
@@ -415,7 +415,7 @@ def _read_registries(root: Table, seed: int) -> list[ScenarioRegistry]:
         registry = _read_registry(table, seed)
         if registry.code in {known.code for known in registries}:
             raise ConfigError(
-                table.path, _where(table, "code"), f"registry {registry.code} is declared twice"
+                table.path, table.key_path("code"), f"registry {registry.code} is declared twice"
             )
         explicit = len(registry.entities) - (registry.generator.count if registry.generator else 0)
         for index, entity in enumerate(registry.entities):
@@ -436,28 +436,28 @@ def _read_registry(table: Table, seed: int) -> ScenarioRegistry:
     code = table.get("code", str)
     if not is_registry_code(code):
         raise ConfigError(
-            table.path, _where(table, "code"), f"expected two capital letters A-Z, found {code!r}"
+            table.path, table.key_path("code"), f"expected two capital letters A-Z, found {code!r}"
         )
     preset = table.get("preset", str)
     presets = list_presets()
     if preset not in presets:
         raise ConfigError(
             table.path,
-            _where(table, "preset"),
+            table.key_path("preset"),
             f"expected a jurisdiction preset ({', '.join(presets)}), found {preset!r}",
         )
     regime = load_preset(preset)
     if code != regime.registry_code:
         raise ConfigError(
             table.path,
-            _where(table, "code"),
+            table.key_path("code"),
             f"preset {preset} runs registry {regime.registry_code}, found {code!r}",
         )
     currency = table.get("currency", str, regime.currency)
     if currency != regime.currency:
         raise ConfigError(
             table.path,
-            _where(table, "currency"),
+            table.key_path("currency"),
             f"preset {preset} keeps money in {regime.currency} minor units, found {currency!r}",
         )
     overrides_table = table.table("overrides", required=False)
@@ -470,12 +470,12 @@ def _read_registry(table: Table, seed: int) -> ScenarioRegistry:
         entities.extend(_generate(generator, code, seed))
     if not entities:
         raise ConfigError(
-            table.path, _where(table, "entities"), "expected [[entities]] or a [generate] table"
+            table.path, table.key_path("entities"), "expected [[entities]] or a [generate] table"
         )
     if len(entities) > ENTITIES_MAX:
         raise ConfigError(
             table.path,
-            _where(table, "entities"),
+            table.key_path("entities"),
             f"at most {ENTITIES_MAX} entities per registry, found {len(entities)}",
         )
     table.done()
@@ -486,14 +486,14 @@ def _read_overrides(table: Table) -> Overrides:
     table.refuse_unknown(_OVERRIDE_KEYS)
     cap_scale = _fraction(table, "cap_scale", Fraction(1), Fraction(0), CAP_SCALE_MAX)
     if cap_scale == 0:
-        raise ConfigError(table.path, _where(table, "cap_scale"), "expected a scale above 0")
+        raise ConfigError(table.path, table.key_path("cap_scale"), "expected a scale above 0")
     offset_cap = _fraction(table, "offset_cap", None, Fraction(0), Fraction(1))
     floor = _optional_int(table, "price_floor_minor", 1, MONEY_MINOR_MAX)
     ceiling = _optional_int(table, "price_ceiling_minor", 1, MONEY_MINOR_MAX)
     if floor is not None and ceiling is not None and ceiling <= floor:
         raise ConfigError(
             table.path,
-            _where(table, "price_ceiling_minor"),
+            table.key_path("price_ceiling_minor"),
             f"expected a ceiling above the floor {floor}, found {ceiling}",
         )
     overrides = Overrides(
@@ -525,7 +525,7 @@ def _read_allocation(table: Table, regime: Regime) -> Allocation:
     if has_share == has_rule:
         raise ConfigError(
             table.path,
-            _where(table, "allocation_share"),
+            table.key_path("allocation_share"),
             "expected exactly one of allocation_share or allocation_rule",
         )
     if has_share:
@@ -536,7 +536,7 @@ def _read_allocation(table: Table, regime: Regime) -> Allocation:
     if rule not in choices:
         raise ConfigError(
             table.path,
-            _where(table, "allocation_rule"),
+            table.key_path("allocation_rule"),
             f"expected one of {', '.join(choices)} (preset {regime.key}), found {rule!r}",
         )
     return Allocation(rule=rule)
@@ -554,13 +554,13 @@ def _read_mac(table: Table) -> Mac:
         table.refuse_unknown(_PIECEWISE_KEYS)
         segments = [_read_segment(entry) for entry in _entries(table, "segments", SEGMENTS_MAX)]
         if not segments:
-            raise ConfigError(table.path, _where(table, "segments"), "expected a segment")
+            raise ConfigError(table.path, table.key_path("segments"), "expected a segment")
         for index in range(1, len(segments)):
             before, after = segments[index - 1], segments[index]
             if after.up_to_t <= before.up_to_t or after.cost_minor < before.cost_minor:
                 raise ConfigError(
                     table.path,
-                    f"{_where(table, 'segments')}[{index}]",
+                    f"{table.key_path('segments')}[{index}]",
                     f"expected up_to_t above {before.up_to_t} and cost_minor at least "
                     f"{before.cost_minor} (a MAC curve rises), found {after.up_to_t} t "
                     f"at {after.cost_minor}",
@@ -568,7 +568,7 @@ def _read_mac(table: Table) -> Mac:
         table.done()
         return PiecewiseMac(tuple(segments))
     raise ConfigError(
-        table.path, _where(table, "kind"), f"expected 'linear' or 'piecewise', found {kind!r}"
+        table.path, table.key_path("kind"), f"expected 'linear' or 'piecewise', found {kind!r}"
     )
 
 
@@ -585,19 +585,19 @@ def _read_segment(table: Table) -> MacSegment:
 def _read_generator(table: Table, regime: Regime) -> EntityGenerator:
     table.refuse_unknown(_GENERATE_KEYS)
     count = _int(table, "count", 1, ENTITIES_MAX)
-    mix_table = Table(table.path, _where(table, "sector_mix"), table.get("sector_mix", dict))
+    mix_table = Table(table.path, table.key_path("sector_mix"), table.get("sector_mix", dict))
     mix: list[tuple[str, Fraction]] = []
     for sector in sorted(table.get("sector_mix", dict)):
         if not _SECTOR_RE.fullmatch(sector):
             raise ConfigError(
-                table.path, _where(mix_table, sector), "expected a lower-case sector name"
+                table.path, mix_table.key_path(sector), "expected a lower-case sector name"
             )
         mix.append((sector, _fraction(mix_table, sector, _REQUIRED, Fraction(0), Fraction(1))))
     mix_table.done()
     if not mix or len(mix) > SECTORS_MAX or sum(share for _, share in mix) != 1:
         raise ConfigError(
             table.path,
-            _where(table, "sector_mix"),
+            table.key_path("sector_mix"),
             f"expected 1..{SECTORS_MAX} sectors whose shares add up to 1, "
             f"found {sum(share for _, share in mix)}",
         )
@@ -669,7 +669,7 @@ def _read_links(root: Table, codes: set[str]) -> tuple[list[Path], list[Link]]:
         if not file.is_file():
             raise ConfigError(
                 table.path,
-                _where(table, "file"),
+                table.key_path("file"),
                 f"link file {name!r} not found (looked for {file}; "
                 "link files are relative to the scenario file)",
             )
@@ -682,14 +682,14 @@ def _read_links(root: Table, codes: set[str]) -> tuple[list[Path], list[Link]]:
             if link.link_id in {known.link_id for known in links}:
                 raise ConfigError(
                     table.path,
-                    _where(table, "file"),
+                    table.key_path("file"),
                     f"link id {link.link_id!r} appears in two link files",
                 )
             missing = sorted(link.parties - codes)
             if missing:
                 raise ConfigError(
                     table.path,
-                    _where(table, "file"),
+                    table.key_path("file"),
                     f"link {link.link_id} joins {link.registry_a} and {link.registry_b}, "
                     f"but the scenario declares no [[registry]] {', '.join(missing)} "
                     f"(declared: {', '.join(sorted(codes))})",
@@ -710,7 +710,7 @@ def _read_link_override(table: Table, loaded: dict[str, Link]) -> tuple[str, Lin
     if link_id not in loaded:
         raise ConfigError(
             table.path,
-            _where(table, "id"),
+            table.key_path("id"),
             f"expected a link of this file ({', '.join(sorted(loaded))}), found {link_id!r}",
         )
     link = loaded[link_id]
@@ -733,7 +733,7 @@ def _moment(table: Table, key: str) -> datetime:
     value = table.get(key, date)
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise ConfigError(table.path, _where(table, key), "expected a UTC offset")
+            raise ConfigError(table.path, table.key_path(key), "expected a UTC offset")
         return value
     return datetime.combine(value, time(0), tzinfo=UTC)
 
@@ -754,19 +754,19 @@ def _read_instruments(
         if unit_type not in known_units:
             raise ConfigError(
                 table.path,
-                _where(table, "unit_type"),
+                table.key_path("unit_type"),
                 f"expected an allowance type of a declared registry or a unit type of a "
                 f"link ({', '.join(sorted(known_units))}), found {unit_type!r}",
             )
         if unit_type in {item.instrument.code for item in instruments}:
             raise ConfigError(
-                table.path, _where(table, "unit_type"), f"{unit_type} is listed twice"
+                table.path, table.key_path("unit_type"), f"{unit_type} is listed twice"
             )
         code = table.get("registry", str)
         if code not in by_code:
             raise ConfigError(
                 table.path,
-                _where(table, "registry"),
+                table.key_path("registry"),
                 f"expected a declared registry ({', '.join(sorted(by_code))}), found {code!r}",
             )
         currency = _currency(table, "currency") if table.has("currency") else by_code[code].currency
@@ -799,20 +799,20 @@ def _read_fx(
             if match is None or match[1] == match[2]:
                 raise ConfigError(
                     table.path,
-                    _where(table, key),
+                    table.key_path(key),
                     "expected a key like KRW_per_CNY naming two different currencies",
                 )
             for code in (match[1], match[2]):
                 if code not in CURRENCY_MINOR_DIGITS:
                     raise ConfigError(
                         table.path,
-                        _where(table, key),
+                        table.key_path(key),
                         f"expected currencies of {', '.join(sorted(CURRENCY_MINOR_DIGITS))}, "
                         f"found {code}",
                     )
             rate = _fraction(table, key, _REQUIRED, Fraction(0), FX_RATE_MAX)
             if rate == 0:
-                raise ConfigError(table.path, _where(table, key), "expected a rate above 0")
+                raise ConfigError(table.path, table.key_path(key), "expected a rate above 0")
             rates.append(FxRate(match[1], match[2], rate))
         table.done()
     fx = FxTable(tuple(rates))
@@ -842,18 +842,18 @@ def _read_agents(
         if kind not in _AGENT_KEYS:
             raise ConfigError(
                 table.path,
-                _where(table, "kind"),
+                table.key_path("kind"),
                 f"expected one of {', '.join(sorted(_AGENT_KEYS))}, found {kind!r}",
             )
         table.refuse_unknown(_AGENT_KEYS[kind])
         agent = _read_agent(table, kind, codes, instruments)
         if isinstance(agent, FirmsAgents) and any(isinstance(a, FirmsAgents) for a in agents):
-            raise ConfigError(table.path, _where(table, "kind"), "only one 'firms' entry")
+            raise ConfigError(table.path, table.key_path("kind"), "only one 'firms' entry")
         if isinstance(agent, CsvAgent | InteractiveAgent):
             if agent.participant in participants:
                 raise ConfigError(
                     table.path,
-                    _where(table, "participant"),
+                    table.key_path("participant"),
                     f"duplicate participant {agent.participant!r}",
                 )
             participants.add(agent.participant)
@@ -876,7 +876,7 @@ def _read_agent(
         if instrument not in units:
             raise ConfigError(
                 table.path,
-                _where(table, "instrument"),
+                table.key_path("instrument"),
                 f"expected a listed instrument ({', '.join(units) or 'none listed'}), "
                 f"found {instrument!r}",
             )
@@ -894,7 +894,7 @@ def _read_agent(
         if not file.is_file():
             raise ConfigError(
                 table.path,
-                _where(table, "path"),
+                table.key_path("path"),
                 f"order schedule {name!r} not found (looked for {file}; "
                 "paths are relative to the scenario file)",
             )
@@ -903,7 +903,7 @@ def _read_agent(
     if registry not in codes:
         raise ConfigError(
             table.path,
-            _where(table, "registry"),
+            table.key_path("registry"),
             f"expected a declared registry ({', '.join(sorted(codes))}), found {registry!r}",
         )
     return InteractiveAgent(participant, registry)
@@ -924,27 +924,6 @@ def _read_faults(table: Table) -> Faults:
 # ---------------------------------------------------------------- readers
 
 
-def _refuse_floats(path: Path, value: Any, where: str) -> None:
-    """Refuse a float anywhere: a binary fraction cannot say 0.05 exactly."""
-    if isinstance(value, float):
-        raise ConfigError(
-            path,
-            where or "(file)",
-            f'floats are not exact; write a share or rate as a string ("0.05" or "1/20") '
-            f"and money as whole minor units, found {value!r}",
-        )
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_floats(path, item, f"{where}.{key}" if where else key)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_floats(path, item, f"{where}[{index}]")
-
-
-def _where(table: Table, key: str) -> str:
-    return f"{table.where}.{key}" if table.where else key
-
-
 def _section(parent: Table, key: str) -> Table:
     table = parent.table(key)
     assert table is not None, "a required table is never None"
@@ -955,7 +934,7 @@ def _entries(table: Table, key: str, most: int) -> list[Table]:
     entries = table.tables(key)
     if len(entries) > most:
         raise ConfigError(
-            table.path, _where(table, key), f"at most {most} entries, found {len(entries)}"
+            table.path, table.key_path(key), f"at most {most} entries, found {len(entries)}"
         )
     return entries
 
@@ -963,7 +942,7 @@ def _entries(table: Table, key: str, most: int) -> list[Table]:
 def _matching(table: Table, key: str, pattern: re.Pattern[str], expected: str) -> str:
     text = table.get(key, str)
     if not pattern.fullmatch(text):
-        raise ConfigError(table.path, _where(table, key), f"expected {expected}, found {text!r}")
+        raise ConfigError(table.path, table.key_path(key), f"expected {expected}, found {text!r}")
     return text
 
 
@@ -971,7 +950,7 @@ def _int(table: Table, key: str, low: int, high: int) -> int:
     value = table.get(key, int)
     if not low <= value <= high:
         raise ConfigError(
-            table.path, _where(table, key), f"expected a whole number {low}..{high}, found {value}"
+            table.path, table.key_path(key), f"expected a whole number {low}..{high}, found {value}"
         )
     return value
 
@@ -989,7 +968,7 @@ def _currency(table: Table, key: str) -> str:
     if code not in CURRENCY_MINOR_DIGITS:
         raise ConfigError(
             table.path,
-            _where(table, key),
+            table.key_path(key),
             f"expected one of {', '.join(sorted(CURRENCY_MINOR_DIGITS))}, found {code!r}",
         )
     return code
@@ -1002,7 +981,7 @@ def _parse_fraction(table: Table, key: str) -> Fraction:
     except (ValueError, ZeroDivisionError):
         raise ConfigError(
             table.path,
-            _where(table, key),
+            table.key_path(key),
             f'expected an exact number as a string like "0.05" or "1/20", found {text!r}',
         ) from None
 
@@ -1020,7 +999,7 @@ def _fraction(
         return default
     value = _parse_fraction(table, key)
     if not low <= value <= high:
-        raise ConfigError(table.path, _where(table, key), f"expected {low}..{high}, found {value}")
+        raise ConfigError(table.path, table.key_path(key), f"expected {low}..{high}, found {value}")
     return value
 
 
@@ -1029,6 +1008,6 @@ def _growth(table: Table, key: str) -> Fraction:
     value = _parse_fraction(table, key)
     if not -1 < value <= 1:
         raise ConfigError(
-            table.path, _where(table, key), f"expected a yearly rate in (-1, 1], found {value}"
+            table.path, table.key_path(key), f"expected a yearly rate in (-1, 1], found {value}"
         )
     return value

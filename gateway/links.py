@@ -682,12 +682,12 @@ def _read_link(path: Path, table: Table) -> Link:
     registry_b = _registry(table, "registry_b")
     if registry_a == registry_b:
         raise ConfigError(
-            path, _key(table, "registry_b"), f"same registry as registry_a ({registry_a})"
+            path, table.key_path("registry_b"), f"same registry as registry_a ({registry_a})"
         )
     parties = {registry_a, registry_b}
     unit_types = _strings(table, "unit_types", _UNIT_CODE_RE.fullmatch, "unit codes like 'EUA'")
     if not unit_types:
-        raise ConfigError(path, _key(table, "unit_types"), "expected at least one unit type")
+        raise ConfigError(path, table.key_path("unit_types"), "expected at least one unit type")
     vintage_first = _whole(table, "vintage_first", VINTAGE_MIN, VINTAGE_MIN, VINTAGE_MAX)
     vintage_last = _whole(table, "vintage_last", VINTAGE_MAX, vintage_first, VINTAGE_MAX)
     exchange_rate = _rate(table, "exchange_rate", Fraction(1))
@@ -700,7 +700,7 @@ def _read_link(path: Path, table: Table) -> Link:
     share = table.fraction("entity_share_cap", None)
     if share is not None and share > 1:
         raise ConfigError(
-            path, _key(table, "entity_share_cap"), f"expected a share <= 1, found {share}"
+            path, table.key_path("entity_share_cap"), f"expected a share <= 1, found {share}"
         )
     kinds = _strings(table, "importing_account_kinds", _is_kind, "account kinds like 'compliance'")
     effective_from = _moment(table, "effective_from", required=True)
@@ -708,11 +708,11 @@ def _read_link(path: Path, table: Table) -> Link:
     effective_to = _moment(table, "effective_to", required=False)
     if effective_to is not None and effective_to <= effective_from:
         raise ConfigError(
-            path, _key(table, "effective_to"), "expected a moment after effective_from"
+            path, table.key_path("effective_to"), "expected a moment after effective_from"
         )
     windows = [_read_window(path, window) for window in table.tables("windows")]
     if len(windows) > WINDOWS_MAX:
-        raise ConfigError(path, _key(table, "windows"), f"more than {WINDOWS_MAX} windows")
+        raise ConfigError(path, table.key_path("windows"), f"more than {WINDOWS_MAX} windows")
     link = Link(
         link_id=link_id,
         registry_a=registry_a,
@@ -750,27 +750,27 @@ def _read_window(path: Path, table: Table) -> TransferWindow:
     table.refuse_unknown(_WINDOW_KEYS)
     names = _strings(table, "weekdays", _WEEKDAYS.__contains__, "weekday names like 'tuesday'")
     if not names:
-        raise ConfigError(path, _key(table, "weekdays"), "expected at least one weekday")
+        raise ConfigError(path, table.key_path("weekdays"), "expected at least one weekday")
     zone = table.get("timezone", str, "UTC")
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            path, _key(table, "timezone"), f"unknown IANA time zone {zone!r}"
+            path, table.key_path("timezone"), f"unknown IANA time zone {zone!r}"
         ) from None
     opens = _clock(table, "opens", 0)
     closes = _clock(table, "closes", MINUTES_PER_DAY)
     if not opens < closes:
-        raise ConfigError(path, _key(table, "closes"), "expected a time after 'opens'")
+        raise ConfigError(path, table.key_path("closes"), "expected a time after 'opens'")
     first_day = _day(table, "first_day")
     last_day = _day(table, "last_day")
     if first_day and last_day and last_day < first_day:
-        raise ConfigError(path, _key(table, "last_day"), "expected a day on or after first_day")
+        raise ConfigError(path, table.key_path("last_day"), "expected a day on or after first_day")
     closed = table.get("closed_dates", list, [])
     if len(closed) > CLOSED_DATES_MAX or not all(_is_day(day) for day in closed):
         raise ConfigError(
             path,
-            _key(table, "closed_dates"),
+            table.key_path("closed_dates"),
             f"expected up to {CLOSED_DATES_MAX} dates (YYYY-MM-DD)",
         )
     table.done()
@@ -823,7 +823,7 @@ def _by_value(enum: type[Direction] | type[LinkState]) -> dict[str, Any]:
 def _matching(table: Table, key: str, pattern: re.Pattern[str], expected: str) -> str:
     text = table.get(key, str)
     if not pattern.fullmatch(text):
-        raise ConfigError(table.path, _key(table, key), f"expected {expected}, found {text!r}")
+        raise ConfigError(table.path, table.key_path(key), f"expected {expected}, found {text!r}")
     return text
 
 
@@ -831,7 +831,7 @@ def _registry(table: Table, key: str) -> str:
     code = table.get(key, str)
     if not is_registry_code(code):
         raise ConfigError(
-            table.path, _key(table, key), f"expected two capital letters A-Z, found {code!r}"
+            table.path, table.key_path(key), f"expected two capital letters A-Z, found {code!r}"
         )
     return code
 
@@ -839,16 +839,16 @@ def _registry(table: Table, key: str) -> str:
 def _strings(table: Table, key: str, valid: Any, expected: str) -> list[str]:
     items = table.get(key, list, [])
     if not all(isinstance(item, str) and valid(item) for item in items):
-        raise ConfigError(table.path, _key(table, key), f"expected {expected}, found {items!r}")
+        raise ConfigError(table.path, table.key_path(key), f"expected {expected}, found {items!r}")
     if len(set(items)) != len(items):
-        raise ConfigError(table.path, _key(table, key), f"duplicate entries in {items!r}")
+        raise ConfigError(table.path, table.key_path(key), f"duplicate entries in {items!r}")
     return list(items)
 
 
 def _whole(table: Table, key: str, default: int, low: int, high: int) -> int:
     value = table.get(key, int, default)
     if not low <= value <= high:
-        raise ConfigError(table.path, _key(table, key), f"expected {low}..{high}, found {value}")
+        raise ConfigError(table.path, table.key_path(key), f"expected {low}..{high}, found {value}")
     return value
 
 
@@ -858,14 +858,14 @@ def _limit(table: Table, key: str) -> int | None:
         return None
     value = table.get(key, int)
     if value <= 0:
-        raise ConfigError(table.path, _key(table, key), f"expected tonnes > 0, found {value}")
+        raise ConfigError(table.path, table.key_path(key), f"expected tonnes > 0, found {value}")
     return value
 
 
 def _rate(table: Table, key: str, default: Fraction | None) -> Any:
     rate = table.fraction(key, default)
     if rate is not None and rate <= 0:
-        raise ConfigError(table.path, _key(table, key), f"expected a rate > 0, found {rate}")
+        raise ConfigError(table.path, table.key_path(key), f"expected a rate > 0, found {rate}")
     return rate
 
 
@@ -877,7 +877,7 @@ def _moment(table: Table, key: str, required: bool) -> datetime | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ConfigError(
-                table.path, _key(table, key), f"expected a UTC offset on {value.isoformat()}"
+                table.path, table.key_path(key), f"expected a UTC offset on {value.isoformat()}"
             )
         return value
     return datetime.combine(value, time(0), tzinfo=UTC)
@@ -886,7 +886,7 @@ def _moment(table: Table, key: str, required: bool) -> datetime | None:
 def _day(table: Table, key: str) -> date | None:
     value = table.get(key, date, None)
     if value is not None and not _is_day(value):
-        raise ConfigError(table.path, _key(table, key), f"expected a date, found {value!r}")
+        raise ConfigError(table.path, table.key_path(key), f"expected a date, found {value!r}")
     return value
 
 
@@ -898,10 +898,6 @@ def _clock(table: Table, key: str, default: int) -> int:
     minute = int(match[1]) * 60 + int(match[2]) if match else -1
     if not 0 <= minute <= MINUTES_PER_DAY:
         raise ConfigError(
-            table.path, _key(table, key), f"expected HH:MM (00:00-24:00), found {text!r}"
+            table.path, table.key_path(key), f"expected HH:MM (00:00-24:00), found {text!r}"
         )
     return minute
-
-
-def _key(table: Table, key: str) -> str:
-    return f"{table.where}.{key}" if table.where else key

@@ -47,7 +47,8 @@ class Table:
         self._data = data
         self._seen: set[str] = set()
 
-    def _key(self, key: str) -> str:
+    def key_path(self, key: str) -> str:
+        """Return the path of `key` in this table, as errors name it (`link[0].windows`)."""
         return f"{self.where}.{key}" if self.where else key
 
     def get(self, key: str, kind: type[T], default: Any = _MISSING) -> T:
@@ -55,16 +56,18 @@ class Table:
         self._seen.add(key)
         if key not in self._data:
             if default is _MISSING:
-                raise ConfigError(self.path, self._key(key), f"required {kind.__name__} is missing")
+                raise ConfigError(
+                    self.path, self.key_path(key), f"required {kind.__name__} is missing"
+                )
             return default
         value = self._data[key]
         if kind is int and type(value) is not int:
             raise ConfigError(
-                self.path, self._key(key), f"expected a whole number, found {value!r}"
+                self.path, self.key_path(key), f"expected a whole number, found {value!r}"
             )
         if not isinstance(value, kind):
             raise ConfigError(
-                self.path, self._key(key), f"expected {kind.__name__}, found {value!r}"
+                self.path, self.key_path(key), f"expected {kind.__name__}, found {value!r}"
             )
         return value
 
@@ -76,7 +79,7 @@ class Table:
         if text not in choices:
             raise ConfigError(
                 self.path,
-                self._key(key),
+                self.key_path(key),
                 f"expected one of {', '.join(sorted(choices))}, found {text!r}",
             )
         return choices[text]
@@ -91,28 +94,33 @@ class Table:
             value = Fraction(text)
         except (ValueError, ZeroDivisionError):
             raise ConfigError(
-                self.path, self._key(key), f'expected a share like "0.05" or "1/20", found {text!r}'
+                self.path,
+                self.key_path(key),
+                f'expected a share like "0.05" or "1/20", found {text!r}',
             ) from None
         if value < 0:
-            raise ConfigError(self.path, self._key(key), f"expected a share >= 0, found {text!r}")
+            raise ConfigError(
+                self.path, self.key_path(key), f"expected a share >= 0, found {text!r}"
+            )
         return value
 
     def table(self, key: str, required: bool = True) -> Table | None:
         self._seen.add(key)
         if key not in self._data:
             if required:
-                raise ConfigError(self.path, self._key(key), "required table is missing")
+                raise ConfigError(self.path, self.key_path(key), "required table is missing")
             return None
-        return Table(self.path, self._key(key), self._data[key])
+        return Table(self.path, self.key_path(key), self._data[key])
 
     def tables(self, key: str) -> list[Table]:
         """Return the array of tables `[[key]]` (empty when absent)."""
         self._seen.add(key)
         items = self._data.get(key, [])
         if not isinstance(items, list):
-            raise ConfigError(self.path, self._key(key), "expected an array of tables [[...]]")
+            raise ConfigError(self.path, self.key_path(key), "expected an array of tables [[...]]")
         return [
-            Table(self.path, f"{self._key(key)}[{index}]", item) for index, item in enumerate(items)
+            Table(self.path, f"{self.key_path(key)}[{index}]", item)
+            for index, item in enumerate(items)
         ]
 
     def refuse_unknown(self, allowed: set[str]) -> None:
@@ -121,7 +129,7 @@ class Table:
         if unknown:
             raise ConfigError(
                 self.path,
-                self._key(unknown[0]),
+                self.key_path(unknown[0]),
                 f"unknown key (known keys here: {', '.join(sorted(allowed))})",
             )
 
@@ -133,5 +141,22 @@ class Table:
         if unknown:
             known = ", ".join(sorted(self._seen)) or "none"
             raise ConfigError(
-                self.path, self._key(unknown[0]), f"unknown key (known keys here: {known})"
+                self.path, self.key_path(unknown[0]), f"unknown key (known keys here: {known})"
             )
+
+
+def refuse_floats(path: Path | str, value: Any, where: str = "") -> None:
+    """Refuse a float anywhere in loaded TOML: a binary fraction cannot say 0.05 exactly."""
+    if isinstance(value, float):
+        raise ConfigError(
+            path,
+            where or "(file)",
+            f'floats are not exact; write a share or rate as a string ("0.05" or "1/20") '
+            f"and money as whole minor units, found {value!r}",
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            refuse_floats(path, item, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            refuse_floats(path, item, f"{where}[{index}]")
