@@ -142,6 +142,7 @@ class _Order:
     side: Side
     limit_minor: int | None  # None: a market order (its cash was reserved at walk cost)
     reservations: list[str] = field(default_factory=list)
+    owed_minor: int = 0  # cash its matched trades still owe (a buy, until they settle or fail)
     # A buyer in another registry: the link period-cap headroom held for it.
     headroom: tuple[str, int] | None = None  # (link id, year)
     headroom_t: int = 0
@@ -183,6 +184,8 @@ class Exchange:
         self.clearing = ClearingHouse()
         self.custody = CustodyBook()
         self.trades: dict[str, TradeRecord] = {}
+        # Trades not yet final, by id: cycles look only at these, never at history.
+        self._unsettled: dict[str, TradeRecord] = {}
         self._orders: dict[int, _Order] = {}
         self._headroom_t: dict[tuple[str, int], int] = {}  # (link, year) → tonnes held
         self.settlement_interval = SETTLEMENT_INTERVAL
@@ -349,7 +352,8 @@ class Exchange:
         failed: list[str] = []
         self._finish_transfers(settled, failed)
         cross: dict[tuple[str, str, str], list[TradeRecord]] = {}
-        for trade in [t for t in self.trades.values() if t.status is TradeStatus.PENDING]:
+        pending = [t for t in self._unsettled.values() if t.status is TradeStatus.PENDING]
+        for trade in pending:
             buyer, listing = self.members[trade.buyer], self.listings[trade.instrument]
             if buyer.registry == listing.registry:
                 done = self._deliver_internally(trade, buyer, listing)
@@ -363,7 +367,7 @@ class Exchange:
             self._federation().pump()
             self._finish_transfers(settled, failed)
         in_transfer = tuple(
-            t.trade_id for t in self.trades.values() if t.status is TradeStatus.IN_TRANSFER
+            t.trade_id for t in self._unsettled.values() if t.status is TradeStatus.IN_TRANSFER
         )
         return CycleReport(tuple(settled), tuple(failed), in_transfer, tuple(transfers))
 
@@ -414,7 +418,7 @@ class Exchange:
 
     def _finish_transfers(self, settled: list[str], failed: list[str]) -> None:
         """Settle or unwind the trades of every gateway transfer that has become final."""
-        waiting = [t for t in self.trades.values() if t.status is TradeStatus.IN_TRANSFER]
+        waiting = [t for t in self._unsettled.values() if t.status is TradeStatus.IN_TRANSFER]
         if not waiting:
             return
         gateway = self._federation().gateway
@@ -435,7 +439,7 @@ class Exchange:
 
     def _fail_transfer(self, transfer_id: str, why: str) -> list[str]:
         unwound = []
-        for trade in self.trades.values():
+        for trade in list(self._unsettled.values()):
             if trade.transfer_id == transfer_id and trade.status is TradeStatus.IN_TRANSFER:
                 self._unwind(trade, why)
                 unwound.append(trade.trade_id)
@@ -454,7 +458,7 @@ class Exchange:
         self._spend(sell, trade.quantity_t, deliver)
         self._spend(buy, trade.cost_minor, pay)
         self._release_trade_headroom(trade)
-        trade.status = TradeStatus.SETTLED
+        self._close_trade(trade, buy, TradeStatus.SETTLED)
         self._forget_if_done(sell)
         self._forget_if_done(buy)
 
@@ -464,10 +468,15 @@ class Exchange:
         self._spend(sell, trade.quantity_t, self.custody.release)
         self._spend(buy, trade.cost_minor, self.clearing.release)
         self._release_trade_headroom(trade)
-        trade.status = TradeStatus.FAILED
+        self._close_trade(trade, buy, TradeStatus.FAILED)
         trade.failure = why[:FAILURE_TEXT_MAX]
         self._forget_if_done(sell)
         self._forget_if_done(buy)
+
+    def _close_trade(self, trade: TradeRecord, buy: _Order, status: TradeStatus) -> None:
+        trade.status = status
+        buy.owed_minor -= trade.cost_minor
+        del self._unsettled[trade.trade_id]
 
     # ------------------------------------------------------------ engine events
 
@@ -494,10 +503,13 @@ class Exchange:
         buying = aggressor == Side.BUY
         buy_order, sell_order = (incoming, resting) if buying else (resting, incoming)
         trade_id = f"{instrument}-{sequence}"
-        self.trades[trade_id] = TradeRecord(
+        trade = TradeRecord(
             trade_id, instrument, price, quantity, buyer, seller, buy_order, sell_order
         )
+        self.trades[trade_id] = trade
+        self._unsettled[trade_id] = trade
         buy = self._orders[buy_order]
+        buy.owed_minor += trade.cost_minor
         if buy.limit_minor is not None and buy.limit_minor > price:
             # Bought below its limit: the difference is free again now.
             self._spend(buy, (buy.limit_minor - price) * quantity, self.clearing.release)
@@ -522,15 +534,9 @@ class Exchange:
         elif order.limit_minor is not None:
             self._spend(order, order.limit_minor * cancelled_t, self.clearing.release)
         else:  # a market buy's remainder: free all that its trades do not owe
-            owed = sum(
-                trade.cost_minor
-                for trade in self.trades.values()
-                if trade.buy_order == order_id
-                and trade.status in (TradeStatus.PENDING, TradeStatus.IN_TRANSFER)
-            )
             held = self._held(order)
-            if held > owed:
-                self._spend(order, held - owed, self.clearing.release)
+            if held > order.owed_minor:
+                self._spend(order, held - order.owed_minor, self.clearing.release)
         self._forget_if_done(order)
 
     # ------------------------------------------------------------ reservations
