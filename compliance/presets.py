@@ -206,9 +206,9 @@ def _read_coverage(table: Table, gwp_set: str) -> Coverage:
     coverage = Coverage(
         gases=gases,
         indirect_emissions=table.get("indirect_emissions", bool),
-        entity_threshold_t=_int_or_none(table, "entity_threshold_t", 1, 10**10),
-        installation_threshold_t=_int_or_none(table, "installation_threshold_t", 1, 10**10),
-        energy_threshold_kl_coe=_int_or_none(table, "energy_threshold_kl_coe", 1, 10**10),
+        entity_threshold_t=table.whole("entity_threshold_t", 1, 10**10, None),
+        installation_threshold_t=table.whole("installation_threshold_t", 1, 10**10, None),
+        energy_threshold_kl_coe=table.whole("energy_threshold_kl_coe", 1, 10**10, None),
         strict=table.get("strict", bool, False),
     )
     table.done()
@@ -244,8 +244,8 @@ def _gases(table: Table, gwp_set: str) -> frozenset[Gas]:
 def _read_calendar(table: Table) -> Calendar:
     table.refuse_unknown({"first_year", "period_years", "last_year", "deadlines", "phases"})
     first_year = _year(table, "first_year")
-    period_years = _int(table, "period_years", 1, 10)
-    last_year = _int_or_none(table, "last_year", first_year, YEAR_MAX)
+    period_years = table.whole("period_years", 1, 10)
+    last_year = table.whole("last_year", first_year, YEAR_MAX, None)
     rules = tuple(_read_deadline(entry) for entry in _entries(table, "deadlines"))
     for kind in DeadlineKind:
         _refuse_overlaps(
@@ -278,17 +278,17 @@ def _read_deadline(table: Table) -> DeadlineRule:
         }
     )
     kind = table.choice("kind", {kind.name.lower(): kind for kind in DeadlineKind})
-    years_after = _int(table, "years_after", 0, 10)
-    month = _int(table, "month", 1, 12)
-    day = _int(table, "day", 1, 31)
+    years_after = table.whole("years_after", 0, 10)
+    month = table.whole("month", 1, 12)
+    day = table.whole("day", 1, 31)
     try:
         datetime(2001, month, day)  # a year without 29 February: the rule must hold every year
     except ValueError:
         raise ConfigError(
             table.path, table.key_path("day"), f"no day {day} in month {month} every year"
         ) from None
-    hour = _int_or(table, "hour", 0, 23, 0)
-    minute = _int_or(table, "minute", 0, 59, 0)
+    hour = table.whole("hour", 0, 23, 0)
+    minute = table.whole("minute", 0, 59, 0)
     timezone = table.get("timezone", str)
     try:
         ZoneInfo(timezone)
@@ -298,8 +298,8 @@ def _read_deadline(table: Table) -> DeadlineRule:
             table.key_path("timezone"),
             f"expected an IANA time zone like 'Asia/Seoul', found {timezone!r}",
         ) from None
-    first_period = _int_or(table, "first_period", YEAR_MIN, YEAR_MAX, 0)
-    last_period = _int_or(table, "last_period", max(first_period, YEAR_MIN), YEAR_MAX, 9999)
+    first_period = table.whole("first_period", YEAR_MIN, YEAR_MAX, 0)
+    last_period = table.whole("last_period", max(first_period, YEAR_MIN), YEAR_MAX, 9999)
     table.done()
     return DeadlineRule(
         kind, years_after, month, day, hour, minute, timezone, first_period, last_period
@@ -310,7 +310,7 @@ def _read_phase(table: Table) -> Phase:
     table.refuse_unknown({"name", "first_year", "last_year"})
     name = _matching(table, "name", _NAME_RE, "a short name of lower-case letters, digits, '-'")
     first_year = _year(table, "first_year")
-    last_year = _int(table, "last_year", first_year, YEAR_MAX)
+    last_year = table.whole("last_year", first_year, YEAR_MAX)
     table.done()
     return Phase(name, first_year, last_year)
 
@@ -367,7 +367,7 @@ def _read_allocation_rule(table: Table) -> AllocationRule:
     table.refuse_unknown({"method", "first_year", "last_year", "category", *_ALLOCATION_RATIOS})
     method = table.choice("method", _by_value(AllocationMethod))
     first_year = _year(table, "first_year")
-    last_year = _int_or(table, "last_year", first_year, YEAR_MAX, OPEN_LAST_YEAR)
+    last_year = table.whole("last_year", first_year, YEAR_MAX, OPEN_LAST_YEAR)
     category = ""
     if table.has("category"):
         category = _matching(table, "category", _NAME_RE, "lower-case letters, digits, '-'")
@@ -456,8 +456,8 @@ def _read_limit(table: Table) -> QuantitativeLimit:
                 f"expected one of {', '.join(sorted(choices))}, found {kind!r}",
             )
     origin = table.choice("origin", _by_value(UnitOrigin), UnitOrigin.ANY)
-    first_year = _int_or(table, "first_year", YEAR_MIN, YEAR_MAX, 0)
-    last_year = _int_or(table, "last_year", max(first_year, YEAR_MIN), YEAR_MAX, 9999)
+    first_year = table.whole("first_year", YEAR_MIN, YEAR_MAX, 0)
+    last_year = table.whole("last_year", max(first_year, YEAR_MIN), YEAR_MAX, 9999)
     table.done()
     return QuantitativeLimit(
         name, share, frozenset(choices[kind] for kind in kinds), origin, first_year, last_year
@@ -499,10 +499,10 @@ def _read_penalty(table: Table) -> PenaltyRule:
     rule = PenaltyRule(
         kind=kind,
         make_good=table.get("make_good", bool),
-        fixed_per_t_minor=_int_or(table, "fixed_per_t_minor", 1, 10**12, 0),
+        fixed_per_t_minor=table.whole("fixed_per_t_minor", 1, 10**12, 0),
         price_multiple=_share(table, "price_multiple", Fraction(0), maximum=Fraction(100)),
-        price_window_months=_int_or(table, "price_window_months", 1, 120, 12),
-        cap_per_t_minor=_int_or_none(table, "cap_per_t_minor", 1, 10**12),
+        price_window_months=table.whole("price_window_months", 1, 120, 12),
+        cap_per_t_minor=table.whole("cap_per_t_minor", 1, 10**12, None),
         obligation_multiple=_share(
             table, "obligation_multiple", Fraction(0), maximum=Fraction(100)
         ),
@@ -518,9 +518,9 @@ def _read_estimate(table: Table) -> ConservativeEstimate:
     table.refuse_unknown({"rule", "years", "uplift", "fallback_t"})
     estimate = ConservativeEstimate(
         rule=table.choice("rule", _by_value(EstimateRule)),
-        years=_int_or(table, "years", 1, 10, 3),
+        years=table.whole("years", 1, 10, 3),
         uplift=_share(table, "uplift", Fraction(0)),
-        fallback_t=_int_or_none(table, "fallback_t", 0, 10**12),
+        fallback_t=table.whole("fallback_t", 0, 10**12, None),
     )
     table.done()
     return estimate
@@ -554,15 +554,15 @@ def _read_stability(table: Table) -> StabilityRules:
     if table.has("trigger_multiple"):
         trigger_multiple = _share(table, "trigger_multiple", maximum=Fraction(100))
     rules = StabilityRules(
-        price_floor_minor=_int_or_none(table, "price_floor_minor", 1, 10**12),
+        price_floor_minor=table.whole("price_floor_minor", 1, 10**12, None),
         price_floor_escalation=_share(table, "price_floor_escalation", Fraction(0)),
-        price_ceiling_minor=_int_or_none(table, "price_ceiling_minor", 1, 10**12),
+        price_ceiling_minor=table.whole("price_ceiling_minor", 1, 10**12, None),
         price_ceiling_escalation=_share(table, "price_ceiling_escalation", Fraction(0)),
-        base_year=_int_or_none(table, "base_year", YEAR_MIN, YEAR_MAX),
-        price_ceiling_base_year=_int_or_none(table, "price_ceiling_base_year", YEAR_MIN, YEAR_MAX),
-        trigger_months=_int_or_none(table, "trigger_months", 1, 120),
+        base_year=table.whole("base_year", YEAR_MIN, YEAR_MAX, None),
+        price_ceiling_base_year=table.whole("price_ceiling_base_year", YEAR_MIN, YEAR_MAX, None),
+        trigger_months=table.whole("trigger_months", 1, 120, None),
         trigger_multiple=trigger_multiple,
-        trigger_lookback_years=_int_or_none(table, "trigger_lookback_years", 1, 20),
+        trigger_lookback_years=table.whole("trigger_lookback_years", 1, 20, None),
         reserve_release_share_max=_share(table, "reserve_release_share_max", Fraction(0)),
     )
     _check_price_path(table, "price_floor", rules.price_floor_minor, rules.base_year)
@@ -705,25 +705,8 @@ def _strings(table: Table, key: str, required: bool = True) -> list[str]:
     return list(items)
 
 
-def _int(table: Table, key: str, low: int, high: int) -> int:
-    value = table.get(key, int)
-    if not low <= value <= high:
-        raise ConfigError(
-            table.path, table.key_path(key), f"expected a whole number {low}..{high}, found {value}"
-        )
-    return value
-
-
-def _int_or(table: Table, key: str, low: int, high: int, default: int) -> int:
-    return _int(table, key, low, high) if table.has(key) else default
-
-
-def _int_or_none(table: Table, key: str, low: int, high: int) -> int | None:
-    return _int(table, key, low, high) if table.has(key) else None
-
-
 def _year(table: Table, key: str) -> int:
-    return _int(table, key, YEAR_MIN, YEAR_MAX)
+    return table.whole(key, YEAR_MIN, YEAR_MAX)
 
 
 def _share(

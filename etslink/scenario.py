@@ -358,7 +358,7 @@ def load_scenario(path: Path | str) -> Scenario:
         raise ConfigError(
             path, "scenario.narrative", f"expected 1..{NARRATIVE_CHARS_MAX} characters of text"
         )
-    seed = _int(header, "seed", 0, 2**63 - 1)
+    seed = header.whole("seed", 0, 2**63 - 1)
     currency = _currency(header, "currency")
     header.done()
     calendar = _read_calendar(_section(root, "calendar"))
@@ -395,8 +395,8 @@ def _read_calendar(table: Table) -> ScenarioCalendar:
         raise ConfigError(table.path, table.key_path("start"), f"expected a date, found {start}")
     calendar = ScenarioCalendar(
         start=start,
-        years=_int(table, "years", 1, YEARS_MAX),
-        trading_days_per_year=_int(table, "trading_days_per_year", 1, TRADING_DAYS_MAX),
+        years=table.whole("years", 1, YEARS_MAX),
+        trading_days_per_year=table.whole("trading_days_per_year", 1, TRADING_DAYS_MAX),
     )
     table.done()
     return calendar
@@ -488,8 +488,8 @@ def _read_overrides(table: Table) -> Overrides:
     if cap_scale == 0:
         raise ConfigError(table.path, table.key_path("cap_scale"), "expected a scale above 0")
     offset_cap = _fraction(table, "offset_cap", None, Fraction(0), Fraction(1))
-    floor = _optional_int(table, "price_floor_minor", 1, MONEY_MINOR_MAX)
-    ceiling = _optional_int(table, "price_ceiling_minor", 1, MONEY_MINOR_MAX)
+    floor = table.whole("price_floor_minor", 1, MONEY_MINOR_MAX, None)
+    ceiling = table.whole("price_ceiling_minor", 1, MONEY_MINOR_MAX, None)
     if floor is not None and ceiling is not None and ceiling <= floor:
         raise ConfigError(
             table.path,
@@ -501,7 +501,7 @@ def _read_overrides(table: Table) -> Overrides:
         offset_cap=offset_cap,
         price_floor_minor=floor,
         price_ceiling_minor=ceiling,
-        penalty_per_t_minor=_optional_int(table, "penalty_per_t_minor", 1, MONEY_MINOR_MAX),
+        penalty_per_t_minor=table.whole("penalty_per_t_minor", 1, MONEY_MINOR_MAX, None),
     )
     table.done()
     return overrides
@@ -511,7 +511,7 @@ def _read_entity(table: Table, regime: Regime) -> Entity:
     table.refuse_unknown(_ENTITY_KEYS)
     entity_id = _matching(table, "id", _ID_RE, "an id of letters, digits, '-' or '_'")
     sector = _matching(table, "sector", _SECTOR_RE, "a lower-case sector like 'power'")
-    baseline_t = _int(table, "baseline_t", 1, BASELINE_T_MAX)
+    baseline_t = table.whole("baseline_t", 1, BASELINE_T_MAX)
     growth = _growth(table, "growth")
     allocation = _read_allocation(table, regime)
     mac_table = _section(table, "mac")
@@ -547,7 +547,7 @@ def _read_mac(table: Table) -> Mac:
     if kind == "linear":
         table.refuse_unknown(_LINEAR_KEYS)
         slope = _fraction(table, "slope_minor_per_t", _REQUIRED, Fraction(0), MONEY_MINOR_MAX)
-        intercept = _int_or(table, "intercept_minor", 0, MONEY_MINOR_MAX, 0)
+        intercept = table.whole("intercept_minor", 0, MONEY_MINOR_MAX, 0)
         table.done()
         return LinearMac(slope, intercept)
     if kind == "piecewise":
@@ -575,8 +575,8 @@ def _read_mac(table: Table) -> Mac:
 def _read_segment(table: Table) -> MacSegment:
     table.refuse_unknown(_SEGMENT_KEYS)
     segment = MacSegment(
-        up_to_t=_int(table, "up_to_t", 1, BASELINE_T_MAX),
-        cost_minor=_int(table, "cost_minor", 0, MONEY_MINOR_MAX),
+        up_to_t=table.whole("up_to_t", 1, BASELINE_T_MAX),
+        cost_minor=table.whole("cost_minor", 0, MONEY_MINOR_MAX),
     )
     table.done()
     return segment
@@ -584,7 +584,7 @@ def _read_segment(table: Table) -> MacSegment:
 
 def _read_generator(table: Table, regime: Regime) -> EntityGenerator:
     table.refuse_unknown(_GENERATE_KEYS)
-    count = _int(table, "count", 1, ENTITIES_MAX)
+    count = table.whole("count", 1, ENTITIES_MAX)
     mix_table = Table(table.path, table.key_path("sector_mix"), table.get("sector_mix", dict))
     mix: list[tuple[str, Fraction]] = []
     for sector in sorted(table.get("sector_mix", dict)):
@@ -601,8 +601,8 @@ def _read_generator(table: Table, regime: Regime) -> EntityGenerator:
             f"expected 1..{SECTORS_MAX} sectors whose shares add up to 1, "
             f"found {sum(share for _, share in mix)}",
         )
-    low = _int(table, "baseline_min_t", 1, BASELINE_T_MAX)
-    high = _int(table, "baseline_max_t", low, BASELINE_T_MAX)
+    low = table.whole("baseline_min_t", 1, BASELINE_T_MAX)
+    high = table.whole("baseline_max_t", low, BASELINE_T_MAX)
     slope_low = _fraction(
         table, "mac_slope_min_minor_per_t", _REQUIRED, Fraction(0), MONEY_MINOR_MAX
     )
@@ -618,7 +618,7 @@ def _read_generator(table: Table, regime: Regime) -> EntityGenerator:
         allocation=_read_allocation(table, regime),
         mac_slope_min_minor_per_t=slope_low,
         mac_slope_max_minor_per_t=slope_high,
-        mac_intercept_minor=_int_or(table, "mac_intercept_minor", 0, MONEY_MINOR_MAX, 0),
+        mac_intercept_minor=table.whole("mac_intercept_minor", 0, MONEY_MINOR_MAX, 0),
     )
     table.done()
     return generator
@@ -773,8 +773,8 @@ def _read_instruments(
         instrument = Instrument(
             code=unit_type,
             currency=currency,
-            tick_minor=_int_or(table, "tick_minor", 1, TICK_MINOR_MAX, 1),
-            lot_t=_int_or(table, "lot_t", 1, LOT_T_MAX, 1),
+            tick_minor=table.whole("tick_minor", 1, TICK_MINOR_MAX, 1),
+            lot_t=table.whole("lot_t", 1, LOT_T_MAX, 1),
         )
         table.done()
         instruments.append(ScenarioInstrument(code, instrument))
@@ -880,12 +880,12 @@ def _read_agent(
                 f"expected a listed instrument ({', '.join(units) or 'none listed'}), "
                 f"found {instrument!r}",
             )
-        low = _int(table, "value_min_minor", 1, MONEY_MINOR_MAX)
+        low = table.whole("value_min_minor", 1, MONEY_MINOR_MAX)
         return ZicAgents(
-            count=_int(table, "count", 1, ZIC_COUNT_MAX),
+            count=table.whole("count", 1, ZIC_COUNT_MAX),
             instrument=instrument,
             value_min_minor=low,
-            value_max_minor=_int(table, "value_max_minor", low, MONEY_MINOR_MAX),
+            value_max_minor=table.whole("value_max_minor", low, MONEY_MINOR_MAX),
         )
     participant = _matching(table, "participant", _ID_RE, "an id of letters, digits, '-'")
     if kind == "csv":
@@ -915,7 +915,7 @@ def _read_faults(table: Table) -> Faults:
         drop=_fraction(table, "drop", Fraction(0), Fraction(0), Fraction(1)),
         duplicate=_fraction(table, "duplicate", Fraction(0), Fraction(0), Fraction(1)),
         delay=_fraction(table, "delay", Fraction(0), Fraction(0), Fraction(1)),
-        delay_days_max=_int_or(table, "delay_days_max", 1, DELAY_DAYS_MAX, 1),
+        delay_days_max=table.whole("delay_days_max", 1, DELAY_DAYS_MAX, 1),
     )
     table.done()
     return faults
@@ -944,23 +944,6 @@ def _matching(table: Table, key: str, pattern: re.Pattern[str], expected: str) -
     if not pattern.fullmatch(text):
         raise ConfigError(table.path, table.key_path(key), f"expected {expected}, found {text!r}")
     return text
-
-
-def _int(table: Table, key: str, low: int, high: int) -> int:
-    value = table.get(key, int)
-    if not low <= value <= high:
-        raise ConfigError(
-            table.path, table.key_path(key), f"expected a whole number {low}..{high}, found {value}"
-        )
-    return value
-
-
-def _int_or(table: Table, key: str, low: int, high: int, default: int) -> int:
-    return _int(table, key, low, high) if table.has(key) else default
-
-
-def _optional_int(table: Table, key: str, low: int, high: int) -> int | None:
-    return _int(table, key, low, high) if table.has(key) else None
 
 
 def _currency(table: Table, key: str) -> str:

@@ -688,8 +688,8 @@ def _read_link(path: Path, table: Table) -> Link:
     unit_types = _strings(table, "unit_types", _UNIT_CODE_RE.fullmatch, "unit codes like 'EUA'")
     if not unit_types:
         raise ConfigError(path, table.key_path("unit_types"), "expected at least one unit type")
-    vintage_first = _whole(table, "vintage_first", VINTAGE_MIN, VINTAGE_MIN, VINTAGE_MAX)
-    vintage_last = _whole(table, "vintage_last", VINTAGE_MAX, vintage_first, VINTAGE_MAX)
+    vintage_first = table.whole("vintage_first", VINTAGE_MIN, VINTAGE_MAX, VINTAGE_MIN)
+    vintage_last = table.whole("vintage_last", vintage_first, VINTAGE_MAX, VINTAGE_MAX)
     exchange_rate = _rate(table, "exchange_rate", Fraction(1))
     rates_table = table.table("exchange_rate_into", required=False)
     rates: list[tuple[str, Fraction]] = []
@@ -731,12 +731,8 @@ def _read_link(path: Path, table: Table) -> Link:
         effective_to=effective_to,
         reexport_allowed=table.get("reexport_allowed", bool, False),
         article6=table.get("article6", bool, False),
-        answer_timeout_minutes=_whole(
-            table,
-            "answer_timeout_minutes",
-            ANSWER_TIMEOUT_MINUTES,
-            1,
-            ANSWER_TIMEOUT_MINUTES_MAX,
+        answer_timeout_minutes=table.whole(
+            "answer_timeout_minutes", 1, ANSWER_TIMEOUT_MINUTES_MAX, ANSWER_TIMEOUT_MINUTES
         ),
         windows=tuple(windows),
         notes=table.get("notes", str, ""),
@@ -843,13 +839,6 @@ def _strings(table: Table, key: str, valid: Any, expected: str) -> list[str]:
     if len(set(items)) != len(items):
         raise ConfigError(table.path, table.key_path(key), f"duplicate entries in {items!r}")
     return list(items)
-
-
-def _whole(table: Table, key: str, default: int, low: int, high: int) -> int:
-    value = table.get(key, int, default)
-    if not low <= value <= high:
-        raise ConfigError(table.path, table.key_path(key), f"expected {low}..{high}, found {value}")
-    return value
 
 
 def _limit(table: Table, key: str) -> int | None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import tomllib
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
+D = TypeVar("D")
 
 _MISSING = object()
 
@@ -68,6 +69,26 @@ class Table:
         if not isinstance(value, kind):
             raise ConfigError(
                 self.path, self.key_path(key), f"expected {kind.__name__}, found {value!r}"
+            )
+        return value
+
+    @overload
+    def whole(self, key: str, low: int, high: int) -> int: ...
+
+    @overload
+    def whole(self, key: str, low: int, high: int, default: D) -> int | D: ...
+
+    def whole(self, key: str, low: int, high: int, default: Any = _MISSING) -> Any:
+        """Return `key`, a whole number in low..high (`default` when absent, if given)."""
+        if default is not _MISSING and key not in self._data:
+            self._seen.add(key)
+            return default
+        value = self.get(key, int)
+        if not low <= value <= high:
+            raise ConfigError(
+                self.path,
+                self.key_path(key),
+                f"expected a whole number {low}..{high}, found {value}",
             )
         return value
 
