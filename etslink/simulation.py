@@ -58,9 +58,9 @@ Choices made here (each documented in the report and docs):
   penalties (a registry whose market never traded records its firms' mean MAC
   at their abatement instead, and says so). Firms named by
   `surrender_failure_share` surrender nothing.
-- **Linked units count.** `build_world` gives each book the domestic
-  valuation; the run replaces it with `linked_valuation`, so an allowance that
-  came over a link counts where the regime accepts foreign units via links.
+- **Linked units count.** `build_world` gives each book `linked_valuation`, so
+  an allowance that came over a link counts where the regime accepts foreign
+  units via links.
 - **Deadlines.** Books advance after every trading day, so deadlines fire as
   time passes them. At the end the clock moves past the surrender deadline of
   the last period that ends inside the run; a period running on past the run
@@ -87,7 +87,6 @@ from compliance.gases import Gas
 from compliance.mrv import EmissionsReport, Verifier, sign_verification
 from compliance.presets import CURRENCY_MINOR_DIGITS
 from compliance.regime import AllocationMethod, PenaltyKind, Regime
-from compliance.surrender_rules import Valuation, domestic_valuation
 from etslink import charts, economics, equilibrium_report  # charts/equilibrium: report hooks
 from etslink.agents import MarketView, OrderIntent, ZiConstrainedTrader
 from etslink.compliance_session import KG_PER_T, verifier_key
@@ -101,8 +100,7 @@ from etslink.scenario import (
 from etslink.world import World, build_world
 from exchange.book import EventKind, OrderType, Side
 from exchange.market import TradeStatus
-from gateway.links import Link
-from registry import RegistryError, UnitKind, UnitType
+from registry import RegistryError, UnitKind
 
 DAY_HOUR = 10  # trading happens at 10:00 UTC; settlement at the next midnight
 FREE_SHARE_DEFAULT = Fraction(9, 10)
@@ -232,33 +230,6 @@ def allocation_t(entity: Entity, regime: Regime, year: int, forecast: int) -> in
     return math.floor(FREE_SHARE_DEFAULT * forecast)
 
 
-def linked_valuation(regime: Regime, links: Sequence[Link]) -> Valuation:
-    """Value the regime's own eligible units at 1, and a linked party's allowance at the rate.
-
-    `build_world` gives each book the domestic valuation, under which no unit that came
-    over a link counts. A regime with `foreign_units_via_links` counts an allowance of
-    the other party of a link that lists it at the link's rate into this registry.
-    """
-    domestic = domestic_valuation(regime)
-    code = regime.registry_code
-    foreign: dict[str, Fraction] = {}
-    if regime.surrender.foreign_units_via_links:
-        for link in sorted(links, key=lambda item: item.link_id):
-            if code in link.parties:
-                for unit in sorted(link.unit_types):
-                    foreign.setdefault(unit, link.rate_into(code))
-
-    def value(unit_type: UnitType) -> Fraction | None:
-        own = domestic(unit_type)
-        if own is not None:
-            return own
-        if unit_type.kind is UnitKind.ALLOWANCE and unit_type.origin != code:
-            return foreign.get(unit_type.code)
-        return None
-
-    return value
-
-
 def penalty_price_minor(regime: Regime) -> int:
     """Return the most a firm pays per tonne rather than fall short."""
     penalty = regime.penalty
@@ -372,7 +343,6 @@ class Run:
         self.refused_orders = 0
         self.allocated: dict[tuple[str, int], int] = {}
         self.average_prices: dict[tuple[str, int], tuple[int, str]] = {}
-        self._value_linked_units()
         self._accredit_verifiers()
         self._endow_cash()
 
@@ -446,13 +416,6 @@ class Run:
                     )
                 )
         return zics
-
-    def _value_linked_units(self) -> None:
-        """Let each book count allowances that came over a link (`linked_valuation`)."""
-        for item in self.scenario.registries:
-            self.world.books[item.code].valuation = linked_valuation(
-                item.regime, self.scenario.links
-            )
 
     def _accredit_verifiers(self) -> None:
         for code, book in sorted(self.world.books.items()):

@@ -43,9 +43,10 @@ Choices made here (each one a decision the scenario files leave open):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from fractions import Fraction
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -53,6 +54,7 @@ from sqlalchemy import Engine
 from compliance.book import ComplianceBook
 from compliance.mrv import MonitoringPlan
 from compliance.regime import Regime
+from compliance.surrender_rules import Valuation, domestic_valuation
 from etslink.scenario import Entity, Scenario, ZicAgents
 from exchange.market import Exchange, Listing, Member
 from gateway.federation import GATEWAY_ID, Federation
@@ -156,7 +158,12 @@ def build_world(
             engine, item.code, item.regime.name, keys[item.code], clock, known
         )
         registries[item.code] = registry
-        books[item.code] = ComplianceBook.create(registry, item.regime, keys[item.code])
+        books[item.code] = ComplianceBook.create(
+            registry,
+            item.regime,
+            keys[item.code],
+            valuation=linked_valuation(item.regime, scenario.links),
+        )
     _check_instruments(scenario, registries)
     entities = _register_entities(scenario, registries, books)
     custody = _open_custody(scenario, registries)
@@ -351,3 +358,30 @@ def _key(name: str, keys_dir: Path | None) -> SigningKey:
         keys_dir.mkdir(parents=True, exist_ok=True)
         key.save(keys_dir / f"{name}.pem")
     return key
+
+
+def linked_valuation(regime: Regime, links: Sequence[Link]) -> Valuation:
+    """Value the regime's own eligible units at 1, and a linked party's allowance at the rate.
+
+    The domestic valuation alone would count no unit that came over a link. A regime
+    with `foreign_units_via_links` counts an allowance of the other party of a link that
+    lists it at the link's rate into this registry.
+    """
+    domestic = domestic_valuation(regime)
+    code = regime.registry_code
+    foreign: dict[str, Fraction] = {}
+    if regime.surrender.foreign_units_via_links:
+        for link in sorted(links, key=lambda item: item.link_id):
+            if code in link.parties:
+                for unit in sorted(link.unit_types):
+                    foreign.setdefault(unit, link.rate_into(code))
+
+    def value(unit_type: UnitType) -> Fraction | None:
+        own = domestic(unit_type)
+        if own is not None:
+            return own
+        if unit_type.kind is UnitKind.ALLOWANCE and unit_type.origin != code:
+            return foreign.get(unit_type.code)
+        return None
+
+    return value
