@@ -69,8 +69,6 @@ Choices made here (each documented in the report and docs):
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -87,7 +85,7 @@ from compliance.gases import Gas
 from compliance.mrv import EmissionsReport, Verifier, sign_verification
 from compliance.presets import CURRENCY_MINOR_DIGITS
 from compliance.regime import AllocationMethod, PenaltyKind, Regime
-from etslink import charts, economics, equilibrium_report  # charts/equilibrium: report hooks
+from etslink import charts, economics, equilibrium_report, run_report
 from etslink.agents import MarketView, OrderIntent, ZiConstrainedTrader
 from etslink.compliance_session import KG_PER_T, verifier_key
 from etslink.scenario import (
@@ -99,7 +97,6 @@ from etslink.scenario import (
 )
 from etslink.world import World, build_world
 from exchange.book import EventKind, OrderType, Side
-from exchange.market import TradeStatus
 from registry import RegistryError, UnitKind
 
 DAY_HOUR = 10  # trading happens at 10:00 UTC; settlement at the next midnight
@@ -808,8 +805,8 @@ def run_scenario(
         interrupted = True
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    trades = _trade_rows(run)
-    summary = build_summary(run, trades)
+    trades = trade_rows(run)
+    summary = run_report.build_summary(run, trades)
     summary["interrupted"] = interrupted
     # Hook (issue 6, reports): the analytical equilibrium beside the run; see equilibrium_report.
     summary["equilibrium"] = equilibrium_report.equilibrium_summary(run)
@@ -823,12 +820,12 @@ def run_scenario(
         world=run.world,
         interrupted=interrupted,
     )
-    result.files = write_reports(result, run)
+    result.files = run_report.write_reports(result, run)
     result.files += charts.write_charts(result, run)  # hook (issue 6): PNG charts; see charts
     return result
 
 
-def _trade_rows(run: Run) -> list[TradeRow]:
+def trade_rows(run: Run) -> list[TradeRow]:
     rows = []
     for trade in run.world.exchange.trades.values():
         rows.append(
@@ -844,254 +841,6 @@ def _trade_rows(run: Run) -> list[TradeRow]:
             )
         )
     return rows
-
-
-def _money(value: Fraction) -> str:
-    """Return an exact amount as text: '1234' or '1234.5' when finite, else 'p/q'."""
-    return (
-        str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-    )
-
-
-def build_summary(run: Run, trades: list[TradeRow]) -> dict[str, Any]:
-    """Return the summary: what summary.json holds.
-
-    `markets.<unit>.years.<year>`: vwap_minor (exact, "p/q" when not whole), min_minor,
-    max_minor, volume_t (matched), settled_t, notional_minor, trades.
-    `registries.<code>.years.<year>`: allocated_t, verified_emissions_t, surrendered_t,
-    abatement_t, abatement_cost_minor (registry currency, rounded down), average_price_minor
-    and its source, and from the deadline outcomes of the period starting that year:
-    entities, compliant_entities, shortfall_t, penalties_minor. `deadlines_pending` lists
-    surrender deadlines the run did not reach. `totals`: trades, volume_t, abatement_t,
-    abatement_cost_minor (scenario currency, rounded down), orders_refused.
-    """
-    scenario = run.scenario
-    markets: dict[str, dict[str, Any]] = {}
-    for code in sorted(run.instruments):
-        by_year: dict[str, Any] = {}
-        for row in trades:
-            if row.instrument != code:
-                continue
-            year = by_year.setdefault(
-                row.day[:4],
-                {
-                    "volume_t": 0,
-                    "notional_minor": 0,
-                    "trades": 0,
-                    "settled_t": 0,
-                    "low": None,
-                    "high": None,
-                },
-            )
-            year["volume_t"] += row.quantity_t
-            year["notional_minor"] += row.price_minor * row.quantity_t
-            year["trades"] += 1
-            year["settled_t"] += row.quantity_t if row.status == TradeStatus.SETTLED.value else 0
-            year["low"] = (
-                row.price_minor if year["low"] is None else min(year["low"], row.price_minor)
-            )
-            year["high"] = (
-                row.price_minor if year["high"] is None else max(year["high"], row.price_minor)
-            )
-        markets[code] = {
-            "currency": run.instruments[code].instrument.currency,
-            "years": {
-                y: {
-                    "vwap_minor": _money(Fraction(v["notional_minor"], v["volume_t"])),
-                    "min_minor": v["low"],
-                    "max_minor": v["high"],
-                    "volume_t": v["volume_t"],
-                    "settled_t": v["settled_t"],
-                    "notional_minor": v["notional_minor"],
-                    "trades": v["trades"],
-                }
-                for y, v in sorted(by_year.items())
-            },
-        }
-    registries = {code: _registry_summary(run, code) for code in sorted(run.world.books)}
-    abatement_t = sum(f.abatement_t for f in run.firm_years)
-    cost = sum(
-        (
-            run._convert(
-                f.abatement_cost_minor, scenario.registry(f.registry).currency, scenario.currency
-            )
-            for f in run.firm_years
-        ),
-        Fraction(0),
-    )
-    return {
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "currency": scenario.currency,
-        "years_run": run.years,
-        "trading_days_per_year_run": run.days,
-        "markets": markets,
-        "registries": registries,
-        "totals": {
-            "trades": len(trades),
-            "volume_t": sum(t.quantity_t for t in trades),
-            "abatement_t": abatement_t,
-            "abatement_cost_minor": math.floor(cost),
-            "orders_refused": run.refused_orders,
-        },
-    }
-
-
-def _registry_summary(run: Run, code: str) -> dict[str, Any]:
-    book = run.world.books[code]
-    years: dict[str, Any] = {}
-    for row in run.firm_years:
-        if row.registry != code:
-            continue
-        year = years.setdefault(
-            str(row.year),
-            {
-                "allocated_t": 0,
-                "verified_emissions_t": 0,
-                "surrendered_t": 0,
-                "abatement_t": 0,
-                "abatement_cost_minor": Fraction(0),
-            },
-        )
-        year["allocated_t"] += row.allocated_t
-        year["verified_emissions_t"] += row.emissions_t
-        year["surrendered_t"] += row.surrendered_t
-        year["abatement_t"] += row.abatement_t
-        year["abatement_cost_minor"] += row.abatement_cost_minor
-    for outcome in book.outcomes():
-        year = years.setdefault(str(outcome.period), {})
-        year.setdefault("entities", 0)
-        year["entities"] = year["entities"] + 1
-        year["compliant_entities"] = year.get("compliant_entities", 0) + (outcome.shortfall_t == 0)
-        year["shortfall_t"] = year.get("shortfall_t", 0) + outcome.shortfall_t
-        year["penalties_minor"] = year.get("penalties_minor", 0) + outcome.penalty.fine_minor
-    for (registry, year_number), (price, source) in run.average_prices.items():
-        if registry == code:
-            year = years.setdefault(str(year_number), {})
-            year["average_price_minor"] = price
-            year["average_price_source"] = source
-    for year in years.values():
-        if "abatement_cost_minor" in year:
-            year["abatement_cost_minor"] = math.floor(year["abatement_cost_minor"])
-        for key in ("entities", "compliant_entities", "shortfall_t", "penalties_minor"):
-            year.setdefault(key, 0)
-    return {
-        "currency": run.scenario.registry(code).currency,
-        "allowance": book.regime.allowance_unit_type,
-        "years": dict(sorted(years.items())),
-        "deadlines_pending": _pending(book, run.scenario.calendar.start.year + run.years - 1),
-    }
-
-
-def _pending(book: ComplianceBook, last_year: int) -> list[str]:
-    """Return the surrender deadlines of periods the run reached that have not fired."""
-    calendar = book.regime.calendar
-    pending = []
-    for period in calendar.periods(last_year):
-        if period < book.schedule.first_period:
-            continue
-        if (DeadlineKind.SURRENDER_DUE, period) in book.schedule.fired:
-            continue
-        deadline = calendar.deadline(DeadlineKind.SURRENDER_DUE, period)
-        if deadline is not None:
-            pending.append(f"surrender for period {period} due {deadline.due:%Y-%m-%d}")
-    return pending
-
-
-def write_reports(result: RunResult, run: Run) -> list[Path]:
-    """Write summary.json and the CSVs; return the paths written."""
-    out = result.out_dir
-    summary_path = out / "summary.json"
-    summary_path.write_text(
-        json.dumps(result.summary, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
-    trades_path = out / "trades.csv"
-    _write_csv(
-        trades_path,
-        ["day", "trade_id", "instrument", "price_minor", "quantity_t", "buyer", "seller", "status"],
-        [
-            [
-                r.day,
-                r.trade_id,
-                r.instrument,
-                r.price_minor,
-                r.quantity_t,
-                r.buyer,
-                r.seller,
-                r.status,
-            ]
-            for r in result.trades
-        ],
-    )
-    prices_path = out / "prices.csv"
-    _write_csv(
-        prices_path,
-        [
-            "day",
-            "instrument",
-            "trades",
-            "volume_t",
-            "notional_minor",
-            "low_minor",
-            "high_minor",
-            "close_minor",
-        ],
-        [
-            [
-                p.day,
-                p.instrument,
-                p.trades,
-                p.volume_t,
-                p.notional_minor,
-                p.low_minor,
-                p.high_minor,
-                p.close_minor,
-            ]
-            for p in result.prices
-        ],
-    )
-    compliance_path = out / "compliance.csv"
-    rows = []
-    for code in sorted(run.world.books):
-        for o in run.world.books[code].outcomes():
-            rows.append(
-                [
-                    code,
-                    o.entity_id,
-                    o.period,
-                    o.emissions_t,
-                    o.obligation_t,
-                    _money(o.surrendered_value),
-                    o.shortfall_t,
-                    o.status.value,
-                    o.penalty.fine_minor,
-                    o.penalty.carried_t,
-                ]
-            )
-    _write_csv(
-        compliance_path,
-        [
-            "registry",
-            "entity",
-            "period",
-            "emissions_t",
-            "obligation_t",
-            "surrendered",
-            "shortfall_t",
-            "status",
-            "penalty_minor",
-            "carried_t",
-        ],
-        rows,
-    )
-    return [summary_path, trades_path, prices_path, compliance_path]
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
 
 
 __all__ = ["RunResult", "run_scenario"]
