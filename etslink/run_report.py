@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from compliance.book import ComplianceBook
 from compliance.calendar import DeadlineKind
 from exchange.market import TradeStatus
+from gateway.messages import TransactionStatus
+from registry import UnitKind
 
 if TYPE_CHECKING:
     from etslink.simulation import Run, RunResult, TradeRow
@@ -103,6 +105,7 @@ def build_summary(run: Run, trades: list[TradeRow]) -> dict[str, Any]:
         "trading_days_per_year_run": run.days,
         "markets": markets,
         "registries": registries,
+        "links": link_summary(run),
         "totals": {
             "trades": len(trades),
             "volume_t": sum(t.quantity_t for t in trades),
@@ -141,6 +144,8 @@ def _registry_summary(run: Run, code: str) -> dict[str, Any]:
         year["compliant_entities"] = year.get("compliant_entities", 0) + (outcome.shortfall_t == 0)
         year["shortfall_t"] = year.get("shortfall_t", 0) + outcome.shortfall_t
         year["penalties_minor"] = year.get("penalties_minor", 0) + outcome.penalty.fine_minor
+    for period, surrendered in surrender_mix(run, code).items():
+        years.setdefault(str(period), {}).update(surrendered)
     for (registry, year_number), (price, source) in run.average_prices.items():
         if registry == code:
             year = years.setdefault(str(year_number), {})
@@ -157,6 +162,87 @@ def _registry_summary(run: Run, code: str) -> dict[str, Any]:
         "years": dict(sorted(years.items())),
         "deadlines_pending": _pending(book, run.scenario.calendar.start.year + run.years - 1),
     }
+
+
+def surrender_mix(run: Run, code: str) -> dict[int, dict[str, Any]]:
+    """Return per period what `code`'s entities surrendered, by unit type, kind and origin.
+
+    `surrendered_by_unit_type_t` (unit type → t), `offsets_t` (offset credits and Article 6
+    units), `foreign_t` (units issued by another registry), and `offset_share` /
+    `foreign_share` of all surrendered tonnes (exact, "p/q"; "0" when nothing was).
+    """
+    ledger = run.world.registries[code].ledger
+    by_period: dict[int, dict[str, Any]] = {}
+    for record in ledger.surrenders():
+        row = by_period.setdefault(
+            record.period, {"surrendered_by_unit_type_t": {}, "offsets_t": 0, "foreign_t": 0}
+        )
+        for block in record.blocks:
+            quantity_t = block.end - block.start + 1
+            by_type = row["surrendered_by_unit_type_t"]
+            by_type[block.unit_type] = by_type.get(block.unit_type, 0) + quantity_t
+            if ledger.unit_types[block.unit_type].kind is not UnitKind.ALLOWANCE:
+                row["offsets_t"] += quantity_t
+            if block.origin != code:
+                row["foreign_t"] += quantity_t
+    for row in by_period.values():
+        total_t = sum(row["surrendered_by_unit_type_t"].values())
+        row["surrendered_by_unit_type_t"] = dict(sorted(row["surrendered_by_unit_type_t"].items()))
+        for key in ("offsets", "foreign"):
+            share = Fraction(row[f"{key}_t"], total_t) if total_t else Fraction(0)
+            row[f"{key}_share"] = _money(share)
+    return by_period
+
+
+def link_summary(run: Run) -> dict[str, Any]:
+    """Return per link: its registries, direction, cap and, per year, what crossed it.
+
+    `links.<id>.years.<year>`: `flows` ("A→B" → unit type → completed t),
+    `completed_t`, `transfers` (completed), `refused` and `terminated` transfers, and
+    `cap_use` = completed t / `period_cap_t` (exact; null without a cap). A transfer's year
+    is the period its link counted it in (the year it was proposed).
+    """
+    federation = run.world.federation
+    if federation is None:
+        return {}
+    gateway = federation.gateway
+    links: dict[str, Any] = {}
+    for link in sorted(run.scenario.links, key=lambda item: item.link_id):
+        years: dict[str, dict[str, Any]] = {}
+        for record in gateway.transfers.values():
+            if record.link_id != link.link_id:
+                continue
+            year = years.setdefault(
+                str(record.period or record.proposed_at.year),
+                {"flows": {}, "completed_t": 0, "transfers": 0, "refused": 0, "terminated": 0},
+            )
+            if record.status is TransactionStatus.COMPLETED:
+                transfer = record.transfer
+                lane = year["flows"].setdefault(
+                    f"{transfer.from_registry}→{transfer.to_registry}", {}
+                )
+                for block in transfer.blocks:
+                    quantity_t = block.end - block.start + 1
+                    lane[block.unit_type] = lane.get(block.unit_type, 0) + quantity_t
+                    year["completed_t"] += quantity_t
+                year["transfers"] += 1
+            elif record.status is TransactionStatus.REJECTED:
+                year["refused"] += 1
+            elif record.status is TransactionStatus.TERMINATED:
+                year["terminated"] += 1
+        for year in years.values():
+            year["cap_use"] = (
+                None
+                if link.period_cap_t is None
+                else _money(Fraction(year["completed_t"], link.period_cap_t))
+            )
+        links[link.link_id] = {
+            "registries": [link.registry_a, link.registry_b],
+            "direction": link.direction.value,
+            "period_cap_t": link.period_cap_t,
+            "years": dict(sorted(years.items())),
+        }
+    return links
 
 
 def _pending(book: ComplianceBook, last_year: int) -> list[str]:
@@ -260,7 +346,50 @@ def write_reports(result: RunResult, run: Run) -> list[Path]:
         ],
         rows,
     )
-    return [summary_path, trades_path, prices_path, compliance_path]
+    transfers_path = out / "transfers.csv"
+    _write_csv(transfers_path, TRANSFER_COLUMNS, transfer_rows(run))
+    return [summary_path, trades_path, prices_path, transfers_path, compliance_path]
+
+
+TRANSFER_COLUMNS = [
+    "transaction_id",
+    "link_id",
+    "proposed_at",
+    "from_registry",
+    "from_account",
+    "to_registry",
+    "to_account",
+    "unit_types",
+    "quantity_t",
+    "status",
+    "codes",
+]
+
+
+def transfer_rows(run: Run) -> list[list[Any]]:
+    """Return one row per gateway transfer the run proposed, in transaction-id order."""
+    federation = run.world.federation
+    if federation is None:
+        return []
+    rows = []
+    for transaction_id, record in sorted(federation.gateway.transfers.items()):
+        transfer = record.transfer
+        rows.append(
+            [
+                transaction_id,
+                record.link_id or "",
+                record.proposed_at.isoformat(),
+                transfer.from_registry,
+                transfer.from_account,
+                transfer.to_registry,
+                transfer.to_account,
+                " ".join(sorted({block.unit_type for block in transfer.blocks})),
+                sum(block.end - block.start + 1 for block in transfer.blocks),
+                record.status.name.lower(),
+                " ".join(str(code) for code in record.codes),
+            ]
+        )
+    return rows
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
