@@ -17,6 +17,14 @@
   and the same three blocks in the common currency (`simulated.price_minor`: the volume-
   weighted price over the group's home allowances, each trade converted), plus
   `analytical.local_price_minor`, `net_import_t` and `gains_from_linking_minor`.
+- `efficiency` (in both): Gode & Sunder's allocative efficiency of the run's trading —
+  `no_trade_cost_minor` (each firm abating to its own allocation alone),
+  `max_gains_minor` (that minus the equilibrium's cost), `realised_gains_minor` (that
+  minus the run's cost), `allocative_efficiency` = realised / max (exact; null when no
+  gains were possible) and `percent` (rounded). Over-abating lowers it like mis-trading.
+  Banking moves abatement between years, so one year can pass 100%.
+- `over_run`: the same `efficiency` summed over every year of the run in the scenario's
+  currency (linked groups where registries were linked), and `years_left_out`.
 
 The inputs of each equilibrium are the run's own: baseline = the firm's forecast
 emissions of the year, allocation = what the run allocated, cap = Σ allocations (the run
@@ -113,6 +121,44 @@ def _blocks(
     }
 
 
+def no_trade_cost_minor(firms: Sequence[economics.Firm]) -> Fraction:
+    """Return what the firms pay if none trades: each abates to its own allocation alone.
+
+    A firm that cannot abate that far (its curve ends first) abates all it can.
+    """
+    return sum(
+        (
+            firm.mac.total_cost(
+                min(Fraction(max(0, firm.baseline_t - firm.allocation_t)), firm.max_abatement_t)
+            )
+            for firm in firms
+        ),
+        Fraction(0),
+    )
+
+
+def efficiency(
+    no_trade_minor: Fraction, analytical_minor: Fraction, simulated_minor: Fraction
+) -> dict[str, Any]:
+    """Return Gode & Sunder's allocative efficiency of the run's trading, with its parts.
+
+    Gains from trade are abatement costs saved against no trade: the most possible is
+    no-trade cost − the equilibrium's (least) cost, the realised is no-trade cost − the
+    run's cost. Efficiency = realised / most possible; null when no gains were possible.
+    Abating more than the cap needs costs more, so over-abatement lowers it too.
+    """
+    possible = no_trade_minor - analytical_minor
+    realised = no_trade_minor - simulated_minor
+    ratio = None if possible <= 0 else realised / possible
+    return {
+        "no_trade_cost_minor": exact(no_trade_minor),
+        "max_gains_minor": exact(possible),
+        "realised_gains_minor": exact(realised),
+        "allocative_efficiency": None if ratio is None else exact(ratio),
+        "percent": None if ratio is None else _rounded(100 * ratio),
+    }
+
+
 def system_report(system: SystemYear) -> dict[str, Any]:
     """Return one registry-year's analytical equilibrium, the simulated outcome and the gap."""
     head: dict[str, Any] = {"curves": system.curves, "firms": len(system.firms)}
@@ -128,7 +174,10 @@ def system_report(system: SystemYear) -> dict[str, Any]:
         "cost_minor": exact(found.total_cost_minor),
     }
     blocks = _blocks(found.price_minor, abatement_t, found.total_cost_minor, system.simulated)
-    return head | {"analytical": analytical} | blocks
+    gains = efficiency(
+        no_trade_cost_minor(system.firms), found.total_cost_minor, system.simulated.cost_minor
+    )
+    return head | {"analytical": analytical} | blocks | {"efficiency": gains}
 
 
 def linked_report(
@@ -158,7 +207,9 @@ def linked_report(
         "gains_from_linking_minor": exact(found.gains_from_linking_minor),
     }
     blocks = _blocks(found.price_minor, abatement_t, linked.total_cost_minor, simulated)
-    return head | {"analytical": analytical} | blocks
+    no_trade = sum((rates[s.registry] * no_trade_cost_minor(s.firms) for s in systems), Fraction(0))
+    gains = efficiency(no_trade, linked.total_cost_minor, simulated.cost_minor)
+    return head | {"analytical": analytical} | blocks | {"efficiency": gains}
 
 
 # ---------------------------------------------------------------- from a run
@@ -261,17 +312,63 @@ def equilibrium_summary(run: Run) -> dict[str, Any]:
                 sum((rates[s.registry] * s.simulated.cost_minor for s in members), Fraction(0)),
             )
             links.setdefault(str(year), []).append(linked_report(members, rates, simulated))
-    return {"currency": scenario.currency, "registries": registries, "links": links}
+    return {
+        "currency": scenario.currency,
+        "registries": registries,
+        "links": links,
+        "over_run": over_run(registries, links, scenario),
+    }
+
+
+def over_run(
+    registries: Mapping[str, Mapping[str, Any]],
+    links: Mapping[str, Sequence[Mapping[str, Any]]],
+    scenario: Scenario,
+) -> dict[str, Any]:
+    """Return the efficiency of the whole run, in the scenario's currency.
+
+    Banking moves abatement between years, so one year's efficiency can pass 100% (the
+    bank pays for it) while another's falls; over the run it evens out. Each year counts
+    its linked groups' equilibria where registries were linked, else each registry's own;
+    a year with an infeasible equilibrium is left out and named in `years_left_out`.
+    """
+    totals = [Fraction(0), Fraction(0), Fraction(0)]  # no trade, analytical, run
+    left_out: list[str] = []
+    years = sorted({year for by_year in registries.values() for year in by_year})
+    for year in years:
+        groups = list(links.get(year, ()))
+        grouped = {code for group in groups for code in group["registries"]}
+        reports: list[tuple[Mapping[str, Any], Fraction]] = [
+            (group, Fraction(1)) for group in groups
+        ]
+        for code in sorted(registries):
+            if code in grouped or year not in registries[code]:
+                continue
+            currency = scenario.registry(code).currency
+            reports.append(
+                (registries[code][year], minor_rate(scenario.fx, currency, scenario.currency))
+            )
+        if any("efficiency" not in report for report, _ in reports):
+            left_out.append(year)
+            continue
+        for report, rate in reports:
+            totals[0] += rate * Fraction(report["efficiency"]["no_trade_cost_minor"])
+            totals[1] += rate * Fraction(report["analytical"]["cost_minor"])
+            totals[2] += rate * Fraction(report["simulated"]["cost_minor"])
+    return {"years_left_out": left_out, "efficiency": efficiency(*totals)}
 
 
 __all__ = [
     "Outcome",
     "SystemYear",
+    "efficiency",
     "equilibrium_summary",
     "exact",
     "linked_groups",
     "linked_report",
     "minor_rate",
+    "no_trade_cost_minor",
+    "over_run",
     "system_report",
     "systems_of_run",
 ]

@@ -114,14 +114,19 @@ def _print(result: RunResult) -> None:
                 f"{row['penalties_minor']:,}",
             )
     console.print(registries)
-    _print_equilibrium(result)  # hook (issue 6): the analytical equilibrium beside the run
+    _print_equilibrium(result)
+    over_run = summary.get("equilibrium", {}).get("over_run", {}).get("efficiency", {})
+    if over_run.get("percent") is not None:
+        console.print(
+            f"allocative efficiency of the trading over the run: {over_run['percent']}% "
+            "(Gode & Sunder: abatement costs saved against no trade, over the most possible)"
+        )
     totals = summary["totals"]
     console.print(
         f"abatement {totals['abatement_t']:,} t at {totals['abatement_cost_minor']:,} "
         f"{summary['currency']} minor units; {totals['trades']:,} trades, "
         f"{totals['volume_t']:,} t; reports in {result.out_dir}"
     )
-    # Hook (issue 6): name the chart files the run wrote.
     pngs = [path.name for path in result.files if path.suffix == ".png"]
     console.print(f"charts: {', '.join(pngs) or 'none'}")
 

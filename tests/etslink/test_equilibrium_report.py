@@ -55,6 +55,31 @@ def test_the_gap_is_exactly_simulated_minus_analytical() -> None:
     assert report["gap"] == {"price_minor": "-10/3", "abatement_t": "-2", "cost_minor": "-100/3"}
 
 
+def test_efficiency_is_realised_over_possible_gains_from_trade() -> None:
+    # No trade: A abates its 20 t short (2·20²/2 = 400), B its 30 t (30²/2 = 450): 850.
+    # The equilibrium costs 2500/3, so at most 850 − 2500/3 = 50/3 can be saved. A run
+    # costing 2525/3 saved 25/3: half the gains from trade (Gode & Sunder's measure).
+    report = system_report(_two_linear_firms(Outcome(Fraction(30), 50, Fraction(2525, 3))))
+    assert report["efficiency"] == {
+        "no_trade_cost_minor": "850",
+        "max_gains_minor": "50/3",
+        "realised_gains_minor": "25/3",
+        "allocative_efficiency": "1/2",
+        "percent": 50,
+    }
+    at_equilibrium = system_report(_two_linear_firms(Outcome(None, 50, Fraction(2500, 3))))
+    assert at_equilibrium["efficiency"]["allocative_efficiency"] == "1"
+    no_trade = system_report(_two_linear_firms(Outcome(None, 50, Fraction(850))))
+    assert no_trade["efficiency"]["allocative_efficiency"] == "0"
+
+
+def test_efficiency_is_null_when_no_gains_from_trade_were_possible() -> None:
+    firms = (economics.Firm("A", 100, 100, economics.LinearMac(2)),)  # allocated all it emits
+    report = system_report(SystemYear("XX", 2020, "linear", firms, Outcome(None, 0, Fraction(0))))
+    assert report["efficiency"]["allocative_efficiency"] is None
+    assert report["efficiency"]["max_gains_minor"] == "0"
+
+
 def test_no_simulated_price_leaves_the_price_gap_empty() -> None:
     report = system_report(_two_linear_firms(Outcome(None, 50, Fraction(0))))
     assert report["simulated"]["price_minor"] is None
@@ -149,3 +174,5 @@ def test_a_linked_year_reports_one_price_in_the_scenario_currency(tmp_path: Path
         assert Fraction(group["gap"][key]) == Fraction(group["simulated"][key]) - Fraction(
             analytical[key]
         )
+    # One linked year: the run's efficiency is that year's linked group's.
+    assert section["over_run"] == {"years_left_out": [], "efficiency": group["efficiency"]}
