@@ -27,12 +27,15 @@
   currency (linked groups where registries were linked), and `years_left_out`.
 
 The inputs of each equilibrium are the run's own: baseline = the firm's forecast
-emissions of the year, allocation = what the run allocated, cap = Σ allocations (the run
-auctions nothing), the firm's curve = the one it traded by (`simulation.mac_curve`, the one
-adapter from the scenario's MAC to economics' curves). A link counts in a year when its
-state is not "proposed" and its effective window overlaps the year; the linked
-equilibrium assumes a full link at 1 : 1 (economics.linked_equilibrium), whatever the
-link's direction or exchange rate, and says so in `links.<year>[].note`.
+emissions of the year, allocation = what the run allocated, cap = Σ allocations + what
+the government offered that year (its scheduled auction volume and the reserve it sold;
+`etslink.government`), counted as a seller that cannot abate; the price floor and the
+auctions' reserve prices are not applied to the analytical price. The firm's curve =
+the one it traded by (`simulation.mac_curve`, the one adapter from the scenario's MAC to
+economics' curves). A link counts in a year when its state is not "proposed" and its
+effective window overlaps the year; the linked equilibrium assumes a full link at 1 : 1
+(economics.linked_equilibrium), whatever the link's direction or exchange rate, and says
+so in `links.<year>[].note`.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ from gateway.links import LinkState
 if TYPE_CHECKING:
     from etslink.simulation import Run
 
+GOVERNMENT_SUPPLY = "government (auctions, reserve)"
+NO_ABATEMENT = economics.LinearMac(1, 0, 0)  # the government's supply: it emits nothing
 FULL_LINK_NOTE = "assumes a full two-way link at 1:1, whatever the link's direction or rate"
 
 
@@ -281,6 +286,11 @@ def systems_of_run(run: Run) -> list[SystemYear]:
             economics.Firm(r.entity_id, r.forecast_t, r.allocated_t, curves[r.entity_id])
             for r in rows
         )
+        government = run.governments[code]
+        offered_t = government.auctioned_t.get(year, 0) + government.reserve_sold_t(year)
+        if offered_t:
+            supplier = f"{GOVERNMENT_SUPPLY} of {code}"
+            firms += (economics.Firm(supplier, 0, offered_t, NO_ABATEMENT),)
         curve_kind = "mixed" if len(linear) == 2 else ("linear" if True in linear else "piecewise")
         systems.append(SystemYear(code, year, curve_kind, firms, simulated))
     return systems

@@ -81,8 +81,12 @@ def _print(result: RunResult) -> None:
     )
     for column in ("instrument", "year", "VWAP", "min", "max", "volume t", "trades"):
         markets.add_column(column, justify="left" if column == "instrument" else "right")
+    auctions: list[tuple[str, str, dict[str, Any]]] = []
     for code, market in summary["markets"].items():
         for year, row in market["years"].items():
+            auctions.extend((code, year, auction) for auction in row["auctions"])
+            if not row["trades"]:
+                continue
             markets.add_row(
                 f"{code} ({market['currency']})",
                 year,
@@ -93,6 +97,7 @@ def _print(result: RunResult) -> None:
                 f"{row['trades']:,}",
             )
     console.print(markets)
+    _print_auctions(result.scenario, auctions)
     registries = Table(
         title=f"{result.scenario}: compliance, t (outcomes under a period's first year; "
         "fines in the registry's minor units; surrendered in summary.json)",
@@ -129,6 +134,40 @@ def _print(result: RunResult) -> None:
     )
     pngs = [path.name for path in result.files if path.suffix == ".png"]
     console.print(f"charts: {', '.join(pngs) or 'none'}")
+
+
+def _print_auctions(scenario: str, auctions: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Print each instrument-year's auctions: how many, offered, sold, prices, proceeds."""
+    if not auctions:
+        return
+    table = Table(
+        title=f"{scenario}: auctions (each in auctions.csv; prices in minor units per t)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    columns = ("instrument", "year", "auctions", "offered t", "sold t", "clearing", "proceeds")
+    for column in columns:
+        table.add_column(
+            column, justify="left" if column == "instrument" else "right", no_wrap=True
+        )
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for code, year, auction in auctions:
+        grouped.setdefault((code, year), []).append(auction)
+    for (code, year), rows in grouped.items():
+        prices = [row["clearing_price_minor"] for row in rows]
+        table.add_row(
+            code,
+            year,
+            f"{len(rows)}",
+            f"{sum(row['supply_t'] for row in rows):,}",
+            f"{sum(row['sold_t'] for row in rows):,}",
+            f"{min(prices):,}"
+            if min(prices) == max(prices)
+            else f"{min(prices):,}–{max(prices):,}",
+            f"{sum(row['proceeds_minor'] for row in rows):,}",
+        )
+    console.print(table)
 
 
 def _print_equilibrium(result: RunResult) -> None:

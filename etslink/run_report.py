@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from compliance.book import ComplianceBook
 from compliance.calendar import DeadlineKind
+from compliance.stability import price_ceiling_minor, price_floor_minor
 from exchange.market import TradeStatus
 from gateway.messages import TransactionStatus
 from registry import UnitKind
 
 if TYPE_CHECKING:
+    from etslink.government import AuctionRecord
     from etslink.simulation import Run, RunResult, TradeRow
 
 
@@ -71,20 +73,26 @@ def build_summary(run: Run, trades: list[TradeRow]) -> dict[str, Any]:
             year["high"] = (
                 row.price_minor if year["high"] is None else max(year["high"], row.price_minor)
             )
+        years: dict[str, dict[str, Any]] = {
+            y: {
+                "vwap_minor": _money(Fraction(v["notional_minor"], v["volume_t"])),
+                "min_minor": v["low"],
+                "max_minor": v["high"],
+                "volume_t": v["volume_t"],
+                "settled_t": v["settled_t"],
+                "notional_minor": v["notional_minor"],
+                "trades": v["trades"],
+                "auctions": [],
+            }
+            for y, v in by_year.items()
+        }
+        for record in auction_records(run):
+            if record.instrument == code:
+                year_row = years.setdefault(record.day[:4], _no_trades())
+                year_row["auctions"].append(_auction_data(record))
         markets[code] = {
             "currency": run.instruments[code].instrument.currency,
-            "years": {
-                y: {
-                    "vwap_minor": _money(Fraction(v["notional_minor"], v["volume_t"])),
-                    "min_minor": v["low"],
-                    "max_minor": v["high"],
-                    "volume_t": v["volume_t"],
-                    "settled_t": v["settled_t"],
-                    "notional_minor": v["notional_minor"],
-                    "trades": v["trades"],
-                }
-                for y, v in sorted(by_year.items())
-            },
+            "years": dict(sorted(years.items())),
         }
     registries = {code: _registry_summary(run, code) for code in sorted(run.world.books)}
     abatement_t = sum(f.abatement_t for f in run.firm_years)
@@ -113,6 +121,73 @@ def build_summary(run: Run, trades: list[TradeRow]) -> dict[str, Any]:
             "abatement_cost_minor": math.floor(cost),
             "orders_refused": run.refused_orders,
         },
+    }
+
+
+def _no_trades() -> dict[str, Any]:
+    """Return a market year in which nothing traded on the exchange (an auction did)."""
+    return {
+        "vwap_minor": None,
+        "min_minor": None,
+        "max_minor": None,
+        "volume_t": 0,
+        "settled_t": 0,
+        "notional_minor": 0,
+        "trades": 0,
+        "auctions": [],
+    }
+
+
+def auction_records(run: Run) -> list[AuctionRecord]:
+    """Return every auction of the run, by day and registry."""
+    records = [r for g in run.governments.values() for r in g.records]
+    return sorted(records, key=lambda r: (r.day, r.registry))
+
+
+AUCTION_COLUMNS = [
+    "day",
+    "registry",
+    "instrument",
+    "kind",
+    "supply_t",
+    "reserve_price_minor",
+    "clearing_price_minor",
+    "sold_t",
+    "unsold_t",
+    "unsold_rule",
+    "bids",
+    "bidders",
+    "proceeds_minor",
+]
+
+
+def _auction_data(record: AuctionRecord) -> dict[str, Any]:
+    return {column: getattr(record, column) for column in AUCTION_COLUMNS}
+
+
+def _government_summary(run: Run, code: str, year: int) -> dict[str, Any]:
+    """Return the government's part of a registry-year: auctions, reserve, price controls."""
+    government = run.governments[code]
+    records = [r for r in government.records if r.day.startswith(f"{year}-")]
+    stability = government.regime.stability
+    return {
+        "auctioned_t": government.auctioned_t.get(year, 0),
+        "auction_sold_t": sum(r.sold_t for r in records if r.kind == "scheduled"),
+        "reserve_released_t": sum(r.sold_t for r in records if r.kind != "scheduled"),
+        "ceiling_sold_t": government.ceiling_sold_t.get(year, 0),
+        "price_floor_minor": price_floor_minor(stability, year),
+        "price_ceiling_minor": price_ceiling_minor(stability, year),
+        "stability_events": [
+            {
+                "kind": event.kind.value,
+                "month": f"{event.year}-{event.month:02d}",
+                "price_minor": event.price_minor,
+                "threshold_minor": event.threshold_minor,
+                "detail": event.detail,
+            }
+            for event in government.events
+            if event.year == year
+        ],
     }
 
 
@@ -146,6 +221,10 @@ def _registry_summary(run: Run, code: str) -> dict[str, Any]:
         year["penalties_minor"] = year.get("penalties_minor", 0) + outcome.penalty.fine_minor
     for period, surrendered in surrender_mix(run, code).items():
         years.setdefault(str(period), {}).update(surrendered)
+    for year_number in sorted({row.year for row in run.firm_years if row.registry == code}):
+        row = years.setdefault(str(year_number), {})
+        row.update(_government_summary(run, code, year_number))
+        row["cap_t"] = row.get("allocated_t", 0) + row["auctioned_t"]
     for (registry, year_number), (price, source) in run.average_prices.items():
         if registry == code:
             year = years.setdefault(str(year_number), {})
@@ -348,7 +427,16 @@ def write_reports(result: RunResult, run: Run) -> list[Path]:
     )
     transfers_path = out / "transfers.csv"
     _write_csv(transfers_path, TRANSFER_COLUMNS, transfer_rows(run))
-    return [summary_path, trades_path, prices_path, transfers_path, compliance_path]
+    auctions_path = out / "auctions.csv"
+    _write_csv(
+        auctions_path,
+        AUCTION_COLUMNS,
+        [
+            [getattr(record, column) for column in AUCTION_COLUMNS]
+            for record in auction_records(run)
+        ],
+    )
+    return [summary_path, trades_path, prices_path, transfers_path, auctions_path, compliance_path]
 
 
 TRANSFER_COLUMNS = [

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from compliance.presets import CURRENCY_MINOR_DIGITS, list_presets, load_preset
-from compliance.regime import Regime
+from compliance.regime import PenaltyKind, PenaltyRule, QuantitativeLimit, Regime
 from exchange.book import Instrument
 from gateway.links import Link, LinkState, load_links
 from registry.account_ids import is_registry_code
 from registry.config_reader import ConfigError, Table, load_toml, refuse_floats
+from registry.units import UnitKind
 
 REGISTRIES_MAX = 20
 ENTITIES_MAX = 5_000  # per registry, explicit and generated together
@@ -60,7 +61,18 @@ _FX_KEY_RE = re.compile(r"([A-Z]{3})_per_([A-Z]{3})")
 _TOP_KEYS = {"scenario", "calendar", "registry", "links", "instrument", "fx", "agents", "faults"}
 _HEADER_KEYS = {"name", "narrative", "seed", "currency"}
 _CALENDAR_KEYS = {"start", "years", "trading_days_per_year"}
-_REGISTRY_KEYS = {"code", "preset", "currency", "overrides", "entities", "generate"}
+_REGISTRY_KEYS = {
+    "code",
+    "preset",
+    "currency",
+    "overrides",
+    "entities",
+    "generate",
+    "auctions",
+    "reserve",
+}
+_AUCTION_KEYS = {"share", "per_year", "reserve_price_minor", "bidder_share_max", "unsold"}
+_RESERVE_KEYS = {"size_t"}
 _OVERRIDE_KEYS = {
     "cap_scale",
     "offset_cap",
@@ -98,8 +110,8 @@ _INSTRUMENT_KEYS = {"unit_type", "registry", "currency", "tick_minor", "lot_t"}
 _AGENT_KEYS: dict[str, set[str]] = {
     "firms": {"kind", "surrender_failure_share"},
     "zi-c": {"kind", "count", "instrument", "value_min_minor", "value_max_minor"},
-    "csv": {"kind", "participant", "path"},
-    "interactive": {"kind", "participant", "registry"},
+    "csv": {"kind", "participant", "path", "registry", "cash_minor", "allowances_t"},
+    "interactive": {"kind", "participant", "registry", "cash_minor", "allowances_t"},
 }
 _FAULT_KEYS = {"drop", "duplicate", "delay", "delay_days_max"}
 _REQUIRED = object()  # a `_fraction` without a default
@@ -217,8 +229,35 @@ class Overrides:
 
 
 @dataclass(frozen=True, slots=True)
+class AuctionPlan:
+    """The registry's scheduled auctions (docs/scenarios.md, `[registry.auctions]`).
+
+    `share` of each year's cap is auctioned (the rest is allocated free); None takes the
+    preset's `auction_share` for the year. `reserve_price_minor` None takes the preset's
+    price floor for the year (escalated), or 1 without one.
+    """
+
+    share: Fraction | None = None
+    per_year: int = 4
+    reserve_price_minor: int | None = None
+    bidder_share_max: Fraction | None = None
+    unsold: str = "keep"  # "keep" for a later auction, or "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class ReservePlan:
+    """The government's reserve: units held back for ceiling sales and trigger releases."""
+
+    size_t: int
+
+
+@dataclass(frozen=True, slots=True)
 class ScenarioRegistry:
-    """One registry: its code, the preset's regime, overrides and entities."""
+    """One registry: its code, the preset's regime with the overrides applied, and entities.
+
+    `regime` is the preset's with `overrides` applied (`apply_overrides`); `overrides`
+    keeps what the scenario changed, and `cap_scale` is applied by the run.
+    """
 
     code: str
     preset: str
@@ -227,6 +266,8 @@ class ScenarioRegistry:
     overrides: Overrides
     entities: tuple[Entity, ...]
     generator: EntityGenerator | None = None
+    auctions: AuctionPlan | None = None
+    reserve: ReservePlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,10 +329,13 @@ class ZicAgents:
 
 @dataclass(frozen=True, slots=True)
 class CsvAgent:
-    """A participant whose orders come from a CSV schedule."""
+    """A participant whose orders come from a CSV schedule; its account is in `registry`."""
 
     participant: str
     path: Path
+    registry: str
+    cash_minor: int = 0  # in the registry's currency, given at the start
+    allowances_t: int = 0  # the registry's allowances of the first year, given at the start
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +344,8 @@ class InteractiveAgent:
 
     participant: str
     registry: str
+    cash_minor: int = 0
+    allowances_t: int = 0
 
 
 Agent = FirmsAgents | ZicAgents | CsvAgent | InteractiveAgent
@@ -478,8 +524,92 @@ def _read_registry(table: Table, seed: int) -> ScenarioRegistry:
             table.key_path("entities"),
             f"at most {ENTITIES_MAX} entities per registry, found {len(entities)}",
         )
+    auctions_table = table.table("auctions", required=False)
+    auctions = None if auctions_table is None else _read_auctions(auctions_table)
+    reserve_table = table.table("reserve", required=False)
+    reserve = None
+    if reserve_table is not None:
+        reserve_table.refuse_unknown(_RESERVE_KEYS)
+        reserve = ReservePlan(reserve_table.whole("size_t", 1, BASELINE_T_MAX))
+        reserve_table.done()
     table.done()
-    return ScenarioRegistry(code, preset, regime, currency, overrides, tuple(entities), generator)
+    return ScenarioRegistry(
+        code,
+        preset,
+        apply_overrides(regime, overrides),
+        currency,
+        overrides,
+        tuple(entities),
+        generator,
+        auctions,
+        reserve,
+    )
+
+
+def _read_auctions(table: Table) -> AuctionPlan:
+    table.refuse_unknown(_AUCTION_KEYS)
+    share = _fraction(table, "share", None, Fraction(0), Fraction(1))
+    if share is not None and share >= 1:
+        raise ConfigError(table.path, table.key_path("share"), "expected a share below 1")
+    bidder_share = _fraction(table, "bidder_share_max", None, Fraction(0), Fraction(1))
+    if bidder_share == 0:
+        raise ConfigError(
+            table.path, table.key_path("bidder_share_max"), "expected a share above 0"
+        )
+    unsold = table.get("unsold", str, "keep")
+    if unsold not in ("keep", "cancel"):
+        raise ConfigError(
+            table.path, table.key_path("unsold"), f"expected 'keep' or 'cancel', found {unsold!r}"
+        )
+    plan = AuctionPlan(
+        share=share,
+        per_year=table.whole("per_year", 1, 12, 4),
+        reserve_price_minor=table.whole("reserve_price_minor", 1, MONEY_MINOR_MAX, None),
+        bidder_share_max=bidder_share,
+        unsold=unsold,
+    )
+    table.done()
+    return plan
+
+
+def apply_overrides(regime: Regime, overrides: Overrides) -> Regime:
+    """Return `regime` with the scenario's overrides applied (`cap_scale` is the run's).
+
+    `offset_cap` replaces the share of every surrender limit on offset credits, and adds
+    one when the preset has none; the price floor and ceiling replace the preset's (its
+    escalation stays); `penalty_per_t_minor` makes the penalty a fixed charge per tonne
+    short, keeping the preset's make-good rule.
+    """
+    surrender = regime.surrender
+    if overrides.offset_cap is not None:
+        limits = [
+            replace(limit, share=overrides.offset_cap)
+            if UnitKind.OFFSET_CREDIT in limit.unit_kinds
+            else limit
+            for limit in surrender.limits
+        ]
+        if not any(UnitKind.OFFSET_CREDIT in limit.unit_kinds for limit in limits):
+            limits.append(
+                QuantitativeLimit(
+                    "offset cap (scenario override)",
+                    overrides.offset_cap,
+                    frozenset({UnitKind.OFFSET_CREDIT}),
+                )
+            )
+        surrender = replace(surrender, limits=tuple(limits))
+    stability = regime.stability
+    if overrides.price_floor_minor is not None:
+        stability = replace(stability, price_floor_minor=overrides.price_floor_minor)
+    if overrides.price_ceiling_minor is not None:
+        stability = replace(stability, price_ceiling_minor=overrides.price_ceiling_minor)
+    penalty = regime.penalty
+    if overrides.penalty_per_t_minor is not None:
+        penalty = PenaltyRule(
+            PenaltyKind.FIXED_PER_TONNE,
+            make_good=penalty.make_good,
+            fixed_per_t_minor=overrides.penalty_per_t_minor,
+        )
+    return replace(regime, surrender=surrender, stability=stability, penalty=penalty)
 
 
 def _read_overrides(table: Table) -> Overrides:
@@ -888,6 +1018,7 @@ def _read_agent(
             value_max_minor=table.whole("value_max_minor", low, MONEY_MINOR_MAX),
         )
     participant = _matching(table, "participant", _ID_RE, "an id of letters, digits, '-'")
+    file = Path()
     if kind == "csv":
         name = table.get("path", str)
         file = _root_dir(table) / name
@@ -898,7 +1029,6 @@ def _read_agent(
                 f"order schedule {name!r} not found (looked for {file}; "
                 "paths are relative to the scenario file)",
             )
-        return CsvAgent(participant, file)
     registry = table.get("registry", str)
     if registry not in codes:
         raise ConfigError(
@@ -906,7 +1036,11 @@ def _read_agent(
             table.key_path("registry"),
             f"expected a declared registry ({', '.join(sorted(codes))}), found {registry!r}",
         )
-    return InteractiveAgent(participant, registry)
+    cash_minor = table.whole("cash_minor", 0, MONEY_MINOR_MAX, 0)
+    allowances_t = table.whole("allowances_t", 0, BASELINE_T_MAX, 0)
+    if kind == "csv":
+        return CsvAgent(participant, file, registry, cash_minor, allowances_t)
+    return InteractiveAgent(participant, registry, cash_minor, allowances_t)
 
 
 def _read_faults(table: Table) -> Faults:

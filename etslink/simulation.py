@@ -85,9 +85,11 @@ from compliance.gases import Gas
 from compliance.mrv import EmissionsReport, Verifier, sign_verification
 from compliance.presets import CURRENCY_MINOR_DIGITS
 from compliance.regime import AllocationMethod, PenaltyKind, Regime
+from compliance.stability import MonthlyPrice
 from etslink import charts, economics, equilibrium_report, run_report
 from etslink.agents import MarketView, OrderIntent, ZiConstrainedTrader
 from etslink.compliance_session import KG_PER_T, verifier_key
+from etslink.government import AuctionBid, Government
 from etslink.scenario import (
     Entity,
     FirmsAgents,
@@ -263,6 +265,13 @@ def reference_price(
     return price
 
 
+def planned_abatement_t(firm: Firm, price_minor: Fraction | None) -> int:
+    """Return what the firm plans to abate at `price_minor`: none before any price shows."""
+    if price_minor is None:
+        return 0
+    return min(math.floor(firm.curve.abatement_at_price(price_minor)), firm.forecast_t)
+
+
 def firm_intent(
     firm: Firm, position_t: int, free_t: int, price_minor: Fraction | None, lot_t: int
 ) -> tuple[Side, Fraction, int] | None:
@@ -271,9 +280,7 @@ def firm_intent(
     Pure: the rule in the module docstring; quantities are whole lots.
     """
     need_t = firm.forecast_t - position_t
-    planned_t = 0  # no price seen yet: plan no abatement, bid at the MAC of the whole need
-    if price_minor is not None:
-        planned_t = min(math.floor(firm.curve.abatement_at_price(price_minor)), firm.forecast_t)
+    planned_t = planned_abatement_t(firm, price_minor)
     gap_t = firm.forecast_t - planned_t - position_t
     if gap_t >= lot_t:
         quantity_t = max(lot_t, math.floor(gap_t * BID_SHARE) // lot_t * lot_t)
@@ -338,6 +345,8 @@ class Run:
         self.prices: list[PriceRow] = []
         self.firm_years: list[FirmYear] = []
         self.refused_orders = 0
+        self.governments = self._make_governments()
+        self.monthly: dict[str, dict[tuple[int, int], tuple[int, int]]] = {}  # (notional, t)
         self.allocated: dict[tuple[str, int], int] = {}
         self.average_prices: dict[tuple[str, int], tuple[int, str]] = {}
         self._accredit_verifiers()
@@ -383,6 +392,19 @@ class Run:
                     )
                 )
         return firms
+
+    def _make_governments(self) -> dict[str, Government]:
+        governments = {}
+        start_year = self.scenario.calendar.start.year
+        for item in self.scenario.registries:
+            listed = self.instruments.get(item.regime.allowance_unit_type)
+            instrument = (
+                listed.instrument if listed is not None and listed.registry == item.code else None
+            )
+            government = Government(item, self.world.governments[item.code], instrument)
+            government.issue_reserve(self.world, start_year)
+            governments[item.code] = government
+        return governments
 
     def _failing_entities(self) -> set[str]:
         share = next(
@@ -454,9 +476,15 @@ class Run:
         for index in range(self.years):
             year = start_year + index
             self._allocate(year, index)
-            for number, day in enumerate(self._trading_days(year), start=1):
+            days = self._trading_days(year)
+            auction_days = {code: g.auction_days(self.days) for code, g in self.governments.items()}
+            for number, day in enumerate(days, start=1):
+                self.world.exchange.advance(day)
+                self._hold_auctions(day, {c for c, n in auction_days.items() if number in n})
                 self._trade_day(day)
                 self._fire_deadlines()
+                if number == len(days) or days[number].month != day.month:
+                    self._check_prices(day.year, day.month)
                 if progress is not None:
                     progress(index * self.days + number, total)
             year_end = datetime(year + 1, 1, 1, tzinfo=UTC)
@@ -477,11 +505,15 @@ class Run:
         for firm in self.firms:
             regime = self.scenario.registry(firm.registry).regime
             firm.forecast_t = forecast_t(firm.entity, index)
-            granted = allocation_t(firm.entity, regime, year, firm.forecast_t)
+            scale = self.scenario.registry(firm.registry).overrides.cap_scale
+            granted = math.floor(scale * allocation_t(firm.entity, regime, year, firm.forecast_t))
             by_registry.setdefault(firm.registry, {})[firm.member] = granted
             self.allocated[(firm.member, year)] = granted
         for code in sorted(by_registry):
             self.world.books[code].allocate(year, by_registry[code])
+        for code, government in sorted(self.governments.items()):
+            free_t = sum(by_registry.get(code, {}).values())
+            government.open_year(self.world, year, free_t, self.days)
         for zic in self.zics:
             zic.value_minor = self.rng.randint(zic.value_min_minor, zic.value_max_minor)
 
@@ -493,11 +525,10 @@ class Run:
 
     def _trade_day(self, moment: datetime) -> None:
         exchange = self.world.exchange
-        exchange.advance(moment)
         before = len(exchange.trades)
         actors: list[Firm | Zic] = [*self.firms, *self.zics]
         self.rng.shuffle(actors)
-        submitted: list[tuple[str, int]] = []
+        submitted: list[tuple[str, int]] = self._ceiling_offers(moment.year)
         for actor in actors[:ORDERS_PER_DAY_MAX]:
             order = self._firm_order(actor) if isinstance(actor, Firm) else self._zic_order(actor)
             if order is not None:
@@ -507,7 +538,104 @@ class Run:
                 exchange.cancel(instrument, order_id)
         # Only the day's new trades, from the end: copying the whole history daily is quadratic.
         new_t = len(exchange.trades) - before
-        self._record_day(moment, list(islice(reversed(exchange.trades.values()), new_t))[::-1])
+        today = list(islice(reversed(exchange.trades.values()), new_t))[::-1]
+        self._record_day(moment, today)
+        for government in self.governments.values():
+            sold_t = sum(t.quantity_t for t in today if t.seller == government.holder.member_id)
+            if sold_t:
+                government.record_ceiling_sale(moment.year, sold_t)
+
+    # ------------------------------------------------------------ the government
+
+    def _hold_auctions(self, moment: datetime, scheduled: set[str]) -> None:
+        """Hold the day's scheduled auctions and any reserve release a trigger set off."""
+        for code, government in sorted(self.governments.items()):
+            if code in scheduled:
+                supply_t = government.next_supply_t()
+                if supply_t > 0:
+                    bids = self._auction_bids(government)
+                    record = government.hold_auction(
+                        self.world, moment, "scheduled", supply_t, bids, self._market_price(code)
+                    )
+                    government.after_scheduled(record)
+                else:
+                    government.auctions_left -= 1
+            if government.release_due_t > 0:
+                bids = self._auction_bids(government)
+                record = government.hold_auction(
+                    self.world,
+                    moment,
+                    "reserve release",
+                    government.release_due_t,
+                    bids,
+                    self._market_price(code),
+                )
+                government.after_release(record)
+
+    def _market_price(self, code: str) -> int | None:
+        """Return the last traded price of registry `code`'s home allowance, if any."""
+        instrument = self.governments[code].instrument
+        return None if instrument is None else self.last_price.get(instrument.code)
+
+    def _auction_bids(self, government: Government) -> list[AuctionBid]:
+        """Return the sealed bids: each short firm its whole gap at its MAC, ZI-C one lot each.
+
+        Bids go in a shuffled order (submission order breaks the last ties).
+        """
+        instrument = government.instrument
+        assert instrument is not None
+        bids: list[AuctionBid] = []
+        for firm in self.firms:
+            if firm.home != instrument.code:
+                continue
+            position_t, free_t = self._position(firm)
+            intent = self._firm_intent_on(firm, instrument.code, position_t, free_t)
+            if intent is None or intent[0] is not Side.BUY:
+                continue
+            reference = self._reference_price(firm, instrument.code)
+            gap_t = firm.forecast_t - planned_abatement_t(firm, reference) - position_t
+            quantity_t = max(intent[2], gap_t // instrument.lot_t * instrument.lot_t)
+            limit = self._convert(intent[1], firm.currency, instrument.currency)
+            bids.append(AuctionBid(firm.member, math.floor(limit), quantity_t))
+        for zic in self.zics:
+            if zic.instrument != instrument.code:
+                continue
+            owned_t = self._zic_owned_t(zic)
+            if owned_t < ZIC_HOLD_LOTS_MAX * instrument.lot_t:
+                value = self.rng.randint(1, zic.value_minor)
+                bids.append(AuctionBid(zic.member, value, instrument.lot_t))
+        self.rng.shuffle(bids)
+        return bids
+
+    def _ceiling_offers(self, year: int) -> list[tuple[str, int]]:
+        """Offer each government's reserve at its price ceiling today (a day order)."""
+        orders = []
+        exchange = self.world.exchange
+        for _, government in sorted(self.governments.items()):
+            ceiling = government.ceiling_minor(year)
+            offer_t = government.ceiling_offer_t(self.world)
+            if ceiling is None or offer_t <= 0 or government.instrument is None:
+                continue
+            member, code = government.holder.member_id, government.instrument.code
+            claim = exchange.custody.balance(member, code).free
+            if claim < offer_t:
+                exchange.deposit_units(member, code, offer_t - claim)
+            order = self._submit(member, code, Side.SELL, Fraction(ceiling), offer_t)
+            if order is not None:
+                orders.append(order)
+        return orders
+
+    def _check_prices(self, year: int, month: int) -> None:
+        """Let each government's price controls see the month's volume-weighted price."""
+        for _, government in sorted(self.governments.items()):
+            if government.instrument is None:
+                continue
+            months = self.monthly.get(government.instrument.code, {})
+            series = [
+                MonthlyPrice(y, m, math.floor(Fraction(notional, volume_t) + Fraction(1, 2)))
+                for (y, m), (notional, volume_t) in sorted(months.items())
+            ]
+            government.check_month(year, month, series)
 
     def _submit(
         self, member: str, instrument: str, side: Side, price: Fraction, quantity_t: int
@@ -564,14 +692,19 @@ class Run:
     def _firm_intent_on(
         self, firm: Firm, instrument: str, position_t: int, free_t: int
     ) -> tuple[Side, Fraction, int] | None:
+        price = self._reference_price(firm, instrument)
+        lot_t = self.instruments[instrument].instrument.lot_t
+        return firm_intent(firm, position_t, free_t, price, lot_t)
+
+    def _reference_price(self, firm: Firm, instrument: str) -> Fraction | None:
+        """Return the instrument's reference price (`reference_price`) in the firm's currency."""
         listed = self.instruments[instrument].instrument
         book = self.world.exchange.engine.book(instrument)
         quotes = (self.last_price.get(instrument), book.best_bid(), book.best_ask())
         home_quotes = [
             None if q is None else self._convert(q, listed.currency, firm.currency) for q in quotes
         ]
-        price = reference_price(*home_quotes)
-        return firm_intent(firm, position_t, free_t, price, listed.lot_t)
+        return reference_price(*home_quotes)
 
     def _firm_buy(
         self, firm: Firm, instrument: str, limit_home: Fraction, quantity_t: int
@@ -600,6 +733,12 @@ class Run:
             if best_price is None or price < best_price:
                 best, best_price = code, price
         return best
+
+    def _zic_owned_t(self, zic: Zic) -> int:
+        """Return what a ZI-C trader holds in its account and claims in custody."""
+        holding = self.world.registries[zic.registry].account(zic.account).holding
+        claim = self.world.exchange.custody.balance(zic.member, zic.instrument)
+        return holding.balance(zic.instrument) + claim.total
 
     def _zic_order(self, zic: Zic) -> tuple[str, int] | None:
         exchange = self.world.exchange
@@ -650,6 +789,13 @@ class Run:
                 )
             )
             self.last_price[code] = prices[-1]
+            month = (moment.year, moment.month)
+            monthly = self.monthly.setdefault(code, {})
+            notional, volume_t = monthly.get(month, (0, 0))
+            monthly[month] = (
+                notional + sum(t.cost_minor for t in today),
+                volume_t + sum(t.quantity_t for t in today),
+            )
 
     # ------------------------------------------------------------ the year's end
 

@@ -55,7 +55,7 @@ from compliance.book import ComplianceBook
 from compliance.mrv import MonitoringPlan
 from compliance.regime import Regime
 from compliance.surrender_rules import Valuation, domestic_valuation
-from etslink.scenario import Entity, Scenario, ZicAgents
+from etslink.scenario import CsvAgent, Entity, InteractiveAgent, Scenario, ZicAgents
 from exchange.market import Exchange, Listing, Member
 from gateway.federation import GATEWAY_ID, Federation
 from gateway.links import Link
@@ -67,6 +67,8 @@ from registry.store import make_engine
 EXCHANGE_ID = "X"  # the exchange's journal stream and key name
 CUSTODY_LABEL = "exchange_custody"
 ZIC_PREFIX = "zic-"
+GOVERNMENT_PREFIX = "gov-"
+GOVERNMENT_LABEL = "government"
 MONITORING_METHOD = "calculation (scenario baseline emissions)"
 
 
@@ -89,6 +91,19 @@ class ZicTrader:
     instrument: str
 
 
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """An exchange member that is not a covered entity: its member id, registry and account.
+
+    Each registry's government (auctions, the reserve, proceeds) holds a reserve account;
+    each human participant a trading account.
+    """
+
+    member_id: str
+    registry: str
+    account_id: str
+
+
 @dataclass
 class World:
     """Everything a run loop drives, built from one scenario."""
@@ -105,6 +120,8 @@ class World:
     entities: dict[str, WorldEntity]
     custody_accounts: dict[str, str]  # registry code → custody account id
     zic_traders: tuple[ZicTrader, ...]
+    governments: dict[str, Holder] = field(default_factory=dict)  # registry code → government
+    participants: dict[str, Holder] = field(default_factory=dict)  # participant id → holder
     notes: list[str] = field(default_factory=list)
 
     def check_invariants(self) -> None:
@@ -168,9 +185,16 @@ def build_world(
     entities = _register_entities(scenario, registries, books)
     custody = _open_custody(scenario, registries)
     traders = _open_zic_traders(scenario, registries, set(entities))
+    taken = set(entities) | {t.member_id for t in traders}
+    governments = _open_governments(scenario, registries, taken)
+    participants = _open_participants(scenario, registries, taken)
     federation = _federate(scenario, engine, keys, registries, clock)
     members = [Member(e.entity_id, e.registry, e.account_id) for e in entities.values()]
     members += [Member(t.member_id, t.registry, t.account_id) for t in traders]
+    members += [
+        Member(h.member_id, h.registry, h.account_id)
+        for h in [*governments.values(), *participants.values()]
+    ]
     listings = [
         Listing(item.instrument, item.registry, custody[item.registry])
         for item in scenario.instruments
@@ -193,6 +217,8 @@ def build_world(
         entities=entities,
         custody_accounts=custody,
         zic_traders=traders,
+        governments=governments,
+        participants=participants,
         notes=notes,
     )
 
@@ -331,6 +357,48 @@ def _open_zic_traders(
             )
             traders.append(ZicTrader(member_id, code, opened.account_id, agents.instrument))
     return tuple(traders)
+
+
+def _open_governments(
+    scenario: Scenario, registries: dict[str, Registry], taken: set[str]
+) -> dict[str, Holder]:
+    """Open each registry's government reserve account (auctions, reserve, proceeds)."""
+    governments: dict[str, Holder] = {}
+    for item in scenario.registries:
+        member_id = f"{GOVERNMENT_PREFIX}{item.code.lower()}"
+        if member_id in taken:
+            raise ValueError(f"member id {member_id!r} is the government's of {item.code}")
+        opened = registries[item.code].open_account(
+            AccountKind.RESERVE, f"Government of {item.code} (auctions, reserve)", GOVERNMENT_LABEL
+        )
+        governments[item.code] = Holder(member_id, item.code, opened.account_id)
+        taken.add(member_id)
+    return governments
+
+
+def _open_participants(
+    scenario: Scenario, registries: dict[str, Registry], taken: set[str]
+) -> dict[str, Holder]:
+    """Open a trading account for each human participant in its registry."""
+    participants: dict[str, Holder] = {}
+    for agent in scenario.agents:
+        if not isinstance(agent, CsvAgent | InteractiveAgent):
+            continue
+        if agent.participant in taken:
+            raise ValueError(
+                f"participant {agent.participant!r} has the id of an entity, trader or "
+                "government; rename the participant"
+            )
+        opened = registries[agent.registry].open_account(
+            AccountKind.TRADING,
+            f"Participant {agent.participant}",
+            account_label(f"participant-{agent.participant}"),
+        )
+        participants[agent.participant] = Holder(
+            agent.participant, agent.registry, opened.account_id
+        )
+        taken.add(agent.participant)
+    return participants
 
 
 # ---------------------------------------------------------------- federation and keys

@@ -10,17 +10,22 @@ from typing import Any
 
 import pytest
 
+from compliance.presets import load_preset
+from compliance.regime import PenaltyKind
 from etslink.scenario import (
+    AuctionPlan,
     CsvAgent,
     FirmsAgents,
     LinearMac,
     PiecewiseMac,
+    ReservePlan,
     Scenario,
     ZicAgents,
     load_scenario,
 )
 from gateway.links import LinkState
 from registry.config_reader import ConfigError
+from registry.units import UnitKind
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "fixtures" / "scenarios"
@@ -72,6 +77,15 @@ offset_cap = "0"
 price_floor_minor = 1_000
 price_ceiling_minor = 20_000
 penalty_per_t_minor = 12_500
+
+[registry.auctions]
+share = "1/2"
+per_year = 2
+bidder_share_max = "3/10"
+unsold = "cancel"
+
+[registry.reserve]
+size_t = 50_000
 
 [[registry.entities]]
 id = "ch-cement-1"
@@ -126,6 +140,9 @@ value_max_minor = 9_000
 kind = "csv"
 participant = "class-a"
 path = "orders.csv"
+registry = "EU"
+cash_minor = 5_000_000
+allowances_t = 2_000
 
 [[agents]]
 kind = "interactive"
@@ -221,7 +238,35 @@ def test_base_scenario_reads_every_section(tmp_path: Path) -> None:
     assert scenario.instruments[1].instrument.currency == "CHF"
     kinds = [type(agent) for agent in scenario.agents]
     assert kinds[:3] == [FirmsAgents, ZicAgents, CsvAgent]
+    csv_agent = scenario.agents[2]
+    assert isinstance(csv_agent, CsvAgent)
+    assert (csv_agent.registry, csv_agent.cash_minor, csv_agent.allowances_t) == (
+        "EU",
+        5_000_000,
+        2_000,
+    )
+    assert ch.auctions == AuctionPlan(Fraction(1, 2), 2, None, Fraction(3, 10), "cancel")
+    assert ch.reserve == ReservePlan(50_000)
+    assert eu.auctions is None and eu.reserve is None
     assert scenario.faults is not None and scenario.faults.delay_days_max == 3
+
+
+def test_overrides_are_applied_to_the_regime_the_run_and_the_books_use(tmp_path: Path) -> None:
+    ch = load_scenario(_write(tmp_path, BASE)).registry("CH")
+    preset = load_preset(ch.preset)
+    regime = ch.regime
+    assert regime.stability.price_floor_minor == 1_000
+    assert regime.stability.price_ceiling_minor == 20_000
+    assert regime.stability.price_floor_escalation == preset.stability.price_floor_escalation
+    assert regime.penalty.kind is PenaltyKind.FIXED_PER_TONNE
+    assert regime.penalty.fixed_per_t_minor == 12_500
+    assert regime.penalty.make_good == preset.penalty.make_good
+    offset_limits = [
+        limit for limit in regime.surrender.limits if UnitKind.OFFSET_CREDIT in limit.unit_kinds
+    ]
+    assert offset_limits and all(limit.share == 0 for limit in offset_limits)  # "0" bans them
+    eu = load_scenario(_write(tmp_path, BASE)).registry("EU")
+    assert eu.regime == load_preset(eu.preset)  # no overrides: the preset as it is
 
 
 def test_numbers_come_back_as_exact_fractions_and_never_floats(tmp_path: Path) -> None:
@@ -417,6 +462,22 @@ BROKEN = [
         "agents[3].participant",
     ),
     ("fault chance above one", 'drop = "1/100"', 'drop = "3/2"', "faults.drop"),
+    (
+        "auction share of one",
+        'share = "1/2"\nper_year',
+        'share = "1"\nper_year',
+        "registry[1].auctions.share",
+    ),
+    ("auctions per year", "per_year = 2", "per_year = 13", "registry[1].auctions.per_year"),
+    ("unsold rule", 'unsold = "cancel"', 'unsold = "burn"', "registry[1].auctions.unsold"),
+    ("unknown auction key", "per_year = 2", "per_month = 2", "registry[1].auctions.per_month"),
+    ("empty reserve", "size_t = 50_000", "size_t = 0", "registry[1].reserve.size_t"),
+    (
+        "participant registry",
+        'registry = "EU"\ncash',
+        'registry = "XX"\ncash',
+        "agents[2].registry",
+    ),
     ("calendar start not a date", "start = 2021-01-01", 'start = "2021"', "calendar.start"),
 ]
 

@@ -1,0 +1,305 @@
+"""A registry's government in a run: scheduled auctions, the reserve and the price controls.
+
+Each registry has a government (`world.governments`): an exchange member holding a
+reserve account in its registry. It
+
+- **auctions** `share` of each year's cap (`[registry.auctions]`, or the preset's
+  `auction_share` for the year), in `per_year` sealed-bid uniform-price auctions
+  (`exchange.auction`), each in the middle of its share of the year's trading days. The
+  year's volume is
+  floor(free allocation × share / (1 − share)), so that auctioned / (free + auctioned) =
+  share; it is issued (vintage = the year) into the government's account at the year's
+  year's start and split evenly, the remainder going to the last auction. The reserve
+  price is the scenario's `reserve_price_minor`, else the regime's price floor for the
+  year (escalated; the WCI's auction reserve price), else the instrument's last traded
+  price (a market-based reserve: the emulator's choice where the preset names no floor),
+  else 1. Unsold tonnes are offered again at the year's later auctions ("keep", and what
+  the last one leaves stays in the government's account) or cancelled ("cancel");
+- holds a **reserve** (`[registry.reserve]`, issued at the run's start, vintage = the
+  first year). Where the regime has a price ceiling, the government offers the reserve
+  at the ceiling on every trading day (a day order, like everyone's): nobody pays more
+  than the ceiling while the reserve lasts (California's price ceiling sale). Where the
+  regime has a reserve-release trigger (Korea: 6 months at ≥ 3× the two previous years'
+  mean), it checks the month's prices at each month's end and, when the trigger fires,
+  auctions `reserve_release_share_max` of what the reserve held at the start on the next
+  trading day;
+- records the **price controls' events** of each year (`compliance.stability`): floor
+  breaches, ceilings reached and triggers, from the market's monthly volume-weighted
+  prices.
+
+Auction proceeds are paid to the government's clearing member. What the government
+sells is supply the competitive-equilibrium report counts into the cap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+
+from compliance.regime import Regime
+from compliance.stability import (
+    MonthlyPrice,
+    StabilityEvent,
+    StabilityEventKind,
+    evaluate_stability,
+    price_ceiling_minor,
+    price_floor_minor,
+)
+from etslink.scenario import AuctionPlan, ScenarioRegistry
+from etslink.world import Holder, World
+from exchange.auction import Auction, AuctionRules, UnsoldRule
+from exchange.book import Instrument
+
+AUCTIONS_PER_YEAR_DEFAULT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionBid:
+    """A bid the run places for a member: price per tonne and tonnes (whole lots)."""
+
+    bidder: str
+    price_minor: int
+    quantity_t: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionRecord:
+    """One auction's result, as the reports show it."""
+
+    day: str
+    registry: str
+    instrument: str
+    kind: str  # "scheduled" or "reserve release"
+    supply_t: int
+    reserve_price_minor: int
+    clearing_price_minor: int
+    sold_t: int
+    unsold_t: int
+    unsold_rule: str
+    bids: int
+    bidders: int
+    proceeds_minor: int
+
+
+@dataclass
+class Government:
+    """One registry's government: its plan, its holder and what it has done."""
+
+    registry: ScenarioRegistry
+    holder: Holder
+    instrument: Instrument | None  # its home allowance's listing, if listed
+    reserve_left_t: int = 0
+    reserve_start_t: int = 0
+    auction_left_t: int = 0  # this year's scheduled volume not yet offered
+    auctions_left: int = 0
+    release_due_t: int = 0  # a trigger fired: auction this from the reserve next
+    records: list[AuctionRecord] = field(default_factory=list)
+    events: list[StabilityEvent] = field(default_factory=list)
+    auctioned_t: dict[int, int] = field(default_factory=dict)  # year → scheduled volume
+    ceiling_sold_t: dict[int, int] = field(default_factory=dict)  # year → t sold at ceiling
+    _next_auction: int = 0
+
+    @property
+    def regime(self) -> Regime:
+        return self.registry.regime
+
+    @property
+    def plan(self) -> AuctionPlan | None:
+        """Return the scenario's plan, or the default one when the preset auctions."""
+        if self.registry.auctions is not None:
+            return self.registry.auctions
+        if any(rule.auction_share > 0 for rule in self.regime.allocation):
+            return AuctionPlan(per_year=AUCTIONS_PER_YEAR_DEFAULT)
+        return None
+
+    # ------------------------------------------------------------ the plan
+
+    def auction_share(self, year: int) -> Fraction:
+        plan = self.plan
+        if plan is None:
+            return Fraction(0)
+        if plan.share is not None:
+            return plan.share
+        rule = self.regime.allocation_rule(year)
+        return Fraction(0) if rule is None else rule.auction_share
+
+    def auction_days(self, days: int) -> set[int]:
+        """Return the trading-day numbers (1-based) of the year's scheduled auctions."""
+        plan = self.plan
+        if plan is None or self.instrument is None:
+            return set()
+        count = min(plan.per_year, days)
+        return {1 + math.floor((2 * k + 1) * days / (2 * count)) for k in range(count)}
+
+    def reserve_price_minor(self, year: int, market_price_minor: int | None) -> int:
+        """Return the plan's reserve price, else the floor, else the last market price, else 1."""
+        plan = self.plan
+        if plan is not None and plan.reserve_price_minor is not None:
+            return plan.reserve_price_minor
+        floor = price_floor_minor(self.regime.stability, year)
+        if floor is not None:
+            return max(1, floor)
+        return max(1, market_price_minor or 1)
+
+    def ceiling_minor(self, year: int) -> int | None:
+        return price_ceiling_minor(self.regime.stability, year)
+
+    # ------------------------------------------------------------ the year
+
+    def open_year(self, world: World, year: int, free_t: int, days: int) -> None:
+        """Issue the year's auction volume; schedule its auctions."""
+        share = self.auction_share(year)
+        volume_t = math.floor(free_t * share / (1 - share)) if share else 0
+        self.auctioned_t[year] = volume_t
+        self.auction_left_t = volume_t
+        self.auctions_left = len(self.auction_days(days))
+        if volume_t and self.auctions_left:
+            world.registries[self.registry.code].issue(
+                self.regime.allowance_unit_type, year, volume_t, account=self.holder.account_id
+            )
+
+    def issue_reserve(self, world: World, year: int) -> None:
+        """Issue the reserve at the run's start (vintage `year`)."""
+        reserve = self.registry.reserve
+        if reserve is None:
+            return
+        world.registries[self.registry.code].issue(
+            self.regime.allowance_unit_type, year, reserve.size_t, account=self.holder.account_id
+        )
+        self.reserve_left_t = self.reserve_start_t = reserve.size_t
+
+    def next_supply_t(self) -> int:
+        """Return the tonnes the next scheduled auction offers (even split, rest at the last)."""
+        if self.auctions_left <= 0:
+            return 0
+        supply_t = self.auction_left_t // self.auctions_left
+        if self.auctions_left == 1:
+            supply_t = self.auction_left_t
+        assert self.instrument is not None
+        return supply_t // self.instrument.lot_t * self.instrument.lot_t
+
+    def hold_auction(
+        self,
+        world: World,
+        moment: datetime,
+        kind: str,
+        supply_t: int,
+        bids: Sequence[AuctionBid],
+        market_price_minor: int | None = None,
+    ) -> AuctionRecord:
+        """Run one auction of `supply_t` from the government's account; record it."""
+        assert self.instrument is not None and supply_t > 0
+        plan = self.plan or AuctionPlan()
+        unsold = UnsoldRule.CANCEL if plan.unsold == "cancel" else UnsoldRule.RETURN_TO_ISSUER
+        if kind != "scheduled":
+            unsold = UnsoldRule.RETURN_TO_ISSUER  # an unsold release stays in the reserve
+        year = moment.year
+        rules = AuctionRules(
+            reserve_price_minor=self.reserve_price_minor(year, market_price_minor),
+            lot_t=self.instrument.lot_t,
+            tick_minor=self.instrument.tick_minor,
+            bidder_share_max=plan.bidder_share_max,
+            unsold=unsold,
+        )
+        exchange = world.exchange
+        accounts = {
+            member.member_id: member.account
+            for member in exchange.members.values()
+            if member.registry == self.registry.code and member.member_id != self.holder.member_id
+        }
+        self._next_auction += 1
+        auction = Auction(
+            f"{self.registry.code}-{year}-{self._next_auction}",
+            supply_t,
+            self.regime.allowance_unit_type,
+            self.instrument.currency,
+            rules,
+            exchange.clearing,
+            world.registries[self.registry.code],
+            self.holder.account_id,
+            self.holder.member_id,
+            accounts,
+        )
+        placed = 0
+        for number, bid in enumerate(bids, start=1):
+            if bid.bidder not in accounts or bid.price_minor < rules.reserve_price_minor:
+                continue
+            free = exchange.clearing.balance(bid.bidder, self.instrument.currency).free
+            quantity_t = min(bid.quantity_t, free // bid.price_minor)
+            quantity_t = quantity_t // rules.lot_t * rules.lot_t
+            price_minor = bid.price_minor // rules.tick_minor * rules.tick_minor
+            if quantity_t <= 0 or price_minor < rules.reserve_price_minor:
+                continue
+            auction.bid(f"b{number}", bid.bidder, price_minor, quantity_t)
+            placed += 1
+        result = auction.clear()
+        record = AuctionRecord(
+            moment.date().isoformat(),
+            self.registry.code,
+            self.instrument.code,
+            kind,
+            supply_t,
+            rules.reserve_price_minor,
+            result.clearing_price_minor,
+            result.sold_t,
+            result.unsold_t,
+            unsold.value,
+            placed,
+            len(result.by_bidder()),
+            result.proceeds_minor,
+        )
+        self.records.append(record)
+        return record
+
+    def after_scheduled(self, record: AuctionRecord) -> None:
+        """Book a scheduled auction: what is left to offer this year, unsold kept or not."""
+        self.auctions_left -= 1
+        self.auction_left_t -= record.supply_t
+        if record.unsold_rule == UnsoldRule.RETURN_TO_ISSUER.value:
+            self.auction_left_t += record.unsold_t  # offered again at a later auction
+
+    def after_release(self, record: AuctionRecord) -> None:
+        self.reserve_left_t -= record.sold_t
+        self.release_due_t = 0
+
+    # ------------------------------------------------------------ price controls
+
+    def check_month(self, year: int, month: int, series: Sequence[MonthlyPrice]) -> None:
+        """Record the month's price-control events; a fired trigger schedules a release."""
+        if not series or series[-1].year != year or series[-1].month != month:
+            return  # no trade this month: nothing for the controls to see
+        events = [
+            event
+            for event in evaluate_stability(self.regime.stability, year, series)
+            if event.month == month
+        ]
+        self.events.extend(events)
+        share = self.regime.stability.reserve_release_share_max
+        for event in events:
+            if event.kind is StabilityEventKind.RESERVE_RELEASE_TRIGGERED and share > 0:
+                assert self.instrument is not None
+                release_t = min(self.reserve_left_t, math.floor(self.reserve_start_t * share))
+                self.release_due_t = release_t // self.instrument.lot_t * self.instrument.lot_t
+
+    def ceiling_offer_t(self, world: World) -> int:
+        """Return the reserve tonnes to offer at the ceiling today (whole lots)."""
+        if self.instrument is None or self.reserve_left_t <= 0:
+            return 0
+        return self.reserve_left_t // self.instrument.lot_t * self.instrument.lot_t
+
+    def reserve_sold_t(self, year: int) -> int:
+        """Return the reserve tonnes sold in `year`: at the ceiling and by release auctions."""
+        released_t = sum(
+            r.sold_t for r in self.records if r.kind != "scheduled" and r.day.startswith(f"{year}-")
+        )
+        return released_t + self.ceiling_sold_t.get(year, 0)
+
+    def record_ceiling_sale(self, year: int, quantity_t: int) -> None:
+        self.reserve_left_t -= quantity_t
+        self.ceiling_sold_t[year] = self.ceiling_sold_t.get(year, 0) + quantity_t
+
+
+__all__ = ["AuctionBid", "AuctionRecord", "Government"]

@@ -1,0 +1,133 @@
+"""The government in a run: scheduled auctions, the reserve at the price ceiling, triggers.
+
+Figures: the WCI auction reserve price, USD 10 in 2012 rising 5% a year (DOMAIN.md,
+California / Québec; preset fixtures/jurisdictions/california.toml); Korea's
+stabilisation trigger, six consecutive months at ≥ 3× the mean of the previous two
+years, releasing up to 25% of the reserve (DOMAIN.md, Korea; preset korea.toml).
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from compliance.stability import MonthlyPrice, StabilityEventKind, price_floor_minor
+from etslink.government import Government
+from etslink.scenario import ScenarioRegistry, load_scenario
+from etslink.simulation import RunResult, run_scenario
+from etslink.world import Holder
+from exchange.book import Instrument
+
+CALIFORNIA_QUEBEC = Path("fixtures/scenarios/california-quebec-ontario.toml")
+NORTHEAST_ASIA = Path("fixtures/scenarios/northeast-asia.toml")
+EU_SWITZERLAND = Path("fixtures/scenarios/eu-switzerland.toml")
+
+
+@pytest.fixture(scope="module")
+def wci(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return run_scenario(
+        load_scenario(CALIFORNIA_QUEBEC), tmp_path_factory.mktemp("wci"), years=1, days=12
+    )
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _government(registry: ScenarioRegistry, lot_t: int = 1) -> Government:
+    code = registry.regime.allowance_unit_type
+    instrument = Instrument(code, registry.currency, lot_t=lot_t)
+    return Government(registry, Holder("gov", registry.code, "acct"), instrument)
+
+
+def test_auctions_are_held_mid_period_on_evenly_spaced_trading_days() -> None:
+    ca = load_scenario(CALIFORNIA_QUEBEC).registry("CA")
+    assert _government(ca).auction_days(12) == {2, 5, 8, 11}  # four, quarterly
+    assert _government(ca).auction_days(2) == {1, 2}  # never more auctions than days
+
+
+def test_korea_auctions_the_presets_ten_percent_in_phase_three() -> None:
+    kr = load_scenario(NORTHEAST_ASIA).registry("KR")
+    government = _government(kr)
+    assert kr.auctions is not None and kr.auctions.share is None  # the preset decides
+    assert government.auction_share(2021) == Fraction(1, 10)  # >= 10% in phase 3 (preset)
+
+
+def test_wci_auctions_clear_at_or_above_the_escalated_reserve_price(wci: RunResult) -> None:
+    rows = _rows(wci.out_dir / "auctions.csv")
+    assert [row["registry"] for row in rows].count("CA") == 4
+    floor_2018 = price_floor_minor(
+        load_scenario(CALIFORNIA_QUEBEC).registry("CA").regime.stability, 2018
+    )
+    assert floor_2018 == 1_341  # USD 10.00 in 2012, +5% a year, rounded each year
+    for row in rows:
+        assert int(row["reserve_price_minor"]) == floor_2018
+        assert int(row["clearing_price_minor"]) >= floor_2018
+        assert int(row["sold_t"]) + int(row["unsold_t"]) == int(row["supply_t"])
+        assert int(row["sold_t"]) % 1_000 == 0  # 1,000-allowance lots
+
+
+def test_auction_proceeds_and_supply_reach_the_summary(wci: RunResult) -> None:
+    summary = wci.summary
+    ca_year = summary["registries"]["CA"]["years"]["2018"]
+    auctions = summary["markets"]["CCA"]["years"]["2018"]["auctions"]
+    assert ca_year["auction_sold_t"] == sum(a["sold_t"] for a in auctions)
+    assert ca_year["cap_t"] == ca_year["allocated_t"] + ca_year["auctioned_t"]
+    assert ca_year["price_floor_minor"] == 1_341
+    world = wci.world
+    assert world is not None
+    government = world.governments["CA"].member_id
+    proceeds = sum(a["proceeds_minor"] for a in auctions)
+    assert world.exchange.clearing.balance(government, "USD").total >= proceeds
+    world.check_invariants()  # every auctioned unit and cent is accounted for
+
+
+def test_the_reserve_is_sold_at_the_price_ceiling_and_nothing_trades_above_it(
+    tmp_path: Path,
+) -> None:
+    text = EU_SWITZERLAND.read_text(encoding="utf-8").replace(
+        'code = "EU"\npreset = "eu"\n',
+        'code = "EU"\npreset = "eu"\n\n[registry.overrides]\nprice_ceiling_minor = 2_000\n\n'
+        "[registry.reserve]\nsize_t = 3_000_000\n",
+    )
+    scenario = load_scenario(_beside_links(tmp_path, text))
+    result = run_scenario(scenario, tmp_path / "out", years=1, days=20)
+    eu_2020 = result.summary["registries"]["EU"]["years"]["2020"]
+    assert eu_2020["price_ceiling_minor"] == 2_000
+    assert eu_2020["ceiling_sold_t"] > 0
+    government = result.world.governments["EU"].member_id if result.world else ""
+    at_ceiling = [r for r in result.trades if r.seller == government]
+    assert at_ceiling and all(r.price_minor == 2_000 for r in at_ceiling)
+    assert sum(r.quantity_t for r in at_ceiling) == eu_2020["ceiling_sold_t"]
+    if eu_2020["ceiling_sold_t"] < 3_000_000:  # while the reserve lasts, the ceiling holds
+        assert max(r.price_minor for r in result.trades if r.instrument == "EUA") <= 2_000
+
+
+def _beside_links(tmp_path: Path, text: str) -> Path:
+    """Write the scenario with a copy of fixtures/links, so its relative link paths resolve."""
+    shutil.copytree(EU_SWITZERLAND.parent.parent / "links", tmp_path / "links")
+    (tmp_path / "scenarios").mkdir()
+    target = tmp_path / "scenarios" / "ceiling.toml"
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def test_a_korean_trigger_releases_a_quarter_of_the_reserve_by_auction() -> None:
+    kr = load_scenario(NORTHEAST_ASIA).registry("KR")
+    government = _government(kr, lot_t=100)
+    government.reserve_left_t = government.reserve_start_t = 2_000_000
+    calm = [MonthlyPrice(2019 + m // 12, 1 + m % 12, 10_000) for m in range(24)]
+    spike = [MonthlyPrice(2021, month, 30_000) for month in range(1, 7)]
+    for month in range(1, 6):
+        government.check_month(2021, month, calm + spike[:month])
+    assert government.release_due_t == 0  # five months at 3x: not yet
+    government.check_month(2021, 6, calm + spike)
+    assert [e.kind for e in government.events].count(
+        StabilityEventKind.RESERVE_RELEASE_TRIGGERED
+    ) == 1
+    assert government.release_due_t == 500_000  # 25% of the 2,000,000 t reserve
