@@ -12,8 +12,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from etslink.cli_support import EXIT_REFUSED, console, errors, fail, guarded
-from etslink.scenario import TRADING_DAYS_MAX, YEARS_MAX, load_scenario
-from etslink.simulation import RunResult, run_scenario
+from etslink.scenario import TRADING_DAYS_MAX, YEARS_MAX, InteractiveAgent, load_scenario
+from etslink.simulation import Prompt, RunResult, run_scenario
 
 EXIT_INTERRUPTED = 130  # as `etslink.cli.main` exits on Ctrl-C
 
@@ -57,13 +57,20 @@ def run_command(
             scenario = dataclasses.replace(scenario, seed=seed)
         target = out_dir if out_dir is not None else Path(scenario.name)
         try:
-            with Progress(transient=True, console=errors) as bar:
-                task = bar.add_task(f"running {scenario.name}", total=None)
+            if any(isinstance(agent, InteractiveAgent) for agent in scenario.agents):
+                # A person types between rounds: no progress bar over the prompt.
+                prompt = Prompt(input, lambda text: console.print(text, markup=False))
+                result = run_scenario(scenario, target, years=years, days=days, prompt=prompt)
+            else:
+                with Progress(transient=True, console=errors) as bar:
+                    task = bar.add_task(f"running {scenario.name}", total=None)
 
-                def advance(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total)
+                    def advance(done: int, total: int) -> None:
+                        bar.update(task, completed=done, total=total)
 
-                result = run_scenario(scenario, target, years=years, days=days, progress=advance)
+                    result = run_scenario(
+                        scenario, target, years=years, days=days, progress=advance
+                    )
         except (ValueError, OSError) as error:
             fail(EXIT_REFUSED, f"the run stopped: {error}")
     _print(result)

@@ -114,6 +114,7 @@ def build_summary(run: Run, trades: list[TradeRow]) -> dict[str, Any]:
         "markets": markets,
         "registries": registries,
         "links": link_summary(run),
+        "participants": participant_summary(run, trades),
         "totals": {
             "trades": len(trades),
             "volume_t": sum(t.quantity_t for t in trades),
@@ -271,6 +272,37 @@ def surrender_mix(run: Run, code: str) -> dict[int, dict[str, Any]]:
             share = Fraction(row[f"{key}_t"], total_t) if total_t else Fraction(0)
             row[f"{key}_share"] = _money(share)
     return by_period
+
+
+def participant_summary(run: Run, trades: list[TradeRow]) -> dict[str, Any]:
+    """Return each human participant's end: trades, holdings, free cash, and whether it left.
+
+    `holdings_t` counts the account and the custody claim per listed unit type; `cash_minor`
+    is the clearing house balance per currency (free + reserved).
+    """
+    exchange = run.world.exchange
+    participants: dict[str, Any] = {}
+    for seat in run.seats:
+        member = seat.holder.member_id
+        account = run.world.registries[seat.holder.registry].account(seat.holder.account_id)
+        mine = [t for t in trades if member in (t.buyer, t.seller)]
+        currencies = sorted({item.instrument.currency for item in run.instruments.values()})
+        participants[member] = {
+            "registry": seat.holder.registry,
+            "trades": len(mine),
+            "bought_t": sum(t.quantity_t for t in mine if t.buyer == member),
+            "sold_t": sum(t.quantity_t for t in mine if t.seller == member),
+            "holdings_t": {
+                code: account.holding.balance(code) + exchange.custody.balance(member, code).total
+                for code in sorted(run.instruments)
+            },
+            "cash_minor": {
+                currency: exchange.clearing.balance(member, currency).total
+                for currency in currencies
+            },
+            "left_early": seat.left,
+        }
+    return participants
 
 
 def link_summary(run: Run) -> dict[str, Any]:

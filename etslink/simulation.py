@@ -90,15 +90,26 @@ from etslink import charts, economics, equilibrium_report, run_report
 from etslink.agents import MarketView, OrderIntent, ZiConstrainedTrader
 from etslink.compliance_session import KG_PER_T, verifier_key
 from etslink.government import AuctionBid, Government
+from etslink.participants import (
+    InstrumentQuote,
+    InteractiveSession,
+    Participant,
+    ParticipantOrder,
+    RoundStatus,
+    load_schedule,
+)
 from etslink.scenario import (
+    CsvAgent,
     Entity,
     FirmsAgents,
+    InteractiveAgent,
     LinearMac,
     Scenario,
     ZicAgents,
 )
-from etslink.world import World, build_world
+from etslink.world import Holder, World, build_world
 from exchange.book import EventKind, OrderType, Side
+from exchange.errors import RejectCode
 from registry import RegistryError, UnitKind
 
 DAY_HOUR = 10  # trading happens at 10:00 UTC; settlement at the next midnight
@@ -321,13 +332,41 @@ class Zic:
     value_minor: int = 0
 
 
+# ---------------------------------------------------------------- human participants
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """Where interactive participants read their lines and the run writes to them."""
+
+    read_line: Callable[[str], str]
+    write: Callable[[str], None]
+
+
+@dataclass
+class Seat:
+    """A human participant's place in the run: who, where, and what to tell them next."""
+
+    participant: Participant
+    holder: Holder
+    news: list[str] = field(default_factory=list)  # the last round, told at the next
+    orders: dict[int, ParticipantOrder] = field(default_factory=dict)  # today's, by id
+    left: bool = False
+
+
 # ---------------------------------------------------------------- the run
 
 
 class Run:
     """One run's mutable state: the world, the agents, the day's records."""
 
-    def __init__(self, scenario: Scenario, years: int | None, days: int | None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        years: int | None,
+        days: int | None,
+        prompt: Prompt | None = None,
+    ) -> None:
         self.scenario = scenario
         self.world = build_world(scenario)
         self.rng = random.Random(f"{scenario.seed}:run")
@@ -346,6 +385,7 @@ class Run:
         self.firm_years: list[FirmYear] = []
         self.refused_orders = 0
         self.governments = self._make_governments()
+        self.seats = self._make_seats(prompt)
         self.monthly: dict[str, dict[tuple[int, int], tuple[int, int]]] = {}  # (notional, t)
         self.allocated: dict[tuple[str, int], int] = {}
         self.average_prices: dict[tuple[str, int], tuple[int, str]] = {}
@@ -405,6 +445,46 @@ class Run:
             government.issue_reserve(self.world, start_year)
             governments[item.code] = government
         return governments
+
+    def _make_seats(self, prompt: Prompt | None) -> list[Seat]:
+        """Load each participant's schedule or open its prompt; give it its endowment."""
+        seats = []
+        listed = sorted(self.instruments)
+        rounds = self.scenario.calendar.years * self.scenario.calendar.trading_days_per_year
+        for agent in self.scenario.agents:
+            participant: Participant
+            if isinstance(agent, CsvAgent):
+                schedule = load_schedule(agent.path, agent.participant)
+                schedule.check_instruments(listed)
+                schedule.check_rounds(rounds)
+                participant = schedule
+            elif isinstance(agent, InteractiveAgent):
+                if prompt is None:
+                    raise ValueError(
+                        f"participant {agent.participant} types orders at a prompt: run the "
+                        "scenario with `etslink run` in a terminal, or make it a csv participant"
+                    )
+                participant = InteractiveSession(
+                    agent.participant, listed, prompt.read_line, prompt.write
+                )
+            else:
+                continue
+            holder = self.world.participants[agent.participant]
+            self._endow_participant(agent, holder)
+            seats.append(Seat(participant, holder))
+        return seats
+
+    def _endow_participant(self, agent: CsvAgent | InteractiveAgent, holder: Holder) -> None:
+        """Give the participant its cash and first-year allowances, through its government."""
+        item = self.scenario.registry(agent.registry)
+        if agent.cash_minor:
+            self.world.exchange.deposit_cash(holder.member_id, item.currency, agent.cash_minor)
+        if agent.allowances_t:
+            registry = self.world.registries[agent.registry]
+            government = self.world.governments[agent.registry].account_id
+            unit_type, year = item.regime.allowance_unit_type, self.scenario.calendar.start.year
+            registry.issue(unit_type, year, agent.allowances_t, account=government)
+            registry.transfer(government, holder.account_id, unit_type, agent.allowances_t)
 
     def _failing_entities(self) -> set[str]:
         share = next(
@@ -481,7 +561,7 @@ class Run:
             for number, day in enumerate(days, start=1):
                 self.world.exchange.advance(day)
                 self._hold_auctions(day, {c for c, n in auction_days.items() if number in n})
-                self._trade_day(day)
+                self._trade_day(day, index * self.days + number)
                 self._fire_deadlines()
                 if number == len(days) or days[number].month != day.month:
                     self._check_prices(day.year, day.month)
@@ -523,27 +603,135 @@ class Run:
 
     # ------------------------------------------------------------ a trading day
 
-    def _trade_day(self, moment: datetime) -> None:
+    def _trade_day(self, moment: datetime, round_number: int) -> None:
         exchange = self.world.exchange
         before = len(exchange.trades)
         actors: list[Firm | Zic] = [*self.firms, *self.zics]
         self.rng.shuffle(actors)
         submitted: list[tuple[str, int]] = self._ceiling_offers(moment.year)
+        submitted += self._participant_orders(moment, round_number)
         for actor in actors[:ORDERS_PER_DAY_MAX]:
             order = self._firm_order(actor) if isinstance(actor, Firm) else self._zic_order(actor)
             if order is not None:
                 submitted.append(order)
+        seated = {order_id: seat for seat in self.seats for order_id in seat.orders}
         for instrument, order_id in submitted:
-            if exchange.engine.book(instrument).order(order_id) is not None:
+            resting = exchange.engine.book(instrument).order(order_id)
+            if resting is not None:
+                if order_id in seated:
+                    seated[order_id].news.append(
+                        f"cancelled at the day's end: {resting[4]:,} t of order "
+                        f"{order_id} ({seated[order_id].orders[order_id].text()}) unfilled"
+                    )
                 exchange.cancel(instrument, order_id)
         # Only the day's new trades, from the end: copying the whole history daily is quadratic.
         new_t = len(exchange.trades) - before
         today = list(islice(reversed(exchange.trades.values()), new_t))[::-1]
         self._record_day(moment, today)
+        self._tell_fills(today)
         for government in self.governments.values():
             sold_t = sum(t.quantity_t for t in today if t.seller == government.holder.member_id)
             if sold_t:
                 government.record_ceiling_sale(moment.year, sold_t)
+
+    # ------------------------------------------------------------ participants
+
+    def _participant_orders(self, moment: datetime, round_number: int) -> list[tuple[str, int]]:
+        """Ask each participant still in for the round's orders and place them first."""
+        placed = []
+        for seat in self.seats:
+            seat.orders = {}
+            if seat.left:
+                continue
+            status = self._status(seat, moment, round_number)
+            seat.news = []
+            orders = seat.participant.orders(round_number, status)
+            if orders is None:
+                seat.left = True
+                continue
+            for order in orders:
+                order_id = self._place(seat, order)
+                if order_id is not None:
+                    placed.append((order.instrument, order_id))
+        return placed
+
+    def _place(self, seat: Seat, order: ParticipantOrder) -> int | None:
+        """Place one participant order; a refusal becomes news for the next round."""
+        exchange = self.world.exchange
+        member = seat.holder.member_id
+        order_id = self.next_order
+        self.next_order += 1
+        try:
+            if order.side is Side.SELL:
+                claim = exchange.custody.balance(member, order.instrument).free
+                if claim < order.quantity_t:
+                    exchange.deposit_units(member, order.instrument, order.quantity_t - claim)
+            events = exchange.submit(
+                order.instrument,
+                order.order_type,
+                order_id,
+                member,
+                order.side,
+                order.price_minor,
+                order.quantity_t,
+            )
+        except RegistryError as error:
+            self.refused_orders += 1
+            seat.news.append(
+                f"refused ({int(error.code)}): {order.text()} from {order.source}: {error.message}"
+            )
+            return None
+        rejected = [event for event in events if event[0] == EventKind.REJECTED]
+        if rejected:
+            self.refused_orders += 1
+            code = RejectCode(rejected[0][3])
+            seat.news.append(
+                f"refused ({int(code)} {code.name.lower()}): {order.text()} from {order.source}"
+            )
+            return None
+        seat.orders[order_id] = order
+        seat.news.append(f"placed: order {order_id}, {order.text()}")
+        return order_id
+
+    def _status(self, seat: Seat, moment: datetime, round_number: int) -> RoundStatus:
+        """Return what the participant sees: quotes, its holdings and cash, last round's news."""
+        exchange = self.world.exchange
+        member = seat.holder.member_id
+        quotes = []
+        for code in sorted(self.instruments):
+            book = exchange.engine.book(code)
+            quotes.append(
+                InstrumentQuote(
+                    code,
+                    self.instruments[code].instrument.currency,
+                    book.best_bid(),
+                    book.best_ask(),
+                    self.last_price.get(code),
+                )
+            )
+        holding = self.world.registries[seat.holder.registry].account(seat.holder.account_id)
+        holdings = tuple(
+            (code, holding.holding.balance(code) + exchange.custody.balance(member, code).total)
+            for code in sorted(self.instruments)
+        )
+        currencies = sorted({item.instrument.currency for item in self.instruments.values()})
+        cash = tuple(
+            (currency, exchange.clearing.balance(member, currency).free) for currency in currencies
+        )
+        date_text = f"{moment:%Y-%m-%d}"
+        return RoundStatus(round_number, date_text, tuple(quotes), holdings, cash, tuple(seat.news))
+
+    def _tell_fills(self, today: Sequence[Any]) -> None:
+        """Add each participant's fills of the day to what it is told next round."""
+        for seat in self.seats:
+            member = seat.holder.member_id
+            for trade in today:
+                if member in (trade.buyer, trade.seller):
+                    verb = "bought" if trade.buyer == member else "sold"
+                    seat.news.append(
+                        f"{verb} {trade.quantity_t:,} t {trade.instrument} at "
+                        f"{trade.price_minor:,} (trade {trade.trade_id})"
+                    )
 
     # ------------------------------------------------------------ the government
 
@@ -936,14 +1124,17 @@ def run_scenario(
     years: int | None = None,
     days: int | None = None,
     progress: Progress | None = None,
+    prompt: Prompt | None = None,
 ) -> RunResult:
     """Run `scenario` and write its reports; `years` and `days` cut the run short.
+
+    `prompt` is where interactive participants type (a scenario with one needs it).
 
     Ctrl-C (KeyboardInterrupt) stops the run where it is: the reports are written from
     what was recorded so far, marked `"interrupted": true`, and `RunResult.interrupted`
     is set; the world's invariants are then not checked (a command may be half done).
     """
-    run = Run(scenario, years, days)
+    run = Run(scenario, years, days, prompt)
     interrupted = False
     try:
         run.run(progress)
