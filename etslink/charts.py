@@ -84,6 +84,45 @@ def price_paths_chart(
     return _save(figure, path)
 
 
+def compared_price_paths_chart(
+    runs: Sequence[tuple[str, Sequence[PriceRow], Mapping[str, str]]], path: Path
+) -> Path:
+    """Plot several runs' daily prices on one chart: each run its own line style.
+
+    `runs` holds (label, prices, instrument → currency) per run; the first run's lines are
+    solid, the second's dashed, and so on, each market keeping its colour across runs.
+    """
+    figure, axes = _figure("Daily volume-weighted price: " + " vs ".join(r[0] for r in runs))
+    styles = ("-", "--", ":", "-.")
+    markets = sorted({row.instrument for _, prices, _ in runs for row in prices})[:SERIES_MAX]
+    colours = {code: f"C{index % 10}" for index, code in enumerate(markets)}
+    drawn = False
+    for index, (label, prices, currencies) in enumerate(runs):
+        by_market: dict[str, list[tuple[date, float]]] = {}
+        for row in prices:
+            if row.volume_t > 0 and row.instrument in colours:
+                point = (date.fromisoformat(row.day), row.notional_minor / row.volume_t)
+                by_market.setdefault(row.instrument, []).append(point)
+        for code in sorted(by_market):
+            days, values = zip(*by_market[code], strict=True)
+            axes.plot(
+                days,
+                values,
+                styles[index % len(styles)],
+                color=colours[code],
+                label=f"{code} ({currencies.get(code, '?')}), {label}",
+                linewidth=1,
+            )
+            drawn = True
+    if not drawn:
+        _empty(axes, "no trades")
+        return _save(figure, path)
+    axes.set_ylabel("minor units per t")
+    axes.legend(loc="best", fontsize="small")
+    figure.autofmt_xdate()
+    return _save(figure, path)
+
+
 def compliance_chart(registries: Mapping[str, Any], path: Path) -> Path:
     """Plot compliant vs short entities per registry and year, stacked."""
     figure, axes = _figure("Compliance outcomes: entities per registry and year")
@@ -161,6 +200,7 @@ def write_charts(result: RunResult, run: Run) -> list[Path]:
 
 
 __all__ = [
+    "compared_price_paths_chart",
     "compliance_chart",
     "cross_registry_flows",
     "flows_chart",

@@ -6,7 +6,8 @@ left (or any `--db` URL); `etslink jurisdictions` lists the presets;
 `etslink compliance …` runs and inspects compliance sessions; `etslink link …`
 joins registries through a linking gateway; `etslink assess-link A B`
 assesses two presets for a link; `etslink run SCENARIO` runs a scenario
-and writes its reports. A refused
+and writes its reports; `etslink compare A B` runs two side by side (a
+linked scenario and its unlinked twin). A refused
 command prints its check code and message and exits 1; a store that does
 not verify exits 3.
 """
@@ -19,6 +20,7 @@ import click
 
 from etslink.assess_commands import assess_link_command
 from etslink.cli_support import errors
+from etslink.compare_commands import compare_command
 from etslink.compliance_commands import compliance
 from etslink.jurisdiction_commands import jurisdictions
 from etslink.link_commands import link
@@ -47,3 +49,4 @@ cli.add_command(compliance)
 cli.add_command(link)
 cli.add_command(assess_link_command)
 cli.add_command(run_command)
+cli.add_command(compare_command)

@@ -181,3 +181,11 @@ def prepare_store(db: str, code: str, key_file: Path, replace: bool) -> None:
         raise StoreError(f"registry {code} already exists in {db}; use another --db{hint}")
     if key_file.exists():
         raise StoreError(f"key file {key_file} already exists; move it away or pass --key")
+
+
+def exact_text(value: str | None) -> str:
+    """Return an exact report number ("p" or "p/q") rounded to two places for a table."""
+    if value is None:
+        return "-"
+    numerator, _, denominator = value.partition("/")
+    return f"{int(numerator) / int(denominator or '1'):,.2f}"  # display only

@@ -11,7 +11,7 @@ from rich import box
 from rich.progress import Progress
 from rich.table import Table
 
-from etslink.cli_support import EXIT_REFUSED, console, errors, fail, guarded
+from etslink.cli_support import EXIT_REFUSED, console, errors, exact_text, fail, guarded
 from etslink.scenario import TRADING_DAYS_MAX, YEARS_MAX, InteractiveAgent, load_scenario
 from etslink.simulation import Prompt, RunResult, run_scenario
 
@@ -97,7 +97,7 @@ def _print(result: RunResult) -> None:
             markets.add_row(
                 f"{code} ({market['currency']})",
                 year,
-                _price(row["vwap_minor"]),
+                exact_text(row["vwap_minor"]),
                 f"{row['min_minor']:,}",
                 f"{row['max_minor']:,}",
                 f"{row['volume_t']:,}",
@@ -216,12 +216,6 @@ def _print_equilibrium(result: RunResult) -> None:
 
 def _whole(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
-
-
-def _price(text: str) -> str:
-    numerator, _, denominator = text.partition("/")
-    value = int(numerator) / int(denominator or "1")  # display only
-    return f"{value:,.2f}"
 
 
 def _t(row: dict[str, Any], key: str) -> str:
