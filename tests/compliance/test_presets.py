@@ -41,6 +41,7 @@ REGISTRY_CODES = {
     "switzerland": "CH",
     "california": "CA",
     "quebec": "QC",
+    "ontario": "ON",
     "new-zealand": "NZ",
 }
 KOREA_TOML = presets.PRESETS_DIR / "korea.toml"
