@@ -515,6 +515,7 @@ class Market:
     market_id: str
     firms: tuple[Firm, ...]
     cap_t: int | None = None  # None: Σ allocations
+    price_floor_minor: Fraction | None = None  # its own currency; an auction reserve price
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,8 +546,10 @@ def linked_equilibrium(
     `exchange_rates[m]` is what one minor unit of market m's currency is worth in the
     common currency (> 0). The link pools caps and firms, and one price in the common
     currency equalises every firm's MAC; in market m it reads price / rate. Permit
-    exchange rates other than 1 : 1 at surrender are not supported. Price floors and
-    ceilings are not applied across a link.
+    exchange rates other than 1 : 1 at surrender are not supported. Each market's autarky
+    respects its own floor; the linked market the highest floor of its members in the
+    common currency (the WCI's joint auction minimum is the higher of the partners'
+    minimums). Ceilings are not applied.
     """
     if len({m.market_id for m in markets}) != len(markets):
         raise ValueError("market ids must be unique")
@@ -554,14 +557,22 @@ def linked_equilibrium(
     for market_id, rate in rates.items():
         if rate <= 0:
             raise ValueError(f"{market_id}: exchange rate must be > 0, was {rate}")
-    autarky = {m.market_id: competitive_equilibrium(m.firms, m.cap_t) for m in markets}
+    autarky = {
+        m.market_id: competitive_equilibrium(
+            m.firms, m.cap_t, price_floor_minor=m.price_floor_minor
+        )
+        for m in markets
+    }
+    floors = [
+        rates[m.market_id] * m.price_floor_minor for m in markets if m.price_floor_minor is not None
+    ]
     pooled = [
         Firm(f.firm_id, f.baseline_t, f.allocation_t, ScaledMac(f.mac, rates[m.market_id]))
         for m in markets
         for f in m.firms
     ]
     caps = sum(autarky[m.market_id].cap_t for m in markets)
-    linked = competitive_equilibrium(pooled, caps)
+    linked = competitive_equilibrium(pooled, caps, price_floor_minor=max(floors, default=None))
     abated = {o.firm_id: o.abatement_t for o in linked.firms}
     imports: dict[str, Fraction] = {}
     for m in markets:

@@ -29,8 +29,9 @@
 The inputs of each equilibrium are the run's own: baseline = the firm's forecast
 emissions of the year, allocation = what the run allocated, cap = Σ allocations + what
 the government offered that year (its scheduled auction volume and the reserve it sold;
-`etslink.government`), counted as a seller that cannot abate; the price floor and the
-auctions' reserve prices are not applied to the analytical price. The firm's curve =
+`etslink.government`); the regime's price floor for the year holds the price up (status
+"floor": permits are left over, as unsold auction volume), and a linked group takes its
+members' highest floor in the common currency. The firm's curve =
 the one it traded by (`simulation.mac_curve`, the one adapter from the scenario's MAC to
 economics' curves). A link counts in a year when its state is not "proposed" and its
 effective window overlaps the year; the linked equilibrium assumes a full link at 1 : 1
@@ -48,6 +49,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from compliance.presets import CURRENCY_MINOR_DIGITS
+from compliance.stability import price_floor_minor
 from etslink import economics
 from etslink.scenario import FxTable, LinearMac, Scenario
 from gateway.links import LinkState
@@ -55,8 +57,6 @@ from gateway.links import LinkState
 if TYPE_CHECKING:
     from etslink.simulation import Run
 
-GOVERNMENT_SUPPLY = "government (auctions, reserve)"
-NO_ABATEMENT = economics.LinearMac(1, 0, 0)  # the government's supply: it emits nothing
 FULL_LINK_NOTE = "assumes a full two-way link at 1:1, whatever the link's direction or rate"
 
 
@@ -78,6 +78,8 @@ class SystemYear:
     curves: str  # "linear", "piecewise" or "mixed"
     firms: tuple[economics.Firm, ...]
     simulated: Outcome
+    cap_t: int | None = None  # None: Σ allocations
+    price_floor_minor: int | None = None  # the registry's, for the year
 
 
 def exact(value: Fraction | int) -> str:
@@ -168,7 +170,9 @@ def system_report(system: SystemYear) -> dict[str, Any]:
     """Return one registry-year's analytical equilibrium, the simulated outcome and the gap."""
     head: dict[str, Any] = {"curves": system.curves, "firms": len(system.firms)}
     try:
-        found = economics.competitive_equilibrium(system.firms)
+        found = economics.competitive_equilibrium(
+            system.firms, system.cap_t, price_floor_minor=system.price_floor_minor
+        )
     except economics.InfeasibleCapError as error:
         return head | {"analytical": {"status": "infeasible", "error": str(error)}}
     abatement_t = sum((o.abatement_t for o in found.firms), Fraction(0))
@@ -194,7 +198,15 @@ def linked_report(
     `simulated` is already in the common currency.
     """
     assert len(systems) >= 2, systems
-    markets = [economics.Market(s.registry, s.firms) for s in systems]
+    markets = [
+        economics.Market(
+            s.registry,
+            s.firms,
+            s.cap_t,
+            None if s.price_floor_minor is None else Fraction(s.price_floor_minor),
+        )
+        for s in systems
+    ]
     head: dict[str, Any] = {"registries": [s.registry for s in systems], "note": FULL_LINK_NOTE}
     try:
         found = economics.linked_equilibrium(markets, rates)
@@ -288,11 +300,10 @@ def systems_of_run(run: Run) -> list[SystemYear]:
         )
         government = run.governments[code]
         offered_t = government.auctioned_t.get(year, 0) + government.reserve_sold_t(year)
-        if offered_t:
-            supplier = f"{GOVERNMENT_SUPPLY} of {code}"
-            firms += (economics.Firm(supplier, 0, offered_t, NO_ABATEMENT),)
+        cap_t = sum(f.allocation_t for f in firms) + offered_t
+        floor = price_floor_minor(item.regime.stability, year)
         curve_kind = "mixed" if len(linear) == 2 else ("linear" if True in linear else "piecewise")
-        systems.append(SystemYear(code, year, curve_kind, firms, simulated))
+        systems.append(SystemYear(code, year, curve_kind, firms, simulated, cap_t, floor))
     return systems
 
 
