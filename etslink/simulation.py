@@ -28,12 +28,16 @@ Choices made here (each documented in the report and docs):
   account plus its claim in the exchange's custody. Facing reference price p
   (the instrument's last trade, moved to a better bid or ask on the book), it
   plans abatement a(p) = MAC⁻¹(p) and targets holding forecast − a(p); before
-  any price shows, a(p) = 0. Short of that by at least a lot: it bids for a
-  quarter of the gap (at least one lot) at MAC(forecast − position) — what the last
-  tonne costs to abate if it buys nothing — capped at its penalty price
-  (`penalty_price_minor`) and used above the curve's end. Long by at least a
-  lot: it offers a quarter of the surplus at MAC(a(p)) (the cost of the next
-  tonne it would have to abate), at least one tick. It buys on the cheapest
+  any price shows, a(p) = 0. It trades a quarter of its gap a day (at least one
+  lot), at its true reservation price for the chunk's last tonne (need =
+  forecast − position): short, it bids MAC(need − quantity), the abatement that
+  tonne saves; long, it offers at MAC(max(0, need + quantity)), the abatement
+  selling that tonne makes necessary (at least one tick). Prices are capped at
+  its penalty price (`penalty_price_minor`), which is also used past the curve's
+  end. Truthful limits on both sides let the double auction find the
+  competitive price, as Gode & Sunder's ZI-C traders do (an earlier rule, asks at
+  MAC(a(p)), let prices only ratchet up: the EU–Switzerland run's allocative
+  efficiency rose from 68% to 93% with this one). It buys on the cheapest
   instrument it may surrender (home allowance, or a linked registry's
   allowance when its regime accepts foreign units via links), converted at
   the scenario's rates; it sells only its home allowance.
@@ -295,11 +299,13 @@ def firm_intent(
     gap_t = firm.forecast_t - planned_t - position_t
     if gap_t >= lot_t:
         quantity_t = max(lot_t, math.floor(gap_t * BID_SHARE) // lot_t * lot_t)
-        return Side.BUY, marginal_cost_minor(firm, need_t), quantity_t
+        # What the chunk's last tonne is worth: the MAC it saves abating, the rest bought.
+        return Side.BUY, marginal_cost_minor(firm, need_t - quantity_t), quantity_t
     if -gap_t >= lot_t and free_t >= lot_t:
         quantity_t = max(lot_t, math.floor(-gap_t * BID_SHARE) // lot_t * lot_t)
         quantity_t = min(quantity_t, free_t // lot_t * lot_t)
-        return Side.SELL, marginal_cost_minor(firm, planned_t), quantity_t
+        # What the chunk's last tonne costs: the abatement it makes necessary, if any.
+        return Side.SELL, marginal_cost_minor(firm, max(0, need_t + quantity_t)), quantity_t
     return None
 
 

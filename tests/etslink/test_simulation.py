@@ -161,24 +161,33 @@ def _firm(forecast_t: int) -> Firm:
     return firm
 
 
-def test_a_short_firm_bids_at_its_mac_for_its_whole_uncovered_need() -> None:
+def test_a_short_firm_bids_what_the_chunks_last_tonne_saves_in_abatement() -> None:
     firm = _firm(1_000_000)
     intent = firm_intent(firm, 800_000, 800_000, None, 1_000)
     assert intent is not None
     side, limit, quantity_t = intent
     assert side is Side.BUY
-    assert limit == firm.curve.marginal_cost(200_000)
     assert quantity_t == 50_000  # a quarter of the 200,000 t gap, in whole lots
+    # Buying 50,000 of the 200,000 t it lacks, it still abates 150,000 t: the last
+    # tonne bought saves abating the 150,000th.
+    assert limit == firm.curve.marginal_cost(150_000)
 
 
-def test_a_long_firm_offers_at_its_mac_at_planned_abatement_and_never_more_than_it_holds() -> None:
+def test_a_long_firm_offers_at_what_selling_costs_it_and_never_more_than_it_holds() -> None:
     firm = _firm(1_000_000)
     intent = firm_intent(firm, 1_200_000, 30_500, None, 1_000)
     assert intent is not None
     side, limit, quantity_t = intent
     assert side is Side.SELL
-    assert limit == firm.curve.marginal_cost(0)
+    assert limit == firm.curve.marginal_cost(0)  # 200,000 t spare: selling 30,000 costs nothing
     assert quantity_t == 30_000
+    # At a price that makes it plan 100,000 t of abatement, holding 950,000 t it is
+    # 50,000 t long: selling a quarter, 12,000 t, means abating 62,000 t instead of 50,000.
+    price = firm.curve.marginal_cost(100_000)
+    long_at_price = firm_intent(firm, 950_000, 950_000, price, 1_000)
+    assert long_at_price is not None
+    assert long_at_price[0] is Side.SELL and long_at_price[2] == 12_000
+    assert long_at_price[1] == firm.curve.marginal_cost(62_000)
 
 
 def test_a_covered_firm_at_a_price_below_its_mac_does_nothing() -> None:
