@@ -60,6 +60,7 @@ OPEN_LAST_YEAR = 9999  # what an omitted `last_year` means: the rule has no end 
 # stored in these minor units (cents, fen, tiyn, Rappen), or in whole units
 # where the currency has none (won, yen).
 CURRENCY_MINOR_DIGITS: dict[str, int] = {
+    "AUD": 2,
     "CAD": 2,
     "CHF": 2,
     "CNY": 2,

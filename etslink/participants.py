@@ -56,6 +56,7 @@ _SIDE_WORDS = {Side.BUY: "buy", Side.SELL: "sell"}
 
 # Names of the minor units, for people reading prices; other currencies say "minor units".
 _MINOR_UNIT_NAMES = {
+    "AUD": "cents",
     "CAD": "cents",
     "CHF": "Rappen",
     "CNY": "fen",

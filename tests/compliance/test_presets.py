@@ -42,6 +42,7 @@ REGISTRY_CODES = {
     "california": "CA",
     "quebec": "QC",
     "ontario": "ON",
+    "australia": "AU",
     "new-zealand": "NZ",
 }
 KOREA_TOML = presets.PRESETS_DIR / "korea.toml"
@@ -60,7 +61,7 @@ def _limit_shares(regime: Regime, year: int) -> dict[str, Fraction]:
 # ---------------------------------------------------------------- every preset
 
 
-def test_the_twelve_systems_have_presets_with_their_registry_codes() -> None:
+def test_every_system_has_a_preset_with_its_registry_code() -> None:
     assert set(list_presets()) == set(REGISTRY_CODES)
     for key, code in REGISTRY_CODES.items():
         assert load_preset(key).registry_code == code
