@@ -77,7 +77,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from itertools import islice
 from pathlib import Path
@@ -88,7 +88,7 @@ from compliance.calendar import DeadlineKind
 from compliance.gases import Gas
 from compliance.mrv import EmissionsReport, Verifier, sign_verification
 from compliance.presets import CURRENCY_MINOR_DIGITS
-from compliance.regime import AllocationMethod, PenaltyKind, Regime
+from compliance.regime import AllocationMethod, PenaltyKind, Regime, UnitOrigin
 from compliance.stability import MonthlyPrice
 from etslink import charts, economics, equilibrium_report, run_report
 from etslink.agents import MarketView, OrderIntent, ZiConstrainedTrader
@@ -307,6 +307,20 @@ def firm_intent(
         # What the chunk's last tonne costs: the abatement it makes necessary, if any.
         return Side.SELL, marginal_cost_minor(firm, max(0, need_t + quantity_t)), quantity_t
     return None
+
+
+def foreign_cap_t(regime: Regime, year: int, obligation_t: int) -> int | None:
+    """Return the most foreign allowances a surrender may use (AU: 50% of liability), if capped.
+
+    The tightest of the regime's limits for `year` on international allowances, as a share
+    of the obligation, rounded down; None when no limit applies.
+    """
+    shares = [
+        limit.share
+        for limit in regime.limits_for(year)
+        if limit.origin is UnitOrigin.INTERNATIONAL and UnitKind.ALLOWANCE in limit.unit_kinds
+    ]
+    return None if not shares else math.floor(min(shares) * obligation_t)
 
 
 def year_end_abatement_t(firm: Firm, price_minor: Fraction | None, position_t: int) -> int:
@@ -581,8 +595,10 @@ class Run:
         self.world.check_invariants()
 
     def _trading_days(self, year: int) -> list[datetime]:
-        first = datetime(year, 1, 1, DAY_HOUR, tzinfo=UTC)
-        length = (datetime(year + 1, 1, 1, tzinfo=UTC) - datetime(year, 1, 1, tzinfo=UTC)).days
+        """Return the year's trading days, spread over it from the scenario's start on."""
+        opening = max(date(year, 1, 1), self.scenario.calendar.start)
+        first = datetime(opening.year, opening.month, opening.day, DAY_HOUR, tzinfo=UTC)
+        length = (date(year + 1, 1, 1) - opening).days
         n = self.scenario.calendar.trading_days_per_year
         return [first + timedelta(days=k * length // n) for k in range(self.days)]
 
@@ -1078,8 +1094,12 @@ class Run:
         holding = self.world.registries[firm.registry].account(firm.account).holding
         want_t = emissions_t + book.carried_t(firm.member)
         requests: list[SurrenderRequest] = []
+        foreign_left_t = foreign_cap_t(book.regime, year, emissions_t)
         for code in firm.buyable or (book.regime.allowance_unit_type,):
             take_t = min(holding.balance(code), want_t - sum(r.quantity for r in requests))
+            if code != book.regime.allowance_unit_type and foreign_left_t is not None:
+                take_t = min(take_t, foreign_left_t)
+                foreign_left_t -= max(0, take_t)
             if take_t > 0:
                 requests.append(SurrenderRequest(code, take_t))
         if not requests:

@@ -17,12 +17,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from compliance.presets import load_preset
 from etslink.cli import cli
 from etslink.scenario import load_scenario
 from etslink.simulation import (
     Firm,
+    Prompt,
     RunResult,
     firm_intent,
+    foreign_cap_t,
     mac_curve,
     reference_price,
     run_scenario,
@@ -229,3 +232,28 @@ def test_summary_abatement_totals_are_the_firms_years(kazakhstan: RunResult) -> 
     assert totals["abatement_t"] == sum(year["abatement_t"] for year in by_year.values())
     for row in kazakhstan.firm_years:
         assert row.emissions_t == row.forecast_t - row.abatement_t
+
+
+def test_a_surrender_uses_foreign_allowances_up_to_australias_half_of_liability() -> None:
+    # International units <= 50% of liability (DOMAIN.md, the Australia-EU interim link;
+    # reference A21), in the australia preset.
+    regime = load_preset("australia")
+    assert foreign_cap_t(regime, 2016, 1_000_001) == 500_000  # rounded down
+    assert foreign_cap_t(load_preset("eu"), 2016, 1_000) is None  # no such limit
+
+
+def _no_one_at_the_prompt(prompt: str) -> str:
+    raise EOFError
+
+
+@pytest.mark.parametrize(
+    "path", sorted(Path("fixtures/scenarios").glob("*.toml")), ids=lambda path: path.stem
+)
+def test_every_shipped_scenario_runs_its_first_days_and_keeps_the_invariants(
+    path: Path, tmp_path: Path
+) -> None:
+    prompt = Prompt(_no_one_at_the_prompt, lambda text: None)
+    result = run_scenario(load_scenario(path), tmp_path, years=1, days=3, prompt=prompt)
+    assert result.world is not None and not result.interrupted
+    result.world.check_invariants()
+    assert (tmp_path / "summary.json").is_file()
