@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from compliance.presets import CURRENCY_MINOR_DIGITS, list_presets, load_preset
-from compliance.regime import PenaltyKind, PenaltyRule, QuantitativeLimit, Regime
+from compliance.regime import PenaltyKind, PenaltyRule, QuantitativeLimit, Regime, UnitOrigin
 from exchange.book import Instrument
 from gateway.links import Link, LinkState, load_links
 from registry.account_ids import is_registry_code
@@ -411,6 +411,7 @@ def load_scenario(path: Path | str) -> Scenario:
     registries = _read_registries(root, seed)
     codes = {registry.code for registry in registries}
     link_files, links = _read_links(root, codes)
+    registries = [replace(item, regime=with_link_caps(item.regime, links)) for item in registries]
     instruments = _read_instruments(root, registries, links)
     fx = _read_fx(root, currency, registries, instruments)
     agents = _read_agents(root, codes, instruments)
@@ -570,6 +571,43 @@ def _read_auctions(table: Table) -> AuctionPlan:
     )
     table.done()
     return plan
+
+
+def with_link_caps(regime: Regime, links: list[Link]) -> Regime:
+    """Return `regime` with each link's per-entity cap on foreign units as a surrender limit.
+
+    A link's `entity_share_cap` (AU–EU: foreign units ≤ 50% of an entity's liability)
+    binds the entities of each registry the link carries units into. It becomes a
+    limit on international allowances named `link-<id>`, unless the regime already
+    caps international allowances as tightly.
+    """
+    limits = list(regime.surrender.limits)
+    for link in sorted(links, key=lambda item: item.link_id):
+        share = link.entity_share_cap
+        if share is None or regime.registry_code not in link.parties:
+            continue
+        other = next(code for code in link.parties if code != regime.registry_code)
+        if not link.permits_direction(other, regime.registry_code):
+            continue  # nothing comes in over this link
+        already = [
+            limit.share
+            for limit in limits
+            if limit.origin is UnitOrigin.INTERNATIONAL and UnitKind.ALLOWANCE in limit.unit_kinds
+        ]
+        if any(existing <= share for existing in already):
+            continue
+        limits.append(
+            QuantitativeLimit(
+                f"link-{link.link_id}",
+                share,
+                frozenset({UnitKind.ALLOWANCE}),
+                UnitOrigin.INTERNATIONAL,
+                first_year=link.effective_from.year,
+            )
+        )
+    if len(limits) == len(regime.surrender.limits):
+        return regime
+    return replace(regime, surrender=replace(regime.surrender, limits=tuple(limits)))
 
 
 def apply_overrides(regime: Regime, overrides: Overrides) -> Regime:

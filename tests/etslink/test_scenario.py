@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from compliance.presets import load_preset
-from compliance.regime import PenaltyKind
+from compliance.regime import PenaltyKind, UnitOrigin
 from etslink.scenario import (
     AuctionPlan,
     CsvAgent,
@@ -22,8 +22,9 @@ from etslink.scenario import (
     Scenario,
     ZicAgents,
     load_scenario,
+    with_link_caps,
 )
-from gateway.links import LinkState
+from gateway.links import LinkState, load_links
 from registry.config_reader import ConfigError
 from registry.units import UnitKind
 
@@ -549,3 +550,24 @@ def test_a_generated_id_clashing_with_an_explicit_one_is_refused_at_generate(
         load_scenario(path)
     assert caught.value.key == "registry[1].generate"
     assert "ch-industry-0001" in caught.value.message
+
+
+def test_a_links_per_entity_cap_becomes_a_surrender_limit_of_the_importing_regime() -> None:
+    # AU–EU interim link: EUAs one way into Australia, at most 50% of an entity's
+    # liability (DOMAIN.md; reference A21; fixtures/links/australia-eu-interim.toml).
+    (link,) = load_links(Path("fixtures/links/australia-eu-interim.toml"))
+    australia = load_preset("australia")
+    bare = dataclasses.replace(
+        australia, surrender=dataclasses.replace(australia.surrender, limits=())
+    )
+    capped = with_link_caps(bare, [link])
+    (limit,) = capped.surrender.limits
+    assert (limit.name, limit.share, limit.origin) == (
+        "link-au-eu-interim",
+        Fraction(1, 2),
+        UnitOrigin.INTERNATIONAL,
+    )
+    assert limit.first_year == 2015
+    assert with_link_caps(australia, [link]) == australia  # its own 50% cap is as tight
+    eu = load_preset("eu")
+    assert with_link_caps(eu, [link]) == eu  # nothing comes into the EU over a one-way link
