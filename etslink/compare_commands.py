@@ -11,10 +11,9 @@ from rich.table import Table
 
 from etslink.cli_support import EXIT_REFUSED, console, exact_text, fail, guarded
 from etslink.comparison import write_comparison
-from etslink.scenario import TRADING_DAYS_MAX, YEARS_MAX, load_scenario
+from etslink.run_commands import SCENARIO_PATH, days_option, years_option
+from etslink.scenario import load_scenario
 from etslink.simulation import RunResult, run_scenario
-
-SCENARIO_PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command("compare")
@@ -27,15 +26,8 @@ SCENARIO_PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
     default=None,
     help="Folder for both runs' reports and the comparison (default: ./FIRST-vs-SECOND).",
 )
-@click.option(
-    "--years", type=click.IntRange(1, YEARS_MAX), default=None, help="Run only the first N years."
-)
-@click.option(
-    "--days",
-    type=click.IntRange(1, TRADING_DAYS_MAX),
-    default=None,
-    help="Run only the first N trading days of each year.",
-)
+@years_option
+@days_option
 def compare_command(
     first_path: Path,
     second_path: Path,

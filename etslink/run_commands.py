@@ -18,12 +18,21 @@ from etslink.simulation import Prompt, RunResult, run_scenario
 EXIT_INTERRUPTED = 130  # as `etslink.cli.main` exits on Ctrl-C
 
 
-@click.command("run")
-@click.argument(
-    "scenario_path",
-    metavar="SCENARIO",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+SCENARIO_PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
+# --years and --days cut any run short: `etslink run` and `etslink compare` share them.
+years_option = click.option(
+    "--years", type=click.IntRange(1, YEARS_MAX), default=None, help="Run only the first N years."
 )
+days_option = click.option(
+    "--days",
+    type=click.IntRange(1, TRADING_DAYS_MAX),
+    default=None,
+    help="Run only the first N trading days of each year.",
+)
+
+
+@click.command("run")
+@click.argument("scenario_path", metavar="SCENARIO", type=SCENARIO_PATH)
 @click.option(
     "--seed",
     type=click.IntRange(0, 2**63 - 1),
@@ -38,15 +47,8 @@ EXIT_INTERRUPTED = 130  # as `etslink.cli.main` exits on Ctrl-C
     default=None,
     help="Folder for the reports (default: ./<scenario name>).",
 )
-@click.option(
-    "--years", type=click.IntRange(1, YEARS_MAX), default=None, help="Run only the first N years."
-)
-@click.option(
-    "--days",
-    type=click.IntRange(1, TRADING_DAYS_MAX),
-    default=None,
-    help="Run only the first N trading days of each year.",
-)
+@years_option
+@days_option
 def run_command(
     scenario_path: Path, seed: int | None, out_dir: Path | None, years: int | None, days: int | None
 ) -> None:
