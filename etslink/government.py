@@ -152,11 +152,11 @@ class Government:
     def open_year(self, world: World, year: int, free_t: int, days: int) -> None:
         """Issue the year's auction volume; schedule its auctions."""
         share = self.auction_share(year)
-        volume_t = math.floor(free_t * share / (1 - share)) if share else 0
+        self.auctions_left = len(self.auction_days(days))
+        volume_t = math.floor(free_t * share / (1 - share)) if share and self.auctions_left else 0
         self.auctioned_t[year] = volume_t
         self.auction_left_t = volume_t
-        self.auctions_left = len(self.auction_days(days))
-        if volume_t and self.auctions_left:
+        if volume_t:
             world.registries[self.registry.code].issue(
                 self.regime.allowance_unit_type, year, volume_t, account=self.holder.account_id
             )
@@ -284,7 +284,7 @@ class Government:
                 release_t = min(self.reserve_left_t, math.floor(self.reserve_start_t * share))
                 self.release_due_t = release_t // self.instrument.lot_t * self.instrument.lot_t
 
-    def ceiling_offer_t(self, world: World) -> int:
+    def ceiling_offer_t(self) -> int:
         """Return the reserve tonnes to offer at the ceiling today (whole lots)."""
         if self.instrument is None or self.reserve_left_t <= 0:
             return 0

@@ -823,7 +823,7 @@ class Run:
         exchange = self.world.exchange
         for _, government in sorted(self.governments.items()):
             ceiling = government.ceiling_minor(year)
-            offer_t = government.ceiling_offer_t(self.world)
+            offer_t = government.ceiling_offer_t()
             if ceiling is None or offer_t <= 0 or government.instrument is None:
                 continue
             member, code = government.holder.member_id, government.instrument.code
