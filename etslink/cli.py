@@ -7,9 +7,9 @@ left (or any `--db` URL); `etslink jurisdictions` lists the presets;
 joins registries through a linking gateway; `etslink assess-link A B`
 assesses two presets for a link; `etslink run SCENARIO` runs a scenario
 and writes its reports; `etslink compare A B` runs two side by side (a
-linked scenario and its unlinked twin). A refused
-command prints its check code and message and exits 1; a store that does
-not verify exits 3.
+linked scenario and its unlinked twin); `etslink verify SCENARIO` checks
+its rules with Hypothesis state machines. A refused command prints its
+check code and message and exits 1; a store that does not verify exits 3.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from etslink.jurisdiction_commands import jurisdictions
 from etslink.link_commands import link
 from etslink.registry_commands import registry
 from etslink.run_commands import run_command
+from etslink.verify_commands import verify_command
 
 
 def main() -> None:
@@ -50,3 +51,4 @@ cli.add_command(link)
 cli.add_command(assess_link_command)
 cli.add_command(run_command)
 cli.add_command(compare_command)
+cli.add_command(verify_command)

@@ -58,7 +58,12 @@ def test_each_registry_knows_its_allowance_and_its_linked_partners_allowances(
         partners = {code}
         for link in scenario.links:
             if code in (link.registry_a, link.registry_b):
-                partners |= {link.registry_a, link.registry_b}
+                # A partner's allowance is known where the link carries it (AU–EU: EUAs only).
+                partners |= {
+                    partner
+                    for partner in (link.registry_a, link.registry_b)
+                    if allowance_of[partner] in link.unit_types
+                }
         for partner in partners:
             unit_type = known[allowance_of[partner]]
             assert (unit_type.kind, unit_type.origin) == (UnitKind.ALLOWANCE, partner)
