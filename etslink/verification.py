@@ -25,7 +25,8 @@ After every step the machine checks, in this order (DESIGN.md "Invariants"):
    quantitative limit of its regime (offset and international shares, with the
    scenario's `offset_cap` override) and each link's foreign-unit share cap.
 4. `admission` — no unit reaches a registry whose regime does not admit it
-   (`admission_refusal`): arriving directly or through a third registry.
+   (`rule_oracles.admission_refusal`): arriving directly or through a third
+   registry. The checks themselves are pure functions in `etslink.rule_oracles`.
 
 A step that raises anything but a refusal with a check code (`RegistryError`,
 `ExchangeError`) is reported as `unexpected-error`.
@@ -61,11 +62,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from fractions import Fraction
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
@@ -82,22 +82,25 @@ from hypothesis.stateful import (
 from compliance.book import SurrenderRequest
 from compliance.gases import Gas
 from compliance.mrv import EmissionsReport, Verifier, sign_verification
-from compliance.regime import QuantitativeLimit, Regime, UnitOrigin
 from etslink.compliance_session import KG_PER_T, verifier_key
+from etslink.rule_oracles import (
+    admission_refusal,
+    link_breach,
+    period_cap_breach,
+    surrender_cap_breach,
+)
 from etslink.scenario import Scenario, ScenarioRegistry, ZicAgents
-from etslink.world import World, build_world, known_unit_types, linked_valuation, unit_catalogue
+from etslink.world import World, build_world, known_unit_types, unit_catalogue
 from exchange.book import OrderType, Side
 from exchange.errors import ExchangeError
 from exchange.market import TradeStatus
 from gateway.endpoint import TransferOrder
 from gateway.errors import GatewayError
-from gateway.links import Link, LinkState
+from gateway.links import LinkState
 from gateway.messages import TransactionStatus
 from gateway.network import Faults as NetworkFaults
 from gateway.network import FaultyTransport
-from registry import AccountKind, RegistryError, UnitKind, UnitType
-from registry.formatting import percent
-from registry.units import UnitBlock
+from registry import AccountKind, RegistryError, UnitKind
 
 ENTITIES_PER_REGISTRY = 2
 ENDOWMENT_T = 1_000  # of each unit type an acting entity starts with
@@ -207,186 +210,6 @@ class VerificationResult:
             *self.steps,
         ]
         return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------- the oracles
-
-
-def effective_limits(
-    regime: Regime, offset_cap: Fraction | None, year: int
-) -> tuple[QuantitativeLimit, ...]:
-    """Return the regime's limits for `year`, with the scenario's offset cap applied.
-
-    The `offset_cap` override replaces the share of every limit on offset credits
-    (docs/scenarios.md); None keeps the preset's.
-    """
-    limits = regime.limits_for(year)
-    if offset_cap is None:
-        return limits
-    return tuple(
-        QuantitativeLimit(
-            limit.name,
-            offset_cap,
-            limit.unit_kinds,
-            limit.origin,
-            limit.first_year,
-            limit.last_year,
-        )
-        if UnitKind.OFFSET_CREDIT in limit.unit_kinds
-        else limit
-        for limit in limits
-    )
-
-
-def _covers(limit: QuantitativeLimit, regime: Regime, kind: UnitKind, origin: str) -> bool:
-    if kind not in limit.unit_kinds:
-        return False
-    domestic = origin == regime.registry_code
-    if limit.origin is UnitOrigin.DOMESTIC:
-        return domestic
-    if limit.origin is UnitOrigin.INTERNATIONAL:
-        return not domestic
-    return True
-
-
-def _kind(unit_type: UnitType) -> str:
-    return unit_type.kind.value.replace("_", " ")
-
-
-def admission_refusal(
-    regime: Regime,
-    links: tuple[Link, ...],
-    offset_cap: Fraction | None,
-    unit_type: UnitType,
-    origin: str,
-    year: int,
-) -> str | None:
-    """Return why `regime` does not admit a unit of `unit_type` and `origin` in `year`, or None.
-
-    A regime admits its own units, and a unit it may surrender: not of an origin
-    it declares ineligible, valued by `linked_valuation` (its eligible types, and
-    a linked party's allowance where it takes foreign units via links), and not
-    covered by a limit whose share is 0 in that year (an outright ban, like New
-    Zealand's on overseas units or a scenario's `offset_cap = "0"`).
-    """
-    code = regime.registry_code
-    if origin == code:
-        return None
-    name = f"{regime.name} ({code})"
-    if origin in regime.surrender.ineligible_origins:
-        return f"{name} declares units of origin {origin} ineligible"
-    if linked_valuation(regime, links)(unit_type) is None:
-        eligible = ", ".join(sorted(regime.surrender.eligible_unit_types)) or "none"
-        foreign = (
-            "and allowances of its link partners"
-            if regime.surrender.foreign_units_via_links
-            else "and no foreign units"
-        )
-        return (
-            f"{name} does not admit {unit_type.code} ({_kind(unit_type)} of {origin}): "
-            f"it admits {eligible} {foreign}"
-        )
-    for limit in effective_limits(regime, offset_cap, year):
-        if limit.share == 0 and _covers(limit, regime, unit_type.kind, origin):
-            return (
-                f"{name} bans {unit_type.code} ({_kind(unit_type)} of {origin}) in {year}: "
-                f"its limit {limit.name!r} is 0%"
-            )
-    return None
-
-
-def surrender_cap_breach(
-    regime: Regime,
-    offset_cap: Fraction | None,
-    links: tuple[Link, ...],
-    unit_types: dict[str, UnitType],
-    entity_id: str,
-    period: int,
-    obligation_t: int | None,
-    surrendered: list[UnitBlock],
-) -> str | None:
-    """Return how an entity's surrenders for `period` break a cap, or None if they keep them."""
-    code = regime.registry_code
-    for limit in effective_limits(regime, offset_cap, period):
-        used_t = sum(
-            block.quantity
-            for block in surrendered
-            if _covers(limit, regime, unit_types[block.unit_type].kind, block.origin)
-        )
-        if used_t == 0:
-            continue
-        if obligation_t is None:
-            return (
-                f"{entity_id} surrendered {used_t:,} t under the {limit.name} limit for period "
-                f"{period} before its obligation was known"
-            )
-        if used_t > limit.share * obligation_t:
-            return (
-                f"{entity_id} surrendered {used_t:,} t under the {limit.name} limit for period "
-                f"{period}: {percent(Fraction(used_t, max(obligation_t, 1)))} of its obligation "
-                f"{obligation_t:,} t, over the cap {percent(limit.share)}"
-            )
-    for link in links:
-        if link.entity_share_cap is None or code not in link.parties:
-            continue
-        (other,) = link.parties - {code}
-        foreign_t = sum(block.quantity for block in surrendered if block.origin == other)
-        if foreign_t and (obligation_t is None or foreign_t > link.entity_share_cap * obligation_t):
-            return (
-                f"{entity_id} surrendered {foreign_t:,} t of {other} units for period {period}, "
-                f"over link {link.link_id}'s foreign share cap {percent(link.entity_share_cap)} "
-                f"of its obligation {obligation_t if obligation_t is not None else 'not known'}"
-            )
-    return None
-
-
-def link_breach(
-    link: Link,
-    transfer_id: str,
-    from_registry: str,
-    to_registry: str,
-    unit_types: frozenset[str],
-    active_during_step: bool,
-    step_from: datetime,
-    step_to: datetime,
-) -> str | None:
-    """Return how a transfer that completed during a step broke its link's state, or None."""
-    if not active_during_step:
-        return f"transfer {transfer_id} completed over link {link.link_id}, which was not active"
-    in_effect = link.effective_from <= step_to and (
-        link.effective_to is None or step_from < link.effective_to
-    )
-    if not in_effect:
-        return (
-            f"transfer {transfer_id} completed over link {link.link_id} between "
-            f"{step_from.isoformat()} and {step_to.isoformat()}, outside its effective dates"
-        )
-    if unit_types - link.unit_types:
-        return (
-            f"transfer {transfer_id} carried {', '.join(sorted(unit_types - link.unit_types))} "
-            f"over link {link.link_id}, which lists {', '.join(sorted(link.unit_types))}"
-        )
-    if not link.permits_direction(from_registry, to_registry):
-        return (
-            f"transfer {transfer_id} went {from_registry} -> {to_registry} over link "
-            f"{link.link_id}, which is {link.direction.value} {link.registry_a} -> "
-            f"{link.registry_b}"
-        )
-    return None
-
-
-def period_cap_breach(links: Mapping[str, Link], flows_t: dict[tuple[str, int], int]) -> str | None:
-    """Return which link carried more in a period than its cap, or None.
-
-    `flows_t` maps (link id, year) to the tonnes of the transfers completed over it.
-    """
-    for (link_id, year), moved_t in sorted(flows_t.items()):
-        cap = links[link_id].period_cap_t
-        if cap is not None and moved_t > cap:
-            return (
-                f"link {link_id} carried {moved_t:,} t in {year}, over its period cap of {cap:,} t"
-            )
-    return None
 
 
 # ---------------------------------------------------------------- the machine
@@ -1251,14 +1074,10 @@ __all__ = [
     "UNEXPECTED",
     "InvariantBroken",
     "VerificationResult",
-    "admission_refusal",
-    "link_breach",
     "machine_for",
     "minimise",
     "parse_steps",
-    "period_cap_breach",
     "render_steps",
     "replay",
-    "surrender_cap_breach",
     "verify",
 ]

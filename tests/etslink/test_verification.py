@@ -20,24 +20,27 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
+import etslink.rule_oracles as rule_oracles
 import etslink.verification as verification
 from compliance.book import ComplianceBook
 from compliance.presets import load_preset
 from compliance.regime import QuantitativeLimit, UnitOrigin
 from etslink.cli import cli
+from etslink.rule_oracles import (
+    admission_refusal,
+    link_breach,
+    period_cap_breach,
+    surrender_cap_breach,
+)
 from etslink.scenario import Scenario, load_scenario
 from etslink.verification import (
     UNEXPECTED,
     InvariantBroken,
     ScenarioMachine,
     VerificationResult,
-    admission_refusal,
-    link_breach,
     machine_for,
     parse_steps,
-    period_cap_breach,
     replay,
-    surrender_cap_breach,
     verify,
 )
 from gateway.links import Direction, Link, LinkState
@@ -348,7 +351,7 @@ def test_surrender_caps_fire_when_allowances_are_capped_at_zero(
         )
     ]
     zero = QuantitativeLimit("allowances (broken oracle)", Fraction(0), frozenset(UnitKind))
-    monkeypatch.setattr(verification, "effective_limits", lambda *_: (zero,))
+    monkeypatch.setattr(rule_oracles, "effective_limits", lambda *_: (zero,))
     outcome = replay(machine, steps)
     assert outcome is not None and outcome[0] == "surrender-caps"
 
@@ -359,7 +362,7 @@ def test_surrender_caps_fire_when_allowances_are_capped_at_zero(
 def test_admission_fires_when_the_oracle_admits_nothing(
     fixed: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(verification, "linked_valuation", lambda *_: lambda _unit: None)
+    monkeypatch.setattr(rule_oracles, "linked_valuation", lambda *_: lambda _unit: None)
     result = verify(fixed, examples=3 * EXAMPLES, steps=STEPS)
 
     assert result.invariant == "admission", result
@@ -406,7 +409,7 @@ def test_a_zero_offset_cap_override_makes_shenzhen_ccers_a_counter_example(
 
 
 def test_limits_of_the_regime_the_oracle_reads_are_the_presets() -> None:
-    limits = verification.effective_limits(load_preset("shenzhen"), None, 2022)
+    limits = rule_oracles.effective_limits(load_preset("shenzhen"), None, 2022)
 
     assert [(limit.share, limit.origin) for limit in limits] == [(Fraction(1, 10), UnitOrigin.ANY)]
 
