@@ -222,6 +222,11 @@ def _registry_summary(run: Run, code: str) -> dict[str, Any]:
         year["penalties_minor"] = year.get("penalties_minor", 0) + outcome.penalty.fine_minor
     for period, surrendered in surrender_mix(run, code).items():
         years.setdefault(str(period), {}).update(surrendered)
+    for (registry, period), borrowed_t in run.borrowed.items():
+        if registry == code:
+            year = years.setdefault(str(period), {})
+            year["borrowed_t"] = borrowed_t
+            year["surrendered_t"] = year.get("surrendered_t", 0) + borrowed_t
     for year_number in sorted({row.year for row in run.firm_years if row.registry == code}):
         row = years.setdefault(str(year_number), {})
         row.update(_government_summary(run, code, year_number))
@@ -234,7 +239,13 @@ def _registry_summary(run: Run, code: str) -> dict[str, Any]:
     for year in years.values():
         if "abatement_cost_minor" in year:
             year["abatement_cost_minor"] = math.floor(year["abatement_cost_minor"])
-        for key in ("entities", "compliant_entities", "shortfall_t", "penalties_minor"):
+        for key in (
+            "entities",
+            "compliant_entities",
+            "shortfall_t",
+            "penalties_minor",
+            "borrowed_t",
+        ):
             year.setdefault(key, 0)
     return {
         "currency": run.scenario.registry(code).currency,

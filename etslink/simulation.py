@@ -62,6 +62,12 @@ Choices made here (each documented in the report and docs):
   penalties (a registry whose market never traded records its firms' mean MAC
   at their abatement instead, and says so). Firms named by
   `surrender_failure_share` surrender nothing.
+- **Banking and borrowing.** What a firm holds beyond its surrender stays in its
+  account for later years (banking; every shipped preset banks). A firm still
+  short when its period ends, where the regime lets firms borrow
+  (`borrowing_share_max`, Korea 10%), surrenders allowances of the next year's
+  vintage for it as soon as they are allocated, before the deadline, up to that
+  share of its obligation (`_borrow`).
 - **Linked units count.** `build_world` gives each book `linked_valuation`, so
   an allowance that came over a link counts where the regime accepts foreign
   units via links.
@@ -408,6 +414,8 @@ class Run:
         self.seats = self._make_seats(prompt)
         self.monthly: dict[str, dict[tuple[int, int], tuple[int, int]]] = {}  # (notional, t)
         self.allocated: dict[tuple[str, int], int] = {}
+        self.to_borrow: dict[str, tuple[int, int]] = {}  # member → (period, t still short)
+        self.borrowed: dict[tuple[str, int], int] = {}  # (registry, period) → t borrowed
         self.average_prices: dict[tuple[str, int], tuple[int, str]] = {}
         self._accredit_verifiers()
         self._endow_cash()
@@ -616,6 +624,7 @@ class Run:
         for code, government in sorted(self.governments.items()):
             free_t = sum(by_registry.get(code, {}).values())
             government.open_year(self.world, year, free_t, self.days)
+        self._borrow(year)
         for zic in self.zics:
             zic.value_minor = self.rng.randint(zic.value_min_minor, zic.value_max_minor)
 
@@ -1106,7 +1115,9 @@ class Run:
             return 0, "held nothing to surrender"
         try:
             book.surrender(firm.member, period, requests)
-            return sum(r.quantity for r in requests), ""
+            surrendered_t = sum(r.quantity for r in requests)
+            self._note_shortfall(book, firm, year, want_t - surrendered_t)
+            return surrendered_t, ""
         except RegistryError as error:
             home = [r for r in requests if r.unit_type == book.regime.allowance_unit_type]
             if not home or home == requests:
@@ -1118,6 +1129,42 @@ class Run:
             return home[
                 0
             ].quantity, f"foreign units refused ({int(error.code)}); home allowances only"
+
+    def _note_shortfall(self, book: ComplianceBook, firm: Firm, year: int, short_t: int) -> None:
+        """Remember a shortfall at a period's last year where the regime lets firms borrow."""
+        regime = book.regime
+        period = regime.calendar.period_of(year)
+        ends_now = regime.calendar.period_last_year(period) == year
+        if short_t > 0 and regime.surrender.borrowing_share_max > 0 and ends_now:
+            self.to_borrow[firm.member] = (period, short_t)
+
+    def _borrow(self, year: int) -> None:
+        """Cover last period's shortfalls with this year's allowances, as far as the rules let.
+
+        A firm still short when its period ended surrenders allowances of the new vintage
+        for it, before the deadline, up to `borrowing_share_max` of its obligation (Korea:
+        borrowing from the next year's allocation).
+        """
+        for firm in self.firms:
+            owed = self.to_borrow.pop(firm.member, None)
+            if owed is None or firm.home is None:
+                continue
+            period, short_t = owed
+            book = self.world.books[firm.registry]
+            obligation_t = book.obligation_t(firm.member, period)
+            if obligation_t is None or (DeadlineKind.SURRENDER_DUE, period) in book.schedule.fired:
+                continue
+            limit_t = math.floor(book.regime.surrender.borrowing_share_max * obligation_t)
+            holding = self.world.registries[firm.registry].account(firm.account).holding
+            quantity_t = min(short_t, limit_t, holding.balance(firm.home, year))
+            if quantity_t <= 0:
+                continue
+            try:
+                book.surrender(firm.member, period, [SurrenderRequest(firm.home, quantity_t, year)])
+            except RegistryError:
+                continue  # the rules refused it: the shortfall stands, as at the deadline
+            key = (firm.registry, period)
+            self.borrowed[key] = self.borrowed.get(key, 0) + quantity_t
 
     def _finish(self, last_year: int) -> None:
         """Advance past every deadline of the last year's periods, settling on the way."""

@@ -257,3 +257,71 @@ def test_every_shipped_scenario_runs_its_first_days_and_keeps_the_invariants(
     assert result.world is not None and not result.interrupted
     result.world.check_invariants()
     assert (tmp_path / "summary.json").is_file()
+
+
+KOREA_SHORT = """\
+[scenario]
+name = "korea-short"
+narrative = "Korean firms allocated half their emissions, abating dearer than the penalty cap."
+seed = 7
+currency = "KRW"
+
+[calendar]
+start = 2021-01-01
+years = 2
+trading_days_per_year = 4
+
+[[registry]]
+code = "KR"
+preset = "korea"
+
+[[registry.entities]]
+id = "kr-steel-1"
+sector = "steel"
+baseline_t = 1_000_000
+growth = "0"
+allocation_share = "0.5"
+mac = { kind = "linear", slope_minor_per_t = "1/10", intercept_minor = 150_000 }
+
+[[registry.entities]]
+id = "kr-power-1"
+sector = "power"
+baseline_t = 2_000_000
+growth = "0"
+allocation_share = "0.5"
+mac = { kind = "linear", slope_minor_per_t = "1/10", intercept_minor = 150_000 }
+
+[[instrument]]
+unit_type = "KAU"
+registry = "KR"
+currency = "KRW"
+tick_minor = 50
+lot_t = 100
+
+[[agents]]
+kind = "firms"
+"""
+
+
+def test_a_short_korean_firm_borrows_up_to_a_tenth_of_its_obligation_from_next_year(
+    tmp_path: Path,
+) -> None:
+    # Korea's borrowing limit, 10% of the obligation (preset korea.toml,
+    # borrowing_share_max [U]); abating costs more than the KRW 100,000 penalty cap
+    # (DOMAIN.md, Korea), so both firms end 2021 short.
+    path = tmp_path / "korea-short.toml"
+    path.write_text(KOREA_SHORT, encoding="utf-8")
+    result = run_scenario(load_scenario(path), tmp_path / "out")
+    kr_2021 = result.summary["registries"]["KR"]["years"]["2021"]
+    assert kr_2021["borrowed_t"] == 300_000  # 10% of the 3,000,000 t verified
+    world = result.world
+    assert world is not None
+    ledger = world.registries["KR"].ledger
+    borrowed = [
+        block
+        for record in ledger.surrenders(period=2021)
+        for block in record.blocks
+        if block.vintage == 2022
+    ]
+    assert sum(block.quantity for block in borrowed) == 300_000
+    assert kr_2021["surrendered_t"] == sum(kr_2021["surrendered_by_unit_type_t"].values())
