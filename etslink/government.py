@@ -6,15 +6,13 @@ reserve account in its registry. It
 - **auctions** `share` of each year's cap (`[registry.auctions]`, or the preset's
   `auction_share` for the year), in `per_year` sealed-bid uniform-price auctions
   (`exchange.auction`), each in the middle of its share of the year's trading days. The
-  year's volume is
-  floor(free allocation × share / (1 − share)), so that auctioned / (free + auctioned) =
-  share; it is issued (vintage = the year) into the government's account at the year's
-  year's start and split evenly, the remainder going to the last auction. The reserve
-  price is the scenario's `reserve_price_minor`, else the regime's price floor for the
-  year (escalated; the WCI's auction reserve price), else the instrument's last traded
-  price (a market-based reserve: the emulator's choice where the preset names no floor),
-  else 1. Unsold tonnes are offered again at the year's later auctions ("keep", and what
-  the last one leaves stays in the government's account) or cancelled ("cancel");
+  year's volume is floor(free allocation × share / (1 − share)), so that auctioned /
+  (free + auctioned) = share; it is issued (vintage = the year) into the government's
+  account at the year's start and split evenly over the year's auctions, the remainder
+  going to the last. The reserve price is the scenario's `reserve_price_minor`, else the
+  regime's price floor for the year (escalated; the WCI's auction reserve price), else 1
+  (no reserve). Unsold tonnes are offered again at later auctions, the next year's
+  included ("keep"), or cancelled ("cancel");
 - holds a **reserve** (`[registry.reserve]`, issued at the run's start, vintage = the
   first year). Where the regime has a price ceiling, the government offers the reserve
   at the ceiling on every trading day (a day order, like everyone's): nobody pays more
@@ -134,15 +132,15 @@ class Government:
         count = min(plan.per_year, days)
         return {1 + math.floor((2 * k + 1) * days / (2 * count)) for k in range(count)}
 
-    def reserve_price_minor(self, year: int, market_price_minor: int | None) -> int:
-        """Return the plan's reserve price, else the floor, else the last market price, else 1."""
+    def reserve_price_minor(self, year: int) -> int:
+        """Return the plan's reserve price, else the regime's floor for `year`, else 1."""
         plan = self.plan
         if plan is not None and plan.reserve_price_minor is not None:
             return plan.reserve_price_minor
         floor = price_floor_minor(self.regime.stability, year)
         if floor is not None:
             return max(1, floor)
-        return max(1, market_price_minor or 1)
+        return 1
 
     def ceiling_minor(self, year: int) -> int | None:
         return price_ceiling_minor(self.regime.stability, year)
@@ -155,7 +153,8 @@ class Government:
         self.auctions_left = len(self.auction_days(days))
         volume_t = math.floor(free_t * share / (1 - share)) if share and self.auctions_left else 0
         self.auctioned_t[year] = volume_t
-        self.auction_left_t = volume_t
+        # What earlier auctions left unsold ("keep") is offered again with this year's.
+        self.auction_left_t += volume_t
         if volume_t:
             world.registries[self.registry.code].issue(
                 self.regime.allowance_unit_type, year, volume_t, account=self.holder.account_id
@@ -188,7 +187,6 @@ class Government:
         kind: str,
         supply_t: int,
         bids: Sequence[AuctionBid],
-        market_price_minor: int | None = None,
     ) -> AuctionRecord:
         """Run one auction of `supply_t` from the government's account; record it."""
         assert self.instrument is not None and supply_t > 0
@@ -198,7 +196,7 @@ class Government:
             unsold = UnsoldRule.RETURN_TO_ISSUER  # an unsold release stays in the reserve
         year = moment.year
         rules = AuctionRules(
-            reserve_price_minor=self.reserve_price_minor(year, market_price_minor),
+            reserve_price_minor=self.reserve_price_minor(year),
             lot_t=self.instrument.lot_t,
             tick_minor=self.instrument.tick_minor,
             bidder_share_max=plan.bidder_share_max,

@@ -23,7 +23,9 @@ Choices made here (each documented in the report and docs):
   `allocation_rule` (a preset category or "preset") uses the preset's
   grandparenting factor × forecast when the rule for the year is
   grandparenting, else `FREE_SHARE_DEFAULT` (90%) × forecast: the presets
-  carry no output or benchmark data to apply a benchmark.
+  carry no output or benchmark data to apply a benchmark. Where the preset's
+  rule auctions a share of the cap (Korea: 10% in phase 3), the free part is the
+  rest: × (1 − auction share), and the government auctions that share.
 - **Firms.** A firm's position is the eligible allowances in its compliance
   account plus its claim in the exchange's custody. Facing reference price p
   (the instrument's last trade, moved to a better bid or ask on the book), it
@@ -128,6 +130,8 @@ PENALTY_PRICE_DEFAULT_MINOR = 10_000_000  # a firm's bid cap when its regime nam
 ZIC_HOLD_LOTS_MAX = 10
 ORDERS_PER_DAY_MAX = 100_000
 BID_SHARE = Fraction(1, 4)  # the part of its gap a firm bids or offers for each day
+# The prices of a firm's auction bids, as shares of the MAC of covering its whole need.
+AUCTION_BID_STEPS = (Fraction(4, 5), Fraction(3, 5), Fraction(2, 5), Fraction(1, 5))
 SETTLE_DAYS_AFTER_LAST_DEADLINE = 1
 VERIFIER_PREFIX = "verifier-"
 Progress = Callable[[int, int], None]  # (trading days done, trading days in all)
@@ -245,9 +249,11 @@ def allocation_t(entity: Entity, regime: Regime, year: int, forecast: int) -> in
         return math.floor(allocation.share * forecast)
     category = "" if allocation.rule == "preset" else (allocation.rule or "")
     rule = regime.allocation_rule(year, category)
+    # The preset's auction share is a share of the cap: the free part is the rest.
+    free = 1 - (rule.auction_share if rule is not None else 0)
     if rule is not None and rule.method is AllocationMethod.GRANDPARENTING:
-        return math.floor(rule.grandparenting_factor * forecast)
-    return math.floor(FREE_SHARE_DEFAULT * forecast)
+        return math.floor(rule.grandparenting_factor * free * forecast)
+    return math.floor(FREE_SHARE_DEFAULT * free * forecast)
 
 
 def penalty_price_minor(regime: Regime) -> int:
@@ -774,7 +780,7 @@ class Run:
                 if supply_t > 0:
                     bids = self._auction_bids(government)
                     record = government.hold_auction(
-                        self.world, moment, "scheduled", supply_t, bids, self._market_price(code)
+                        self.world, moment, "scheduled", supply_t, bids
                     )
                     government.after_scheduled(record)
                 else:
@@ -787,35 +793,39 @@ class Run:
                     "reserve release",
                     government.release_due_t,
                     bids,
-                    self._market_price(code),
                 )
                 government.after_release(record)
 
-    def _market_price(self, code: str) -> int | None:
-        """Return the last traded price of registry `code`'s home allowance, if any."""
-        instrument = self.governments[code].instrument
-        return None if instrument is None else self.last_price.get(instrument.code)
-
     def _auction_bids(self, government: Government) -> list[AuctionBid]:
-        """Return the sealed bids: each short firm its whole gap at its MAC, ZI-C one lot each.
+        """Return the sealed bids: each short firm its demand curve, ZI-C traders one lot each.
 
-        Bids go in a shuffled order (submission order breaks the last ties).
+        A firm needing `need` t more bids, at each of `AUCTION_BID_STEPS` of the MAC of
+        covering all of it itself, the tonnes it would buy at that price rather than abate
+        (need − a(price)) beyond what its higher bids already ask: a truthful demand
+        schedule for a uniform-price auction. Bids go in a shuffled order (submission
+        order breaks the last ties).
         """
         instrument = government.instrument
         assert instrument is not None
+        lot_t = instrument.lot_t
         bids: list[AuctionBid] = []
         for firm in self.firms:
             if firm.home != instrument.code:
                 continue
-            position_t, free_t = self._position(firm)
-            intent = self._firm_intent_on(firm, instrument.code, position_t, free_t)
-            if intent is None or intent[0] is not Side.BUY:
+            position_t, _ = self._position(firm)
+            need_t = firm.forecast_t - position_t
+            if need_t < lot_t:
                 continue
-            reference = self._reference_price(firm, instrument.code)
-            gap_t = firm.forecast_t - planned_abatement_t(firm, reference) - position_t
-            quantity_t = max(intent[2], gap_t // instrument.lot_t * instrument.lot_t)
-            limit = self._convert(intent[1], firm.currency, instrument.currency)
-            bids.append(AuctionBid(firm.member, math.floor(limit), quantity_t))
+            top = marginal_cost_minor(firm, need_t)
+            asked_t = 0
+            for step in AUCTION_BID_STEPS:
+                price = top * step
+                wanted_t = need_t - planned_abatement_t(firm, price)
+                quantity_t = (wanted_t - asked_t) // lot_t * lot_t
+                limit = math.floor(self._convert(price, firm.currency, instrument.currency))
+                if quantity_t > 0 and limit >= 1:
+                    bids.append(AuctionBid(firm.member, limit, quantity_t))
+                    asked_t += quantity_t
         for zic in self.zics:
             if zic.instrument != instrument.code:
                 continue

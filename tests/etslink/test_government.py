@@ -18,7 +18,7 @@ import pytest
 from compliance.stability import MonthlyPrice, StabilityEventKind, price_floor_minor
 from etslink.government import Government
 from etslink.scenario import ScenarioRegistry, load_scenario
-from etslink.simulation import RunResult, run_scenario
+from etslink.simulation import Run, RunResult, run_scenario
 from etslink.world import Holder
 from exchange.book import Instrument
 
@@ -131,3 +131,22 @@ def test_a_korean_trigger_releases_a_quarter_of_the_reserve_by_auction() -> None
         StabilityEventKind.RESERVE_RELEASE_TRIGGERED
     ) == 1
     assert government.release_due_t == 500_000  # 25% of the 2,000,000 t reserve
+
+
+def test_a_short_firm_bids_its_demand_curve_at_auction() -> None:
+    run = Run(load_scenario(CALIFORNIA_QUEBEC), years=1, days=4)
+    run._allocate(2018, 0)
+    government = run.governments["CA"]
+    bids = run._auction_bids(government)
+    firms = {firm.member: firm for firm in run.firms if firm.registry == "CA"}
+    by_firm: dict[str, list[tuple[int, int]]] = {}
+    for bid in bids:
+        if bid.bidder in firms:
+            by_firm.setdefault(bid.bidder, []).append((bid.price_minor, bid.quantity_t))
+    assert by_firm, "no Californian firm was short after its 2018 free allocation"
+    for member, schedule in by_firm.items():
+        prices = [price for price, _ in schedule]  # the bids go in shuffled
+        assert len(set(prices)) == len(prices) <= 4  # one bid per step of the curve
+        assert all(quantity % 1_000 == 0 and quantity > 0 for _, quantity in schedule)
+        need_t = firms[member].forecast_t - run._position(firms[member])[0]
+        assert sum(quantity for _, quantity in schedule) <= need_t  # never more than it lacks
