@@ -1,20 +1,22 @@
-"""The run loop: a scenario's world driven day by day, year by year, and its reports.
+"""The run loop: a scenario's world driven day by day, year by year.
 
 `run_scenario(scenario, out_dir)` builds the world (`etslink.world`), then for
-each calendar year allocates, lets firms and ZI-C traders trade on every
-trading day, settles at each day's end, and at the year's end reports,
-verifies and surrenders; compliance deadlines fire as simulated time passes
-them. It writes `summary.json`, `trades.csv`, `prices.csv` and
-`compliance.csv` into `out_dir`, and the charts of `etslink.charts`
-(`price_paths.png`, `compliance.png`, `flows.png`); `summary.json`'s
-`"equilibrium"` key is `etslink.equilibrium_report`'s. The same scenario and seed give the same
-bytes: one `random.Random` per run seeded from the scenario's seed, sorted
-iteration, no wall clock.
+each calendar year allocates; on every trading day the governments hold their
+auctions and offer their reserves at the price ceiling (`etslink.government`),
+human participants place their orders (`etslink.participants`), firms and ZI-C
+traders trade, and trades settle at each day's end; each month's prices go to
+the price controls; at the year's end firms report, are verified, surrender and
+borrow; compliance deadlines fire as simulated time passes them. The reports
+(`etslink.run_report`: summary.json and the CSVs; `etslink.equilibrium_report`;
+`etslink.charts`) are written from the finished run. The same scenario and seed
+give the same bytes: one `random.Random` per run seeded from the scenario's seed,
+sorted iteration, no wall clock.
 
 Choices made here (each documented in the report and docs):
 
 - **Trading days.** Day k of n in a year falls at `DAY_HOUR` UTC on
-  Jan 1 + floor(k × days_in_year / n) days. Orders are day orders: whatever
+  Jan 1 (or the scenario's start, in its first year) + floor(k × days left in the
+  year / n) days. Orders are day orders: whatever
   still rests at the end of a day is cancelled. Agents act in an order
   shuffled by the run's random state. Settlement runs at each midnight
   (`Exchange.advance`).
