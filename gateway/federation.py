@@ -25,7 +25,7 @@ from gateway.gateway import Gateway
 from gateway.links import Link
 from gateway.messages import TransactionStatus, TransferProposal
 from gateway.network import Network, Transport
-from gateway.reconciliation import ReconciliationReport, sign_statement, statement_from_ledger
+from gateway.reconciliation import ReconciliationReport, StatementReader, sign_statement
 from registry.accounts import AccountKind
 from registry.clock import SimulatedClock, boundaries
 from registry.journal import GroupCommit
@@ -71,6 +71,7 @@ class Federation:
         # passes (the Kyoto logs reconciled daily; reference A10). None: on demand only.
         self.reconciliation_interval: timedelta | None = RECONCILIATION_INTERVAL
         self.reconciliation_runs: list[ScheduledReconciliation] = []
+        self._statements: dict[str, StatementReader] = {}
 
     @classmethod
     def create(
@@ -213,7 +214,10 @@ class Federation:
     def reconcile(self, code: str) -> ReconciliationReport:
         """Have registry `code` sign a statement of its crossed units and the gateway compare."""
         registry = self.registry(code)
-        statement = statement_from_ledger(registry.ledger, registry.clock.now())
+        reader = self._statements.get(code)
+        if reader is None or reader.ledger is not registry.ledger:
+            reader = self._statements[code] = StatementReader(registry.ledger)
+        statement = reader.statement(registry.clock.now())
         return self.gateway.reconcile(sign_statement(statement, self.keys[code]))
 
     def flush(self) -> None:

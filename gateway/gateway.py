@@ -57,10 +57,12 @@ from gateway.messages import (
 )
 from gateway.participant import Participant
 from gateway.reconciliation import (
+    HoldingsStatement,
     ReconciliationReport,
     SignedStatement,
     reconcile,
 )
+from registry import canonical
 from registry.clock import SimulatedClock, format_time, parse_time
 from registry.errors import CheckCode, RegistryError
 from registry.journal import GroupCommit
@@ -274,8 +276,21 @@ class Gateway(Participant):
         An inconsistent result leaves the registry under reconciliation: its
         transfers are refused (3016) until `resolve_reconciliation`.
         """
+        # A statement made here is handed over as it is: reading back its data would
+        # give an equal statement (its fields were checked when it was made).
+        live = (
+            type(statement) is SignedStatement
+            and type(statement.statement) is HoldingsStatement
+            and type(statement.signer_id) is str
+            and type(statement.signature) is bytes
+        )
         report: ReconciliationReport = self._command(
-            "reconciled", {"statement": statement.to_data()}
+            "reconciled",
+            {"statement": statement if live else statement.to_data()},
+            # What encode_text writes for {"at": at, "statement": ...}: keys in order.
+            journaled_text=lambda at: (
+                '{"at":' + canonical.quote(at) + ',"statement":' + statement.text() + "}"
+            ),
         )
         return report
 
@@ -494,7 +509,9 @@ class Gateway(Participant):
         return min(moments, default=None)
 
     def _reconcile(self, data: dict[str, Any]) -> ReconciliationReport:
-        signed = SignedStatement.from_data(data["statement"])
+        given = data["statement"]
+        # The live path hands over a checked statement; a journal's data is read strictly.
+        signed = given if type(given) is SignedStatement else SignedStatement.from_data(given)
         statement = signed.verify(self.trust) if not self.replaying else signed.statement
         registry = self._registry(statement.registry)
         busy = [r for r in (self.transfers[t] for t in self._open) if registry in _parties(r)]

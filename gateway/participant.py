@@ -145,14 +145,23 @@ class Participant(ABC):
         return self.clock.now().replace(microsecond=0)
 
     def _command(
-        self, kind: str, data: dict[str, Any], journaled: dict[str, Any] | None = None
+        self,
+        kind: str,
+        data: dict[str, Any],
+        journaled: dict[str, Any] | None = None,
+        journaled_text: Callable[[str], str] | None = None,
     ) -> Any:
         """Validate and apply one command, then journal it (`journaled`: its plain data, when
-        `data` carries objects built for the live path)."""
+        `data` carries objects built for the live path; `journaled_text`: given the time's
+        text, exactly `canonical.encode_text` of that data with its "at", for a command
+        whose data the caller can write faster than the generic encoder)."""
         journal = self._writable_journal()
         at = format_time(self._now())
         result = self._handlers[kind](data)
-        journal.append(at, kind, {**(data if journaled is None else journaled), "at": at})
+        if journaled_text is not None:
+            journal.append_text(at, kind, journaled_text(at))
+        else:
+            journal.append(at, kind, {**(data if journaled is None else journaled), "at": at})
         self._must_commit = self._must_commit or kind != ACKNOWLEDGED
         return result
 

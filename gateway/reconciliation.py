@@ -39,6 +39,7 @@ Choices made here:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 from collections.abc import Iterable, Mapping
@@ -67,6 +68,8 @@ RANGES_PER_KEY_MAX = 100_000
 UNIT_TYPE_LENGTH_MAX = 20
 # A message names at most this many ranges and counts the rest.
 RANGES_IN_MESSAGE_MAX = 5
+# Hashes and texts of serial spaces' ranges kept for the next day's reconciliation.
+HASHES_CACHED_MAX = 256
 
 SerialKey = tuple[str, str, int]
 SerialRange = tuple[int, int]
@@ -104,7 +107,50 @@ def canonical_ranges(pieces: Iterable[SerialRange]) -> Ranges:
     Layer k holds the serials that appear at least k times. Equal multisets
     give equal tuples.
     """
-    return _layers((start, end, count) for start, end, count, _ in _sweep(pieces, ()))
+    pairs = []
+    for start, end in pieces:  # checked in the order given, as `_sweep` does
+        if not 1 <= start <= end:
+            raise ValueError(f"bad serial range {start}-{end}")
+        pairs.append((start, end))
+    merged = _merged_if_disjoint(pairs)
+    if merged is not None:
+        return merged
+    return _layers((start, end, count) for start, end, count, _ in _sweep(pairs, ()))
+
+
+def _merged_if_disjoint(pairs: list[SerialRange]) -> Ranges | None:
+    """Return the one layer of `pairs` merged, or None when two of them overlap.
+
+    A sound registry holds each serial once, so its pieces never overlap and
+    the canonical form is just the sorted pieces with adjacent ones joined:
+    what `_layers(_sweep(...))` returns for them, in one sort and one pass.
+    """
+    merged: list[SerialRange] = []
+    previous_end = -1  # serials start at 1: nothing touches this
+    for start, end in sorted(pairs):
+        if start <= previous_end:
+            return None  # a serial held twice: only the general sweep layers it
+        if start == previous_end + 1:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+        previous_end = end
+    return tuple(merged)
+
+
+def _is_one_merged_layer(ranges: Ranges) -> bool:
+    """Return whether `ranges` are valid, sorted, and with a gap between each two.
+
+    Such ranges are their own canonical form, so it need not be rebuilt to
+    check or hash them; anything else (several layers, unsorted, invalid)
+    goes through `canonical_ranges`.
+    """
+    previous_end = -1  # serials start at 1: a start below 1 fails here
+    for start, end in ranges:
+        if start <= previous_end + 1 or end < start:
+            return False
+        previous_end = end
+    return True
 
 
 def block_hash(ranges: Iterable[SerialRange]) -> str:
@@ -113,13 +159,29 @@ def block_hash(ranges: Iterable[SerialRange]) -> str:
     Both sides use it in phase 2, so equal multisets of serials hash equal
     whatever the order they are given in.
     """
-    plain = [[start, end] for start, end in canonical_ranges(ranges)]
+    ranges = tuple(ranges)
+    if not _is_one_merged_layer(ranges):
+        ranges = canonical_ranges(ranges)
+    return _canonical_hash(ranges)
+
+
+@functools.lru_cache(maxsize=HASHES_CACHED_MAX)
+def _canonical_hash(ranges: Ranges) -> str:
+    """Return the SHA-256 hex digest of canonical ranges' encoding.
+
+    Cached: every registry is reconciled daily, and a serial space's ranges on
+    both sides stay the same between the days units cross.
+    """
+    plain = [[start, end] for start, end in ranges]
     return hashlib.sha256(canonical.encode(plain)).hexdigest()
 
 
 def quantity_t(ranges: Iterable[SerialRange]) -> int:
     """Return the tonnes in `ranges`, counting a serial once per appearance."""
-    return sum(end - start + 1 for start, end in ranges)
+    total_t = 0
+    for start, end in ranges:
+        total_t += end - start + 1
+    return total_t
 
 
 def _sweep(
@@ -227,7 +289,26 @@ class HoldingsStatement:
 
     def signed_bytes(self) -> bytes:
         """Return the canonical bytes a signature is over: the domain tag, then the data."""
-        return canonical.encode({"domain": SIGNATURE_DOMAIN, "statement": self.to_data()})
+        return ('{"domain":' + _DOMAIN_TEXT + ',"statement":' + self.text() + "}").encode()
+
+    def text(self) -> str:
+        """Return `canonical.encode_text(self.to_data())`, written directly.
+
+        Every field was checked when the statement was made (codes, canonical
+        time, int serials and vintages), so the text is that of its data; each
+        serial space's part is cached, since statements repeat day after day.
+        """
+        return (
+            '{"as_of":'
+            + canonical.quote(self.as_of)
+            + ',"away":'
+            + _side_text(self.away)
+            + ',"foreign":'
+            + _side_text(self.foreign)
+            + ',"registry":'
+            + canonical.quote(self.registry)
+            + "}"
+        )
 
 
 def statement_from_ledger(ledger: Ledger, as_of: datetime) -> HoldingsStatement:
@@ -237,14 +318,52 @@ def statement_from_ledger(ledger: Ledger, as_of: datetime) -> HoldingsStatement:
     counts as foreign, however many accounts hold it. The away side is the
     ledger's record of its own serials held abroad.
     """
+    return HoldingsStatement(ledger.code, format_time(as_of), _foreign_side(ledger), _away(ledger))
+
+
+class StatementReader:
+    """Read one ledger's statements, as `statement_from_ledger`, for a daily schedule.
+
+    The foreign side is read again from the holdings only when one of them has
+    changed since the last read (`Holding.stamp`): between the days units move,
+    a registry's statement is the same but for its time.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._stamps: list[int] | None = None
+        self._foreign: dict[SerialKey, Ranges] = {}
+
+    def statement(self, as_of: datetime) -> HoldingsStatement:
+        ledger = self.ledger
+        stamps = [record.holding.stamp for record in ledger.accounts()]
+        if stamps != self._stamps:
+            self._foreign = _foreign_side(ledger)
+            self._stamps = stamps
+        return HoldingsStatement(ledger.code, format_time(as_of), self._foreign, _away(ledger))
+
+
+def _foreign_side(ledger: Ledger) -> dict[SerialKey, Ranges]:
+    """Return the foreign serials held in any of the ledger's accounts, canonically."""
+    own = ledger.code
+    # A unit type has one origin: the ledger checks every block against it when it
+    # issues or imports. So only foreign types are read, and domestic blocks, most
+    # of a registry's, are not walked daily.
+    foreign_types = sorted(code for code, unit in ledger.unit_types.items() if unit.origin != own)
     pieces: dict[SerialKey, list[SerialRange]] = {}
     for record in ledger.accounts():
-        for block in record.holding.blocks():
-            if block.origin != ledger.code:
-                pieces.setdefault(block.serial_key, []).append((block.start, block.end))
-    foreign = {key: canonical_ranges(ranges) for key, ranges in pieces.items()}
-    away = {key: tuple(ranges) for key, ranges in ledger.away().items()}
-    return HoldingsStatement(ledger.code, format_time(as_of), foreign, away)
+        holding = record.holding
+        for code in foreign_types:
+            if not holding.balance(code):
+                continue
+            for block in holding.blocks(code):
+                if block.origin != own:
+                    pieces.setdefault(block.serial_key, []).append((block.start, block.end))
+    return {key: canonical_ranges(ranges) for key, ranges in pieces.items()}
+
+
+def _away(ledger: Ledger) -> dict[SerialKey, Ranges]:
+    return {key: tuple(ranges) for key, ranges in ledger.away().items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +396,18 @@ class SignedStatement:
             "signer_id": self.signer_id,
             "signature": self.signature.hex(),
         }
+
+    def text(self) -> str:
+        """Return `canonical.encode_text(self.to_data())`, written directly (keys in order)."""
+        return (
+            '{"signature":'
+            + canonical.quote(self.signature.hex())
+            + ',"signer_id":'
+            + canonical.quote(self.signer_id)
+            + ',"statement":'
+            + self.statement.text()
+            + "}"
+        )
 
     @classmethod
     def from_data(cls, data: Any) -> SignedStatement:
@@ -449,8 +580,8 @@ def _compare(
     registry: str, side: Side, key: SerialKey, recorded: Ranges, reported: Ranges
 ) -> tuple[TotalsRow, Discrepancy | None]:
     """Compare one serial space on one side: phase 1 totals, phase 2 hashes, phase 3 serials."""
-    gateway_t, registry_t = quantity_t(recorded), quantity_t(reported)
-    gateway_hash, registry_hash = block_hash(recorded), block_hash(reported)
+    gateway_t, registry_t = _quantity_of(recorded), _quantity_of(reported)
+    gateway_hash, registry_hash = _hash_of(recorded), _hash_of(reported)
     if gateway_t != registry_t:
         code = LinkCode.RECONCILIATION_TOTALS_INCONSISTENT
         status = ReconciliationStatus.TOTALS_INCONSISTENT
@@ -475,6 +606,19 @@ def _compare(
         message,
     )
     return TotalsRow(side, key, gateway_t, registry_t, status), discrepancy
+
+
+# Both sides of a serial space are the same from one day's reconciliation to the next
+# until units cross: their totals and hashes are kept. Keys are checked int ranges
+# (the gateway's RangeSets, a checked statement's tuples).
+@functools.lru_cache(maxsize=HASHES_CACHED_MAX)
+def _quantity_of(ranges: Ranges) -> int:
+    return quantity_t(ranges)
+
+
+@functools.lru_cache(maxsize=HASHES_CACHED_MAX)
+def _hash_of(ranges: Ranges) -> str:
+    return block_hash(ranges)
 
 
 def _message(
@@ -535,6 +679,7 @@ def _recorded_side(
 # ---------------------------------------------------------------- checks and strict readers
 
 
+_DOMAIN_TEXT = canonical.quote(SIGNATURE_DOMAIN)
 _STATEMENT_KEYS = frozenset({"registry", "as_of", "foreign", "away"})
 _ENTRY_KEYS = frozenset({"origin", "unit_type", "vintage", "ranges"})
 _SIGNED_KEYS = frozenset({"statement", "signer_id", "signature"})
@@ -589,6 +734,8 @@ def _check_ranges(key: SerialKey, ranges: Any) -> None:
     # A list would make equal statements compare unequal and the value mutable.
     if type(ranges) is not tuple or not 1 <= len(ranges) <= RANGES_PER_KEY_MAX:
         raise ValueError(f"{key}: ranges must be a tuple of 1 to {RANGES_PER_KEY_MAX:,} ranges")
+    one_merged_layer = True  # as _is_one_merged_layer, in the same pass as the checks
+    previous_end = -1
     for piece in ranges:
         if (
             type(piece) is not tuple
@@ -598,7 +745,10 @@ def _check_ranges(key: SerialKey, ranges: Any) -> None:
             or not 1 <= piece[0] <= piece[1] <= SERIAL_MAX
         ):
             raise ValueError(f"{key}: bad serial range {piece!r}, need 1 <= start <= end")
-    if canonical_ranges(ranges) != ranges:
+        if piece[0] <= previous_end + 1:
+            one_merged_layer = False
+        previous_end = piece[1]
+    if not one_merged_layer and canonical_ranges(ranges) != ranges:
         raise ValueError(f"{key}: ranges are not canonical (sorted, merged layers): {ranges}")
 
 
@@ -622,6 +772,28 @@ def _side_data(mapping: Mapping[SerialKey, Ranges]) -> list[dict[str, Any]]:
         }
         for (origin, unit_type, vintage), ranges in mapping.items()
     ]
+
+
+def _side_text(mapping: Mapping[SerialKey, Ranges]) -> str:
+    return "[" + ",".join(_entry_text(key, ranges) for key, ranges in mapping.items()) + "]"
+
+
+@functools.lru_cache(maxsize=HASHES_CACHED_MAX)
+def _entry_text(key: SerialKey, ranges: Ranges) -> str:
+    """Return the canonical text of one `_side_data` entry (keys in sorted order)."""
+    origin, unit_type, vintage = key
+    pieces = ",".join([f"[{start},{end}]" for start, end in ranges])
+    return (
+        '{"origin":'
+        + canonical.quote(origin)
+        + ',"ranges":['
+        + pieces
+        + '],"unit_type":'
+        + canonical.quote(unit_type)
+        + ',"vintage":'
+        + str(vintage)
+        + "}"
+    )
 
 
 def _side_from_data(fields: dict[str, Any], side: Side) -> dict[SerialKey, Ranges]:
@@ -649,13 +821,15 @@ def _side_from_data(fields: dict[str, Any], side: Side) -> dict[SerialKey, Range
             raise peer_data.malformed(
                 f"{key}: ranges must be a list of at most {RANGES_PER_KEY_MAX:,}"
             )
-        mapping[key] = tuple(_range(piece, key) for piece in pieces)
+        for piece in pieces:  # checked in one loop: statements hold thousands of ranges
+            if (
+                type(piece) is not list
+                or len(piece) != 2
+                or type(piece[0]) is not int
+                or type(piece[1]) is not int
+            ):
+                raise peer_data.malformed(
+                    f"{key}: a serial range is [start, end] of integers, was {piece!r}"
+                )
+        mapping[key] = tuple([(start, end) for start, end in pieces])
     return mapping
-
-
-def _range(data: Any, key: SerialKey) -> SerialRange:
-    if type(data) is not list or len(data) != 2 or any(type(item) is not int for item in data):
-        raise peer_data.malformed(
-            f"{key}: a serial range is [start, end] of integers, was {data!r}"
-        )
-    return (data[0], data[1])

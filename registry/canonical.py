@@ -39,7 +39,19 @@ def _is_plain(value: Any) -> bool:
                 return False
         return True
     if kind is list or kind is tuple:
-        return all(type(item) in _SCALAR_TYPES or _is_plain(item) for item in value)
+        # A loop, not all(generator), and a flat list (a serial range) checked by its
+        # types without a call: statements and journal entries hold long lists of them.
+        for item in value:
+            item_kind = type(item)
+            if item_kind in _SCALAR_TYPES:
+                continue
+            if (item_kind is list or item_kind is tuple) and _SCALAR_TYPES.issuperset(
+                map(type, item)
+            ):
+                continue
+            if not _is_plain(item):
+                return False
+        return True
     return False
 
 

@@ -6,6 +6,7 @@ merged on the way in, and a selection by quantity splits at most one block.
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
@@ -15,6 +16,8 @@ from registry.units import UnitBlock
 # Serials are below 2**62 (ledger.SERIAL_MAX), so `vintage << 63 | start` orders
 # blocks exactly as the pair (vintage, start) does, and an int compares faster.
 _VINTAGE_SHIFT = 63
+# Every change to any holding draws the next number: a stamp names one state of one holding.
+_CHANGES = itertools.count(1)
 
 
 def _order(block: UnitBlock) -> int:
@@ -34,12 +37,22 @@ class Holding:
     only for single holdings of some 10,000+ blocks of one unit type.
     """
 
-    __slots__ = ("_balance_t", "_blocks", "_keys")
+    __slots__ = ("_balance_t", "_blocks", "_keys", "_stamp")
 
     def __init__(self) -> None:
         self._blocks: dict[str, list[UnitBlock]] = {}
         self._keys: dict[str, list[int]] = {}
         self._balance_t: dict[str, int] = {}
+        self._stamp = 0
+
+    @property
+    def stamp(self) -> int:
+        """Return a number that changes with every add or remove, unique across holdings.
+
+        Two reads that return the same stamp saw the same blocks, so a reader
+        may keep what it derived from them (0: never changed, so empty).
+        """
+        return self._stamp
 
     def __bool__(self) -> bool:
         return bool(self._blocks)
@@ -118,6 +131,7 @@ class Holding:
         """Credit `block`, merging it with adjacent blocks of equal provenance."""
         # Hot on every transfer and replayed event: properties and small
         # methods (quantity, _order, adjoins) are spelled out inline.
+        self._stamp = next(_CHANGES)
         code = block.unit_type
         start = block.start
         end = block.end
@@ -150,6 +164,7 @@ class Holding:
 
     def remove(self, block: UnitBlock) -> None:
         """Debit exactly the serials of `block`, splitting the held block around them."""
+        self._stamp = next(_CHANGES)
         code = block.unit_type
         start = block.start
         end = block.end
