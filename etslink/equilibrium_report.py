@@ -9,7 +9,8 @@
   `simulated` (`price_minor`: the home allowance's volume-weighted price of the year, null
   when it did not trade; `abatement_t`; `cost_minor`) and `gap` = simulated − analytical
   for each of the three (null when the simulated price is). Money is the registry's
-  minor units; every number is exact, written as "p" or "p/q". `rounded` repeats the
+  minor units; every number is exact, written as "p" or "p/q" (one whose exact form
+  would run past about 900 digits is rounded to 30 decimal places: `exact`). `rounded` repeats the
   three blocks as whole numbers (half up) for reading: exact denominators of
   generated curves run to hundreds of digits. When no price meets the
   cap, `analytical` holds `status: "infeasible"` and `error`, and there is no gap.
@@ -57,6 +58,8 @@ from gateway.links import LinkState
 if TYPE_CHECKING:
     from etslink.simulation import Run
 
+EXACT_BITS_MAX = 3_000  # about 900 digits: beyond, `exact` rounds
+ROUNDED_PLACES = 30
 FULL_LINK_NOTE = "assumes a full two-way link at 1:1, whatever the link's direction or rate"
 
 
@@ -83,8 +86,17 @@ class SystemYear:
 
 
 def exact(value: Fraction | int) -> str:
-    """Return an exact number as text: "p" when whole, else "p/q"."""
+    """Return a number as text: "p" when whole, else "p/q"; exact unless it is enormous.
+
+    Sums over thousands of generated curves reach denominators of thousands of digits
+    (past Python's 4,300-digit limit on writing an int). A value whose exact form would
+    pass `EXACT_BITS_MAX` is written rounded half up to `ROUNDED_PLACES` decimal places,
+    still as "p" or "p/q" (q a power of ten).
+    """
     value = Fraction(value)
+    if max(value.numerator.bit_length(), value.denominator.bit_length()) > EXACT_BITS_MAX:
+        scale = 10**ROUNDED_PLACES
+        value = Fraction(math.floor(value * scale + Fraction(1, 2)), scale)
     if value.denominator == 1:
         return str(value.numerator)
     return f"{value.numerator}/{value.denominator}"

@@ -138,6 +138,16 @@ def test_exact_writes_whole_numbers_plainly_and_fractions_as_p_over_q() -> None:
     assert exact(Fraction(-10, 3)) == "-10/3"
 
 
+def test_an_enormous_fraction_is_written_to_thirty_places_not_refused() -> None:
+    # A sum over thousands of generated curves: a denominator of some 6,000 digits,
+    # past Python's 4,300-digit limit on writing an int.
+    huge = Fraction(10**6_000 + 1, 3 * 10**6_000)
+    text = exact(huge)
+    denominator = text.partition("/")[2]
+    assert 10**30 % int(denominator) == 0  # a power-of-ten denominator after reducing
+    assert abs(Fraction(text) - huge) <= Fraction(1, 2 * 10**30)
+
+
 def test_the_eu_switzerland_link_counts_from_2020_only() -> None:
     scenario = load_scenario(EU_SWITZERLAND)
     assert linked_groups(scenario, 2019) == []
