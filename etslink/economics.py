@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 import bisect
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from fractions import Fraction
@@ -436,8 +436,19 @@ def _clear(
     if breakpoints is None:
         return _bisect(firms, required_t)
     # Aggregate abatement never falls as the price rises: binary-search the first breakpoint
-    # that reaches the target, so a market of N firms costs O(N log N), not O(N²).
-    index = bisect.bisect_left(breakpoints, True, key=lambda p: _total(firms, p) >= required_t)
+    # that reaches the target, so a market of N firms costs O(N log N), not O(N²). The search
+    # runs on floats (exact sums over thousands of curves cost big-number gcds at every
+    # step) and the exact totals then confirm the bracket, moving it where floats erred.
+    approx = _approximation(firms)
+    target = float(required_t)
+    if approx is None:
+        index = bisect.bisect_left(breakpoints, True, key=lambda p: _total(firms, p) >= required_t)
+    else:
+        index = bisect.bisect_left(breakpoints, True, key=lambda p: approx(float(p)) >= target)
+        while index < len(breakpoints) and _total(firms, breakpoints[index]) < required_t:
+            index += 1
+        while index > 0 and _total(firms, breakpoints[index - 1]) >= required_t:
+            index -= 1
     assert index < len(breakpoints), "the last breakpoint reaches full abatement"
     low = breakpoints[index - 1] if index > 0 else zero
     high = breakpoints[index]
@@ -446,6 +457,31 @@ def _clear(
         return _solve_affine(firms, required_t, low, high, below)
     # Abatement jumps past the target at `high`: a step of some MAC sits at the price.
     return high, _split(below, _abatements(firms, high), required_t)
+
+
+def _approximation(firms: Sequence[Firm]) -> Callable[[float], float] | None:
+    """Return aggregate abatement at a price in floats when every curve is linear, else None.
+
+    Only guides a search whose result the exact totals confirm.
+    """
+    if not all(type(f.mac) is LinearMac for f in firms):
+        return None
+    curves = []
+    for f in firms:
+        mac = f.mac
+        assert isinstance(mac, LinearMac)
+        curves.append(
+            (float(mac.intercept_minor), float(mac.slope_minor_per_t2), float(f.max_abatement_t))
+        )
+
+    def total(price: float) -> float:
+        return sum(
+            min((price - intercept) / slope, most)
+            for intercept, slope, most in curves
+            if price > intercept
+        )
+
+    return total
 
 
 def _breakpoints(firms: Sequence[Firm]) -> list[Fraction] | None:
@@ -476,9 +512,10 @@ def _solve_affine(
     below_high: tuple[Fraction, ...],
 ) -> tuple[Fraction, tuple[Fraction, ...]]:
     at_low = _abatements(firms, low)
-    gained_t = sum(below_high) - sum(at_low)
+    at_low_t = sum(at_low)
+    gained_t = sum(below_high) - at_low_t
     assert gained_t > 0, "abatement must rise over an interval that crosses the target"
-    price = low + (required_t - sum(at_low)) * (high - low) / gained_t
+    price = low + (required_t - at_low_t) * (high - low) / gained_t
     if price == high:  # `high` itself may start a jump: keep the left limits
         return price, below_high
     return price, _abatements(firms, price)
@@ -488,8 +525,9 @@ def _split(
     low: tuple[Fraction, ...], high: tuple[Fraction, ...], required_t: Fraction
 ) -> tuple[Fraction, ...]:
     """Share the tonnes still needed above `low` pro rata to each firm's room up to `high`."""
-    need_t = required_t - sum(low)
-    room_t = sum(high) - sum(low)
+    low_t = sum(low)
+    need_t = required_t - low_t
+    room_t = sum(high) - low_t
     assert 0 <= need_t <= room_t and room_t > 0
     return tuple(lo + (hi - lo) * need_t / room_t for lo, hi in zip(low, high, strict=True))
 
