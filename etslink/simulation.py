@@ -85,6 +85,7 @@ from __future__ import annotations
 
 import math
 import random
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -126,6 +127,9 @@ from exchange.book import EventKind, OrderType, Side
 from exchange.errors import RejectCode
 from registry import RegistryError, UnitKind
 
+# Scheduled reconciliation in a run: weekly, not at every midnight as `etslink link` does
+# (each statement is journaled whole, and a long run's foreign holdings only grow).
+RECONCILIATION_INTERVAL = timedelta(days=7)
 DAY_HOUR = 10  # trading happens at 10:00 UTC; settlement at the next midnight
 FREE_SHARE_DEFAULT = Fraction(9, 10)
 PENALTY_PRICE_DEFAULT_MINOR = 10_000_000  # a firm's bid cap when its regime names no fixed price
@@ -195,6 +199,8 @@ class RunResult:
     files: list[Path] = field(default_factory=list)
     world: World | None = None
     interrupted: bool = False  # Ctrl-C: the reports hold what was done so far
+    # The run's store (its journals), removed with this result; None for a given store.
+    store: tempfile.TemporaryDirectory[str] | None = None
 
 
 # ---------------------------------------------------------------- firms
@@ -400,15 +406,19 @@ class Run:
         years: int | None,
         days: int | None,
         prompt: Prompt | None = None,
+        store_url: str = "sqlite://",
     ) -> None:
         self.scenario = scenario
-        self.world = build_world(scenario)
+        self.world = build_world(scenario, store_url)
+        if self.world.federation is not None:
+            self.world.federation.reconciliation_interval = RECONCILIATION_INTERVAL
         self.rng = random.Random(f"{scenario.seed}:run")
         self.years = min(years or scenario.calendar.years, scenario.calendar.years)
         self.days = min(
             days or scenario.calendar.trading_days_per_year, scenario.calendar.trading_days_per_year
         )
         self.instruments = {item.instrument.code: item for item in scenario.instruments}
+        self._factors: dict[tuple[str, str], Fraction] = {}  # (from, into) → minor-unit factor
         self.firms = self._make_firms()
         self.zics = self._make_zics()
         self.next_order = 1
@@ -578,10 +588,13 @@ class Run:
         """Convert minor units of `out_of` into minor units of `into` (rates are in major units)."""
         if out_of == into:
             return Fraction(amount)
-        rate = self.scenario.fx.rate(into, out_of)
-        assert rate is not None, f"no rate {out_of} → {into} (the loader checks)"
-        digits = CURRENCY_MINOR_DIGITS[into] - CURRENCY_MINOR_DIGITS[out_of]
-        return amount * rate * Fraction(10) ** digits
+        factor = self._factors.get((out_of, into))
+        if factor is None:
+            rate = self.scenario.fx.rate(into, out_of)  # a shortest-chain search: kept
+            assert rate is not None, f"no rate {out_of} → {into} (the loader checks)"
+            digits = CURRENCY_MINOR_DIGITS[into] - CURRENCY_MINOR_DIGITS[out_of]
+            factor = self._factors[(out_of, into)] = rate * Fraction(10) ** digits
+        return amount * factor
 
     # ------------------------------------------------------------ the years
 
@@ -1219,7 +1232,15 @@ def run_scenario(
     what was recorded so far, marked `"interrupted": true`, and `RunResult.interrupted`
     is set; the world's invariants are then not checked (a command may be half done).
     """
-    run = Run(scenario, years, days, prompt)
+    # The journals go to a file beside nothing the user keeps: in memory, a ten-year run
+    # of 3,000 entities held 4.8 GB; on disk its process peaks near 1 GB.
+    store = tempfile.TemporaryDirectory(prefix="etslink-run-")
+    store_url = f"sqlite:///{Path(store.name) / 'world.db'}"
+    try:
+        run = Run(scenario, years, days, prompt, store_url)
+    except BaseException:
+        store.cleanup()
+        raise
     interrupted = False
     try:
         run.run(progress)
@@ -1241,6 +1262,7 @@ def run_scenario(
         run.firm_years,
         world=run.world,
         interrupted=interrupted,
+        store=store,
     )
     result.files = run_report.write_reports(result, run)
     result.files += charts.write_charts(result, run)  # hook (issue 6): PNG charts; see charts
