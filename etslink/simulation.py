@@ -409,7 +409,8 @@ class Run:
         store_url: str = "sqlite://",
     ) -> None:
         self.scenario = scenario
-        self.world = build_world(scenario, store_url)
+        # A run's store is scratch (the reports are what it keeps): no fsync at commits.
+        self.world = build_world(scenario, store_url, durable=False)
         if self.world.federation is not None:
             self.world.federation.reconciliation_interval = RECONCILIATION_INTERVAL
         self.rng = random.Random(f"{scenario.seed}:run")

@@ -155,13 +155,20 @@ class World:
 
 
 def build_world(
-    scenario: Scenario, store_url: str = "sqlite://", keys_dir: Path | None = None
+    scenario: Scenario,
+    store_url: str = "sqlite://",
+    keys_dir: Path | None = None,
+    *,
+    durable: bool = True,
 ) -> World:
-    """Build the registries, books, federation and exchange `scenario` describes."""
+    """Build the registries, books, federation and exchange `scenario` describes.
+
+    `durable=False` is for a scratch store (a run's): SQLite commits without fsync.
+    """
     notes: list[str] = []
     start = datetime.combine(scenario.calendar.start, time(0), tzinfo=UTC)
     clock = SimulatedClock(start)
-    engine = make_engine(store_url)
+    engine = make_engine(store_url, durable=durable)
     names = [registry.code for registry in scenario.registries] + [GATEWAY_ID, EXCHANGE_ID]
     keys = {name: _key(name, keys_dir) for name in names}
     catalogue = unit_catalogue(

@@ -84,12 +84,14 @@ holdings_table = Table(
 )
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, *, durable: bool = True) -> Engine:
     """Create an engine for `url` and the schema if it is missing.
 
     SQLite runs in WAL mode with synchronous=FULL, so a committed batch
-    survives a crash of the process and of the machine. An in-memory SQLite
-    database lives on one shared connection for the engine's lifetime.
+    survives a crash of the process and of the machine. `durable=False` is for a
+    scratch store nobody keeps (a scenario run's): synchronous=OFF, no fsync at a
+    commit. An in-memory SQLite database lives on one shared connection for the
+    engine's lifetime.
     """
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -99,7 +101,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             poolclass=StaticPool if in_memory else None,
             connect_args={"check_same_thread": False} if in_memory else {"timeout": 30},
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas if durable else _scratch_pragmas)
     else:
         engine = create_engine(url, echo=echo, pool_pre_ping=True)
     metadata.create_all(engine)
@@ -107,8 +109,16 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _set_pragmas(dbapi_connection, "FULL")
+
+
+def _scratch_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _set_pragmas(dbapi_connection, "OFF")
+
+
+def _set_pragmas(dbapi_connection: Any, synchronous: str) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
