@@ -259,6 +259,10 @@ class Government:
         if record.unsold_rule == UnsoldRule.RETURN_TO_ISSUER.value:
             self.auction_left_t += record.unsold_t  # offered again at a later auction
 
+    def skip_scheduled(self) -> None:
+        """Pass a scheduled auction that has nothing to offer; its volume moves on."""
+        self.auctions_left -= 1
+
     def after_release(self, record: AuctionRecord) -> None:
         self.reserve_left_t -= record.sold_t
         self.release_due_t = 0

@@ -800,7 +800,7 @@ class Run:
                     )
                     government.after_scheduled(record)
                 else:
-                    government.auctions_left -= 1
+                    government.skip_scheduled()  # less than a lot left to offer
             if government.release_due_t > 0:
                 bids = self._auction_bids(government)
                 record = government.hold_auction(
