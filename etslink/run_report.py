@@ -292,12 +292,12 @@ def participant_summary(run: Run, trades: list[TradeRow]) -> dict[str, Any]:
     is the clearing house balance per currency (free + reserved).
     """
     exchange = run.world.exchange
+    currencies = sorted({item.instrument.currency for item in run.instruments.values()})
     participants: dict[str, Any] = {}
     for seat in run.seats:
         member = seat.holder.member_id
         account = run.world.registries[seat.holder.registry].account(seat.holder.account_id)
         mine = [t for t in trades if member in (t.buyer, t.seller)]
-        currencies = sorted({item.instrument.currency for item in run.instruments.values()})
         participants[member] = {
             "registry": seat.holder.registry,
             "trades": len(mine),
