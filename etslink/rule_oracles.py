@@ -10,9 +10,9 @@ Each returns None when the rule held, or a sentence saying how it broke:
   in a direction it does not permit, or carrying unit types it does not list;
 - `period_cap_breach`: a link that carried more in a year than its period cap.
 
-`effective_limits` is a regime's limits for a year with the scenario's `offset_cap`
-override applied (the loader applies it to the regime already; applying it again
-changes nothing, and keeps these functions right for a regime built by hand).
+Each reads the regime as the scenario loader left it: its overrides (a scenario's
+`offset_cap`) and its links' per-entity caps are applied there
+(`etslink.scenario.apply_overrides`, `with_link_caps`), once for the books and the oracles.
 """
 
 from __future__ import annotations
@@ -29,30 +29,9 @@ from registry.formatting import percent
 from registry.units import UnitBlock
 
 
-def effective_limits(
-    regime: Regime, offset_cap: Fraction | None, year: int
-) -> tuple[QuantitativeLimit, ...]:
-    """Return the regime's limits for `year`, with the scenario's offset cap applied.
-
-    The `offset_cap` override replaces the share of every limit on offset credits
-    (docs/scenarios.md); None keeps the preset's.
-    """
-    limits = regime.limits_for(year)
-    if offset_cap is None:
-        return limits
-    return tuple(
-        QuantitativeLimit(
-            limit.name,
-            offset_cap,
-            limit.unit_kinds,
-            limit.origin,
-            limit.first_year,
-            limit.last_year,
-        )
-        if UnitKind.OFFSET_CREDIT in limit.unit_kinds
-        else limit
-        for limit in limits
-    )
+def effective_limits(regime: Regime, year: int) -> tuple[QuantitativeLimit, ...]:
+    """Return the quantitative limits the oracles hold surrenders and arrivals to in `year`."""
+    return regime.limits_for(year)
 
 
 def _covers(limit: QuantitativeLimit, regime: Regime, kind: UnitKind, origin: str) -> bool:
@@ -73,7 +52,6 @@ def _kind(unit_type: UnitType) -> str:
 def admission_refusal(
     regime: Regime,
     links: tuple[Link, ...],
-    offset_cap: Fraction | None,
     unit_type: UnitType,
     origin: str,
     year: int,
@@ -103,7 +81,7 @@ def admission_refusal(
             f"{name} does not admit {unit_type.code} ({_kind(unit_type)} of {origin}): "
             f"it admits {eligible} {foreign}"
         )
-    for limit in effective_limits(regime, offset_cap, year):
+    for limit in effective_limits(regime, year):
         if limit.share == 0 and _covers(limit, regime, unit_type.kind, origin):
             return (
                 f"{name} bans {unit_type.code} ({_kind(unit_type)} of {origin}) in {year}: "
@@ -114,7 +92,6 @@ def admission_refusal(
 
 def surrender_cap_breach(
     regime: Regime,
-    offset_cap: Fraction | None,
     links: tuple[Link, ...],
     unit_types: dict[str, UnitType],
     entity_id: str,
@@ -124,7 +101,7 @@ def surrender_cap_breach(
 ) -> str | None:
     """Return how an entity's surrenders for `period` break a cap, or None if they keep them."""
     code = regime.registry_code
-    for limit in effective_limits(regime, offset_cap, period):
+    for limit in effective_limits(regime, period):
         used_t = sum(
             block.quantity
             for block in surrendered

@@ -23,7 +23,8 @@ After every step the machine checks, in this order (DESIGN.md "Invariants"):
    per-transfer limit is exceeded.
 3. `surrender-caps` — everything an entity surrendered for a period keeps each
    quantitative limit of its regime (offset and international shares, with the
-   scenario's `offset_cap` override) and each link's foreign-unit share cap.
+   scenario's overrides as the loader applied them) and each link's foreign-unit
+   share cap.
 4. `admission` — no unit reaches a registry whose regime does not admit it
    (`rule_oracles.admission_refusal`): arriving directly or through a third
    registry. The checks themselves are pure functions in `etslink.rule_oracles`.
@@ -562,7 +563,6 @@ class ScenarioMachine(RuleBasedStateMachine):
                 refusal = admission_refusal(
                     destination.regime,
                     scenario.links,
-                    destination.overrides.offset_cap,
                     self.world.unit_types[block.unit_type],
                     block.origin,
                     year,
@@ -607,7 +607,6 @@ class ScenarioMachine(RuleBasedStateMachine):
                     ]
                     breach = surrender_cap_breach(
                         item.regime,
-                        item.overrides.offset_cap,
                         scenario.links,
                         self.world.unit_types,
                         entity_id,

@@ -32,7 +32,7 @@ from etslink.rule_oracles import (
     period_cap_breach,
     surrender_cap_breach,
 )
-from etslink.scenario import Scenario, load_scenario
+from etslink.scenario import Overrides, Scenario, apply_overrides, load_scenario
 from etslink.verification import (
     UNEXPECTED,
     InvariantBroken,
@@ -188,11 +188,10 @@ def test_switzerland_admits_a_linked_allowance_and_refuses_an_offset() -> None:
     links = (_link(),)
 
     assert (
-        admission_refusal(regime, links, None, _unit("SZA", UnitKind.ALLOWANCE, "SZ"), "SZ", 2022)
-        is None
+        admission_refusal(regime, links, _unit("SZA", UnitKind.ALLOWANCE, "SZ"), "SZ", 2022) is None
     )
     refusal = admission_refusal(
-        regime, links, None, _unit("CCER", UnitKind.OFFSET_CREDIT, "CN"), "CN", 2022
+        regime, links, _unit("CCER", UnitKind.OFFSET_CREDIT, "CN"), "CN", 2022
     )
     assert refusal is not None and "does not admit CCER" in refusal
 
@@ -200,7 +199,7 @@ def test_switzerland_admits_a_linked_allowance_and_refuses_an_offset() -> None:
 def test_shenzhen_refuses_foreign_allowances_it_takes_no_link_units() -> None:
     regime = load_preset("shenzhen")  # foreign_units_via_links = false
     refusal = admission_refusal(
-        regime, (_link(),), None, _unit("CHU", UnitKind.ALLOWANCE, "CH"), "CH", 2022
+        regime, (_link(),), _unit("CHU", UnitKind.ALLOWANCE, "CH"), "CH", 2022
     )
 
     assert refusal is not None and "no foreign units" in refusal
@@ -209,9 +208,7 @@ def test_shenzhen_refuses_foreign_allowances_it_takes_no_link_units() -> None:
 def test_the_national_market_refuses_pilot_units_by_origin() -> None:
     # China national: pilot allowances not usable nationally (ineligible_origins SZ, BJ).
     regime = load_preset("china-national")
-    refusal = admission_refusal(
-        regime, (), None, _unit("CCER", UnitKind.OFFSET_CREDIT, "SZ"), "SZ", 2022
-    )
+    refusal = admission_refusal(regime, (), _unit("CCER", UnitKind.OFFSET_CREDIT, "SZ"), "SZ", 2022)
 
     assert refusal is not None and "origin SZ ineligible" in refusal
 
@@ -220,8 +217,9 @@ def test_a_zero_offset_cap_bans_offsets_and_the_preset_cap_does_not() -> None:
     regime = load_preset("shenzhen")  # CCERs up to 10%
     ccer = _unit("CCER", UnitKind.OFFSET_CREDIT, "CN")
 
-    assert admission_refusal(regime, (), None, ccer, "CN", 2022) is None
-    refusal = admission_refusal(regime, (), Fraction(0), ccer, "CN", 2022)
+    assert admission_refusal(regime, (), ccer, "CN", 2022) is None
+    banned = apply_overrides(regime, Overrides(offset_cap=Fraction(0)))
+    refusal = admission_refusal(banned, (), ccer, "CN", 2022)
     assert refusal is not None and "is 0%" in refusal
 
 
@@ -231,7 +229,7 @@ def test_new_zealand_bans_overseas_units_from_2015() -> None:
     link = _link(registry_a="NZ", registry_b="AU", unit_types=frozenset({"AUU"}))
     auu = _unit("AUU", UnitKind.ALLOWANCE, "AU")
 
-    assert admission_refusal(regime, (link,), None, auu, "AU", 2016) is not None
+    assert admission_refusal(regime, (link,), auu, "AU", 2016) is not None
 
 
 def _ccer(quantity: int) -> UnitBlock:
@@ -243,9 +241,7 @@ def test_surrendering_ccers_over_shenzhens_ten_percent_breaks_the_cap() -> None:
     units = {"CCER": _unit("CCER", UnitKind.OFFSET_CREDIT, "CN")}
 
     def breach(quantity: int, obligation: int | None) -> str | None:
-        return surrender_cap_breach(
-            regime, None, (), units, "sz-1", 2022, obligation, [_ccer(quantity)]
-        )
+        return surrender_cap_breach(regime, (), units, "sz-1", 2022, obligation, [_ccer(quantity)])
 
     assert breach(100, 1_000) is None
     found = breach(101, 1_000)
@@ -260,7 +256,7 @@ def test_a_links_foreign_share_cap_binds_at_surrender() -> None:
     units = {"SZA": _unit("SZA", UnitKind.ALLOWANCE, "SZ")}
     block = UnitBlock("SZ", "SZA", 2022, 1, 600)
 
-    found = surrender_cap_breach(regime, None, (link,), units, "ch-1", 2022, 1_000, [block])
+    found = surrender_cap_breach(regime, (link,), units, "ch-1", 2022, 1_000, [block])
 
     assert found is not None and "foreign share cap 50%" in found
 
@@ -392,10 +388,9 @@ def test_a_zero_offset_cap_override_makes_shenzhen_ccers_a_counter_example(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     scenario = load_scenario(FIXED)
+    zero = Overrides(offset_cap=Fraction(0))
     registries = tuple(
-        dataclasses.replace(
-            item, overrides=dataclasses.replace(item.overrides, offset_cap=Fraction(0))
-        )
+        dataclasses.replace(item, overrides=zero, regime=apply_overrides(item.regime, zero))
         if item.code == "SZ"
         else item
         for item in scenario.registries
@@ -409,7 +404,7 @@ def test_a_zero_offset_cap_override_makes_shenzhen_ccers_a_counter_example(
 
 
 def test_limits_of_the_regime_the_oracle_reads_are_the_presets() -> None:
-    limits = rule_oracles.effective_limits(load_preset("shenzhen"), None, 2022)
+    limits = rule_oracles.effective_limits(load_preset("shenzhen"), 2022)
 
     assert [(limit.share, limit.origin) for limit in limits] == [(Fraction(1, 10), UnitOrigin.ANY)]
 
