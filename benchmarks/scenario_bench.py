@@ -4,7 +4,7 @@
 
 Runs `benchmarks/scenarios/three-registries.toml` (EU, CH and California,
 linked EU–CH and, hypothetically, EU–CA; 3,000 generated entities; ZI-C
-traders) through `etslink.simulation.run_scenario`, as `etslink run` does:
+traders) through `etslink.sim.run.run_scenario`, as `etslink run` does:
 the embedded SQLite store, the reports and charts written into a temporary
 folder. Timed: the whole call, building the world and writing the reports
 included.
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from etslink.scenario import load_scenario
-from etslink.simulation import RunResult, run_scenario
+from etslink.sim.run import RunResult, run_scenario
 from exchange.market import Exchange
 
 SCENARIO = Path(__file__).parent / "scenarios" / "three-registries.toml"

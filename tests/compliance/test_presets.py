@@ -24,8 +24,8 @@ from compliance.regime import (
     Regime,
     UnitOrigin,
 )
-from etslink import jurisdiction_commands as cli_module
 from etslink.cli import cli
+from etslink.cli import jurisdiction as cli_module
 from registry.config_reader import ConfigError
 from registry.units import UnitKind
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etslink.agents import Agent, MarketView, OrderIntent, ZiConstrainedTrader
 from etslink.economics import UnitTrade, UnitValues, allocative_efficiency
+from etslink.sim.agents.zero_intelligence import Agent, MarketView, OrderIntent, ZiConstrainedTrader
 from exchange.book import Side
 
 PRICE_MAX_MINOR = 200  # Gode & Sunder's price range was 1 to 200

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from etslink.charts import flows_chart
 from etslink.cli import cli
+from etslink.reports.charts import flows_chart
 from etslink.scenario import load_scenario
-from etslink.simulation import run_scenario
+from etslink.sim.run import run_scenario
 
 KAZAKHSTAN = "fixtures/scenarios/kazakhstan.toml"
 CHARTS = ("price_paths.png", "compliance.png", "flows.png")

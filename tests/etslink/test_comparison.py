@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from etslink.cli import cli
-from etslink.comparison import compare
+from etslink.reports.comparison import compare
 from etslink.scenario import load_scenario
-from etslink.simulation import RunResult, run_scenario
+from etslink.sim.run import RunResult, run_scenario
 
 LINKED = "fixtures/scenarios/eu-switzerland.toml"
 UNLINKED = "fixtures/scenarios/eu-switzerland-unlinked.toml"

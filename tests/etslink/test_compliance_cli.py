@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from etslink.cli import cli
-from etslink.compliance_session import load_compliance_session, verifier_key
+from etslink.sessions.compliance import load_compliance_session, verifier_key
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "compliance" / "korea-2015.toml"
 REGISTRY_FIXTURE = Path(__file__).parents[2] / "fixtures" / "registries" / "korea-phase1.toml"

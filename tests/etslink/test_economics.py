@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from etslink.economics import (
-    BISECTION_TOLERANCE_MINOR,
     EquilibriumStatus,
     Firm,
     InfeasibleCapError,
@@ -25,6 +24,7 @@ from etslink.economics import (
     linked_equilibrium,
     max_gains_from_trade,
 )
+from etslink.economics.market import BISECTION_TOLERANCE_MINOR
 
 # --- worked examples ---------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from etslink import economics
-from etslink.equilibrium_report import (
+from etslink.reports.equilibrium import (
     Outcome,
     SystemYear,
     exact,
@@ -20,7 +20,7 @@ from etslink.equilibrium_report import (
     system_report,
 )
 from etslink.scenario import load_scenario
-from etslink.simulation import run_scenario
+from etslink.sim.run import run_scenario
 
 KAZAKHSTAN = "fixtures/scenarios/kazakhstan.toml"
 EU_SWITZERLAND = "fixtures/scenarios/eu-switzerland.toml"

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from compliance.stability import MonthlyPrice, StabilityEventKind, price_floor_minor
-from etslink.government import Government
 from etslink.scenario import ScenarioRegistry, load_scenario
-from etslink.simulation import Run, RunResult, run_scenario
-from etslink.world import Holder
+from etslink.sim.agents.government import Government
+from etslink.sim.run import Run, RunResult, run_scenario
+from etslink.sim.world import Holder
 from exchange.book import Instrument
 
 CALIFORNIA_QUEBEC = Path("fixtures/scenarios/california-quebec-ontario.toml")

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etslink import participants
-from etslink.participants import (
+from etslink.sim import participants
+from etslink.sim.participants import (
     HEADER,
     HELP_LINES,
     InstrumentQuote,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from etslink.registry_session import build_registry, load_session, run_operations
+from etslink.sessions.registry import build_registry, load_session, run_operations
 from registry import CheckCode, Registry, SigningKey, SimulatedClock
 from registry.config_reader import ConfigError
 

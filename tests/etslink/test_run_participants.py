@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from etslink.cli import cli
-from etslink.cli_support import EXIT_USAGE
+from etslink.cli.support import EXIT_USAGE
 from etslink.scenario import load_scenario
-from etslink.simulation import Prompt, run_scenario
+from etslink.sim.run import Prompt, run_scenario
 
 CLASSROOM = Path("fixtures/scenarios/classroom.toml")
 START_CASH_MINOR = 10_000_000

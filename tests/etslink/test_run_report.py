@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from etslink.scenario import load_scenario
-from etslink.simulation import RunResult, run_scenario
+from etslink.sim.run import RunResult, run_scenario
 from exchange.market import TradeStatus
 
 EU_SWITZERLAND = "fixtures/scenarios/eu-switzerland.toml"

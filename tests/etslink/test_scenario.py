@@ -12,12 +12,11 @@ import pytest
 
 from compliance.presets import load_preset
 from compliance.regime import PenaltyKind, UnitOrigin
+from etslink.economics import LinearMac, PiecewiseMac
 from etslink.scenario import (
     AuctionPlan,
     CsvAgent,
     FirmsAgents,
-    LinearMac,
-    PiecewiseMac,
     ReservePlan,
     Scenario,
     ZicAgents,
@@ -284,11 +283,11 @@ def test_numbers_come_back_as_exact_fractions_and_never_floats(tmp_path: Path) -
     assert power.growth == Fraction(2, 100) and type(power.growth) is Fraction
     assert power.allocation.share == Fraction(1, 2)
     assert isinstance(power.mac, LinearMac)
-    assert power.mac.slope_minor_per_t == Fraction(1, 3)
-    assert power.mac.marginal_cost_minor(3) == 501
+    assert power.mac.slope_minor_per_t2 == Fraction(1, 3)
+    assert power.mac.marginal_cost(3) == 501
     assert isinstance(steel.mac, PiecewiseMac)
-    assert steel.mac.marginal_cost_minor(999) == 2_000
-    assert steel.mac.marginal_cost_minor(5_000) is None
+    assert steel.mac.marginal_cost(999) == 2_000
+    assert steel.mac.max_abatement_t == 5_000  # nothing to abate beyond the last step
     assert scenario.fx.rate("CHF", "EUR") == Fraction(107, 100)
     assert scenario.fx.rate("EUR", "CHF") == Fraction(100, 107)
     assert scenario.faults is not None and scenario.faults.duplicate == Fraction(1, 200)
@@ -329,7 +328,7 @@ def test_generated_entities_follow_the_seed_and_the_sector_mix(tmp_path: Path) -
     assert all(20_000 <= entity.baseline_t <= 300_000 for entity in generated)
     assert all(
         isinstance(entity.mac, LinearMac)
-        and Fraction(1, 50) <= entity.mac.slope_minor_per_t <= Fraction(1, 5)
+        and Fraction(1, 50) <= entity.mac.slope_minor_per_t2 <= Fraction(1, 5)
         for entity in generated
     )
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from compliance.presets import load_preset
 from etslink.cli import cli
 from etslink.scenario import load_scenario
-from etslink.simulation import (
+from etslink.sim.run import (
     Firm,
     Prompt,
     RunResult,

@@ -20,20 +20,14 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
-import etslink.rule_oracles as rule_oracles
-import etslink.verification as verification
+import etslink.verify.machine as verification
+import etslink.verify.oracles as rule_oracles
 from compliance.book import ComplianceBook
 from compliance.presets import load_preset
 from compliance.regime import QuantitativeLimit, UnitOrigin
 from etslink.cli import cli
-from etslink.rule_oracles import (
-    admission_refusal,
-    link_breach,
-    period_cap_breach,
-    surrender_cap_breach,
-)
 from etslink.scenario import Overrides, Scenario, apply_overrides, load_scenario
-from etslink.verification import (
+from etslink.verify.machine import (
     UNEXPECTED,
     InvariantBroken,
     ScenarioMachine,
@@ -42,6 +36,12 @@ from etslink.verification import (
     parse_steps,
     replay,
     verify,
+)
+from etslink.verify.oracles import (
+    admission_refusal,
+    link_breach,
+    period_cap_breach,
+    surrender_cap_breach,
 )
 from gateway.links import Direction, Link, LinkState
 from registry import UnitKind, UnitType
@@ -429,7 +429,7 @@ def test_verify_exits_1_and_prints_the_replayable_steps_on_a_counter_example(
     broken_result: VerificationResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The search itself ran in `broken_result`; this checks what the command makes of it.
-    monkeypatch.setattr("etslink.verify_commands.verify", lambda *_: broken_result)
+    monkeypatch.setattr("etslink.cli.verify.verify", lambda *_: broken_result)
 
     result = _verify_cli(str(BROKEN))
 

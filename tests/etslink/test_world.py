@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from etslink.scenario import ZicAgents, load_scenario
-from etslink.world import World, build_world
+from etslink.sim.world import World, build_world
 from gateway.endpoint import TransferOrder
 from gateway.messages import TransactionStatus
 from registry import AccountKind, UnitKind

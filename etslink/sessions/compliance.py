@@ -44,7 +44,7 @@ from compliance.mrv import (
 from compliance.presets import UnknownPresetError, load_preset
 from compliance.regime import QuantitativeLimit, Regime, UnitOrigin
 from compliance.surrender_rules import assess_surrender, origin_of
-from etslink.registry_session import (
+from etslink.sessions.registry import (
     RegistrySession,
     apply_operation,
     build_registry,

@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from compliance.presets import YEAR_MAX, YEAR_MIN, list_presets, load_preset
-from etslink.cli_support import console, guarded
+from etslink.cli.support import console, guarded
 from etslink.link_assessment import ASSESSMENT_YEAR_DEFAULT, LinkAssessment, Verdict, assess_link
 
 _STYLES = {

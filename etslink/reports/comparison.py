@@ -23,8 +23,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from etslink import charts
-from etslink.simulation import RunResult
+from etslink.reports import charts
+from etslink.sim.run import RunResult
 
 REGISTRY_KEYS = (
     "abatement_t",

@@ -14,7 +14,7 @@ from compliance.calendar import DeadlineKind, DeadlineRule
 from compliance.gases import Gas
 from compliance.presets import CURRENCY_MINOR_DIGITS, list_presets, load_preset
 from compliance.regime import PenaltyKind, QuantitativeLimit, Regime
-from etslink.cli_support import (
+from etslink.cli.support import (
     console,
     guarded,
 )

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from etslink.cli_support import (
+from etslink.cli.support import (
     EXIT_REFUSED,
     as_utc,
     at_option,
@@ -25,7 +25,7 @@ from etslink.cli_support import (
     pick_registry,
     prepare_store,
 )
-from etslink.registry_session import (
+from etslink.sessions.registry import (
     RegistrySession,
     SessionResult,
     build_registry,

@@ -1,14 +1,14 @@
 """The run loop: a scenario's world driven day by day, year by year.
 
-`run_scenario(scenario, out_dir)` builds the world (`etslink.world`), then for
+`run_scenario(scenario, out_dir)` builds the world (`etslink.sim.world`), then for
 each calendar year allocates; on every trading day the governments hold their
-auctions and offer their reserves at the price ceiling (`etslink.government`),
-human participants place their orders (`etslink.participants`), firms and ZI-C
+auctions and offer their reserves at the price ceiling (`etslink.sim.agents.government`),
+human participants place their orders (`etslink.sim.participants`), firms and ZI-C
 traders trade, and trades settle at each day's end; each month's prices go to
 the price controls; at the year's end firms report, are verified, surrender and
 borrow; compliance deadlines fire as simulated time passes them. The reports
-(`etslink.run_report`: summary.json and the CSVs; `etslink.equilibrium_report`;
-`etslink.charts`) are written from the finished run. The same scenario and seed
+(`etslink.reports.summary`: summary.json and the CSVs; `etslink.reports.equilibrium`;
+`etslink.reports.charts`) are written from the finished run. The same scenario and seed
 give the same bytes: one `random.Random` per run seeded from the scenario's seed,
 sorted iteration, no wall clock.
 
@@ -101,11 +101,22 @@ from compliance.mrv import EmissionsReport, Verifier, sign_verification
 from compliance.presets import CURRENCY_MINOR_DIGITS
 from compliance.regime import AllocationMethod, PenaltyKind, Regime, UnitOrigin
 from compliance.stability import MonthlyPrice
-from etslink import charts, economics, equilibrium_report, run_report
-from etslink.agents import MarketView, OrderIntent, ZiConstrainedTrader
-from etslink.compliance_session import KG_PER_T, verifier_key
-from etslink.government import AuctionBid, Government
-from etslink.participants import (
+from etslink import economics
+from etslink.reports import charts
+from etslink.reports import equilibrium as equilibrium_report
+from etslink.reports import summary as run_report
+from etslink.scenario import (
+    CsvAgent,
+    Entity,
+    FirmsAgents,
+    InteractiveAgent,
+    Scenario,
+    ZicAgents,
+)
+from etslink.sessions.compliance import KG_PER_T, verifier_key
+from etslink.sim.agents.government import AuctionBid, Government
+from etslink.sim.agents.zero_intelligence import MarketView, OrderIntent, ZiConstrainedTrader
+from etslink.sim.participants import (
     InstrumentQuote,
     InteractiveSession,
     Participant,
@@ -113,16 +124,7 @@ from etslink.participants import (
     RoundStatus,
     load_schedule,
 )
-from etslink.scenario import (
-    CsvAgent,
-    Entity,
-    FirmsAgents,
-    InteractiveAgent,
-    LinearMac,
-    Scenario,
-    ZicAgents,
-)
-from etslink.world import Holder, World, build_world
+from etslink.sim.world import Holder, World, build_world
 from exchange.book import EventKind, OrderType, Side
 from exchange.errors import RejectCode
 from registry import RegistryError, UnitKind
@@ -227,21 +229,8 @@ class Firm:
 
 
 def mac_curve(entity: Entity) -> economics.MacCurve:
-    """Return the economics curve of a scenario MAC (a piecewise one as flat steps)."""
-    mac = entity.mac
-    if isinstance(mac, LinearMac):
-        if mac.slope_minor_per_t == 0:
-            # A flat linear MAC: a one-price step as wide as the baseline.
-            return economics.PiecewiseMac(
-                [(entity.baseline_t, mac.intercept_minor, mac.intercept_minor)]
-            )
-        return economics.LinearMac(mac.slope_minor_per_t, mac.intercept_minor)
-    steps: list[tuple[int, int, int]] = []
-    done_t = 0
-    for segment in mac.segments:
-        steps.append((segment.up_to_t - done_t, segment.cost_minor, segment.cost_minor))
-        done_t = segment.up_to_t
-    return economics.PiecewiseMac(steps)
+    """Return the entity's MAC curve (the scenario carries economics curves)."""
+    return entity.mac
 
 
 def forecast_t(entity: Entity, years_elapsed: int) -> int:

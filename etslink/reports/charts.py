@@ -27,7 +27,7 @@ from exchange.market import TradeStatus
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from etslink.simulation import PriceRow, Run, RunResult
+    from etslink.sim.run import PriceRow, Run, RunResult
 
 FIGURE_SIZE_IN = (8.0, 4.5)
 DPI = 100

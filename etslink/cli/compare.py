@@ -9,11 +9,11 @@ import click
 from rich import box
 from rich.table import Table
 
-from etslink.cli_support import EXIT_REFUSED, console, exact_text, fail, guarded
-from etslink.comparison import write_comparison
-from etslink.run_commands import SCENARIO_PATH, days_option, years_option
+from etslink.cli.run import SCENARIO_PATH, days_option, years_option
+from etslink.cli.support import EXIT_REFUSED, console, exact_text, fail, guarded
+from etslink.reports.comparison import write_comparison
 from etslink.scenario import load_scenario
-from etslink.simulation import RunResult, run_scenario
+from etslink.sim.run import RunResult, run_scenario
 
 
 @click.command("compare")

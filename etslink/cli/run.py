@@ -11,9 +11,9 @@ from rich import box
 from rich.progress import Progress
 from rich.table import Table
 
-from etslink.cli_support import EXIT_REFUSED, console, errors, exact_text, fail, guarded
+from etslink.cli.support import EXIT_REFUSED, console, errors, exact_text, fail, guarded
 from etslink.scenario import TRADING_DAYS_MAX, YEARS_MAX, InteractiveAgent, load_scenario
-from etslink.simulation import Prompt, RunResult, run_scenario
+from etslink.sim.run import Prompt, RunResult, run_scenario
 
 EXIT_INTERRUPTED = 130  # as `etslink.cli.main` exits on Ctrl-C
 

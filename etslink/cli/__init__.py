@@ -18,15 +18,15 @@ import sys
 
 import click
 
-from etslink.assess_commands import assess_link_command
-from etslink.cli_support import errors
-from etslink.compare_commands import compare_command
-from etslink.compliance_commands import compliance
-from etslink.jurisdiction_commands import jurisdictions
-from etslink.link_commands import link
-from etslink.registry_commands import registry
-from etslink.run_commands import run_command
-from etslink.verify_commands import verify_command
+from etslink.cli.assess import assess_link_command
+from etslink.cli.compare import compare_command
+from etslink.cli.compliance import compliance
+from etslink.cli.jurisdiction import jurisdictions
+from etslink.cli.link import link
+from etslink.cli.registry import registry
+from etslink.cli.run import run_command
+from etslink.cli.support import errors
+from etslink.cli.verify import verify_command
 
 
 def main() -> None:

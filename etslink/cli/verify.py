@@ -14,9 +14,9 @@ import click
 from rich import box
 from rich.table import Table
 
-from etslink.cli_support import EXIT_USAGE, console, fail, guarded
+from etslink.cli.support import EXIT_USAGE, console, fail, guarded
 from etslink.scenario import load_scenario
-from etslink.verification import (
+from etslink.verify.machine import (
     EXAMPLES_MAX,
     INVARIANTS,
     STEPS_MAX,

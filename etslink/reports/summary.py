@@ -22,8 +22,8 @@ from gateway.messages import TransactionStatus
 from registry import UnitKind
 
 if TYPE_CHECKING:
-    from etslink.government import AuctionRecord
-    from etslink.simulation import Run, RunResult, TradeRow
+    from etslink.sim.agents.government import AuctionRecord
+    from etslink.sim.run import Run, RunResult, TradeRow
 
 
 def _money(value: Fraction) -> str:

@@ -47,7 +47,7 @@ from compliance.stability import (
     price_floor_minor,
 )
 from etslink.scenario import AuctionPlan, ScenarioRegistry
-from etslink.world import Holder, World
+from etslink.sim.world import Holder, World
 from exchange.auction import Auction, AuctionRules, UnsoldRule
 from exchange.book import Instrument
 

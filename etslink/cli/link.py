@@ -26,7 +26,7 @@ import click
 from rich.table import Table
 from sqlalchemy import Engine
 
-from etslink.cli_support import (
+from etslink.cli.support import (
     EXIT_REFUSED,
     EXIT_USAGE,
     console,
@@ -36,7 +36,7 @@ from etslink.cli_support import (
     guarded,
     sqlite_file_of,
 )
-from etslink.federation_file import FederationFile, load_federation
+from etslink.sessions.federation import FederationFile, load_federation
 from gateway.article6 import REPORT_COLUMNS
 from gateway.endpoint import RegistryEndpoint, TransferOrder, link_stream
 from gateway.errors import GatewayError, LinkCode

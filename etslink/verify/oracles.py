@@ -22,7 +22,7 @@ from datetime import datetime
 from fractions import Fraction
 
 from compliance.regime import QuantitativeLimit, Regime, UnitOrigin
-from etslink.world import linked_valuation
+from etslink.sim.world import linked_valuation
 from gateway.links import Link
 from registry import UnitKind, UnitType
 from registry.formatting import percent

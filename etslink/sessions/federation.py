@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etslink.cli_support import default_key_path
+from etslink.cli.support import default_key_path
 from gateway.article6 import Article6Ledger
 from gateway.errors import GatewayError
 from gateway.federation import GATEWAY_ID

@@ -1,7 +1,7 @@
 """`etslink verify`: Hypothesis state machines over a scenario's own registries, links and rules.
 
 `machine_for(scenario)` builds a `RuleBasedStateMachine` class for one scenario.
-Each example builds the scenario's world (`etslink.world.build_world`: every
+Each example builds the scenario's world (`etslink.sim.world.build_world`: every
 registry, compliance book, the gateway over the scenario's links and the
 exchange), endows a few entities per registry, then runs random steps:
 transfers over every link in each direction it permits with any unit type the
@@ -27,7 +27,7 @@ After every step the machine checks, in this order (DESIGN.md "Invariants"):
    share cap.
 4. `admission` — no unit reaches a registry whose regime does not admit it
    (`rule_oracles.admission_refusal`): arriving directly or through a third
-   registry. The checks themselves are pure functions in `etslink.rule_oracles`.
+   registry. The checks themselves are pure functions in `etslink.verify.oracles`.
 
 A step that raises anything but a refusal with a check code (`RegistryError`,
 `ExchangeError`) is reported as `unexpected-error`.
@@ -83,15 +83,15 @@ from hypothesis.stateful import (
 from compliance.book import SurrenderRequest
 from compliance.gases import Gas
 from compliance.mrv import EmissionsReport, Verifier, sign_verification
-from etslink.compliance_session import KG_PER_T, verifier_key
-from etslink.rule_oracles import (
+from etslink.scenario import Scenario, ScenarioRegistry, ZicAgents
+from etslink.sessions.compliance import KG_PER_T, verifier_key
+from etslink.sim.world import World, build_world, known_unit_types, unit_catalogue
+from etslink.verify.oracles import (
     admission_refusal,
     link_breach,
     period_cap_breach,
     surrender_cap_breach,
 )
-from etslink.scenario import Scenario, ScenarioRegistry, ZicAgents
-from etslink.world import World, build_world, known_unit_types, unit_catalogue
 from exchange.book import OrderType, Side
 from exchange.errors import ExchangeError
 from exchange.market import TradeStatus
@@ -205,7 +205,7 @@ class VerificationResult:
         """Return Python that replays the counter-example against the same scenario file."""
         lines = [
             "from etslink.scenario import load_scenario",
-            "from etslink.verification import machine_for",
+            "from etslink.verify.machine import machine_for",
             "",
             f"VerifyMachine = machine_for(load_scenario({self.scenario!r}))",
             *self.steps,

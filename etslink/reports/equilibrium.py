@@ -30,7 +30,7 @@
 The inputs of each equilibrium are the run's own: baseline = the firm's forecast
 emissions of the year, allocation = what the run allocated, cap = Σ allocations + what
 the government offered that year (its scheduled auction volume and the reserve it sold;
-`etslink.government`); the regime's price floor for the year holds the price up (status
+`etslink.sim.agents.government`); the regime's price floor for the year holds the price up (status
 "floor": permits are left over, as unsold auction volume), and a linked group takes its
 members' highest floor in the common currency. The firm's curve =
 the one it traded by (`simulation.mac_curve`, the one adapter from the scenario's MAC to
@@ -52,11 +52,11 @@ from typing import TYPE_CHECKING, Any
 from compliance.presets import CURRENCY_MINOR_DIGITS
 from compliance.stability import price_floor_minor
 from etslink import economics
-from etslink.scenario import FxTable, LinearMac, Scenario
+from etslink.scenario import FxTable, Scenario
 from gateway.links import LinkState
 
 if TYPE_CHECKING:
-    from etslink.simulation import Run
+    from etslink.sim.run import Run
 
 EXACT_BITS_MAX = 3_000  # about 900 digits: beyond, `exact` rounds
 ROUNDED_PLACES = 30
@@ -293,7 +293,7 @@ def _vwap(run: Run, instruments: Sequence[str], year: int, currency: str) -> Fra
 def systems_of_run(run: Run) -> list[SystemYear]:
     """Return each registry-year the run closed, with its firms as economics.Firm values."""
     curves = {firm.member: firm.curve for firm in run.firms}
-    kinds = {firm.member: isinstance(firm.entity.mac, LinearMac) for firm in run.firms}
+    kinds = {firm.member: isinstance(firm.entity.mac, economics.LinearMac) for firm in run.firms}
     by_key: dict[tuple[str, int], list[Any]] = {}
     for row in run.firm_years:
         by_key.setdefault((row.registry, row.year), []).append(row)

@@ -1,4 +1,4 @@
-"""A scenario file: registries, entities, links, instruments, rates, agents and a calendar.
+"""Read a scenario file: registries, entities, links, instruments, rates, agents and a calendar.
 
 `load_scenario` reads one TOML file strictly, like every etslink file: each
 mistake is a `ConfigError` naming the file, the key path
@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +25,27 @@ from typing import Any
 
 from compliance.presets import CURRENCY_MINOR_DIGITS, list_presets, load_preset
 from compliance.regime import PenaltyKind, PenaltyRule, QuantitativeLimit, Regime, UnitOrigin
+from etslink.economics import LinearMac, MacCurve, PiecewiseMac
+from etslink.scenario.model import (
+    Agent,
+    Allocation,
+    AuctionPlan,
+    CsvAgent,
+    Entity,
+    EntityGenerator,
+    Faults,
+    FirmsAgents,
+    FxRate,
+    FxTable,
+    InteractiveAgent,
+    Overrides,
+    ReservePlan,
+    Scenario,
+    ScenarioCalendar,
+    ScenarioInstrument,
+    ScenarioRegistry,
+    ZicAgents,
+)
 from exchange.book import Instrument
 from gateway.links import Link, LinkState, load_links
 from registry.account_ids import is_registry_code
@@ -116,274 +136,6 @@ _AGENT_KEYS: dict[str, set[str]] = {
 _FAULT_KEYS = {"drop", "duplicate", "delay", "delay_days_max"}
 _REQUIRED = object()  # a `_fraction` without a default
 _PRESET_RULE = "preset"  # allocation_rule naming the preset's uncategorised rules
-
-
-# ---------------------------------------------------------------- the values
-
-
-@dataclass(frozen=True, slots=True)
-class ScenarioCalendar:
-    """Simulated time: `years` years from `start`, each of `trading_days_per_year` days."""
-
-    start: date
-    years: int
-    trading_days_per_year: int
-
-
-@dataclass(frozen=True, slots=True)
-class LinearMac:
-    """Marginal abatement cost of the a-th tonne abated: intercept + slope × a (minor/t)."""
-
-    slope_minor_per_t: Fraction
-    intercept_minor: int = 0
-
-    def marginal_cost_minor(self, abated_t: int) -> Fraction:
-        """Return the cost of abating one more tonne after `abated_t` tonnes."""
-        assert abated_t >= 0, abated_t
-        return self.intercept_minor + self.slope_minor_per_t * abated_t
-
-
-@dataclass(frozen=True, slots=True)
-class MacSegment:
-    """Tonnes abated up to `up_to_t` (cumulative) cost `cost_minor` each."""
-
-    up_to_t: int
-    cost_minor: int
-
-
-@dataclass(frozen=True, slots=True)
-class PiecewiseMac:
-    """A step curve: rising segments; nothing can be abated beyond the last one."""
-
-    segments: tuple[MacSegment, ...]
-
-    def __post_init__(self) -> None:
-        assert self.segments, "a piecewise MAC curve needs a segment"
-        for before, after in zip(self.segments, self.segments[1:], strict=False):
-            assert before.up_to_t < after.up_to_t, self.segments
-            assert before.cost_minor <= after.cost_minor, self.segments
-
-    @property
-    def abatement_max_t(self) -> int:
-        return self.segments[-1].up_to_t
-
-    def marginal_cost_minor(self, abated_t: int) -> Fraction | None:
-        """Return the cost of one more tonne after `abated_t`, None when none is left."""
-        assert abated_t >= 0, abated_t
-        for segment in self.segments:
-            if abated_t < segment.up_to_t:
-                return Fraction(segment.cost_minor)
-        return None
-
-
-Mac = LinearMac | PiecewiseMac
-
-
-@dataclass(frozen=True, slots=True)
-class Allocation:
-    """Free allocation: a share of baseline, or the preset's rules (`rule`: a category)."""
-
-    share: Fraction | None = None
-    rule: str | None = None  # "preset" or a category of the preset's [[allocation]] rules
-
-    def __post_init__(self) -> None:
-        assert (self.share is None) != (self.rule is None), self
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    """A covered entity: first-year emissions, yearly growth, allocation and MAC curve."""
-
-    entity_id: str
-    sector: str
-    baseline_t: int
-    growth: Fraction  # per year, compounding; negative for declining emissions
-    allocation: Allocation
-    mac: Mac
-
-
-@dataclass(frozen=True, slots=True)
-class EntityGenerator:
-    """How `[registry.generate]` made entities; kept so a report can say so."""
-
-    count: int
-    sector_mix: tuple[tuple[str, Fraction], ...]
-    baseline_min_t: int
-    baseline_max_t: int
-    growth: Fraction
-    allocation: Allocation
-    mac_slope_min_minor_per_t: Fraction
-    mac_slope_max_minor_per_t: Fraction
-    mac_intercept_minor: int
-
-
-@dataclass(frozen=True, slots=True)
-class Overrides:
-    """The few preset values a scenario may change (docs/scenarios.md says how each applies)."""
-
-    cap_scale: Fraction = Fraction(1)
-    offset_cap: Fraction | None = None
-    price_floor_minor: int | None = None
-    price_ceiling_minor: int | None = None
-    penalty_per_t_minor: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AuctionPlan:
-    """The registry's scheduled auctions (docs/scenarios.md, `[registry.auctions]`).
-
-    `share` of each year's cap is auctioned (the rest is allocated free); None takes the
-    preset's `auction_share` for the year. `reserve_price_minor` None takes the preset's
-    price floor for the year (escalated), or 1 without one.
-    """
-
-    share: Fraction | None = None
-    per_year: int = 4
-    reserve_price_minor: int | None = None
-    bidder_share_max: Fraction | None = None
-    unsold: str = "keep"  # "keep" for a later auction, or "cancel"
-
-
-@dataclass(frozen=True, slots=True)
-class ReservePlan:
-    """The government's reserve: units held back for ceiling sales and trigger releases."""
-
-    size_t: int
-
-
-@dataclass(frozen=True, slots=True)
-class ScenarioRegistry:
-    """One registry: its code, the preset's regime with the overrides applied, and entities.
-
-    `regime` is the preset's with `overrides` applied (`apply_overrides`); `overrides`
-    keeps what the scenario changed, and `cap_scale` is applied by the run.
-    """
-
-    code: str
-    preset: str
-    regime: Regime
-    currency: str
-    overrides: Overrides
-    entities: tuple[Entity, ...]
-    generator: EntityGenerator | None = None
-    auctions: AuctionPlan | None = None
-    reserve: ReservePlan | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ScenarioInstrument:
-    """An exchange instrument and the registry whose accounts settle it."""
-
-    registry: str
-    instrument: Instrument
-
-
-@dataclass(frozen=True, slots=True)
-class FxRate:
-    """One `quote` major unit is worth `rate` `base` major units (`KRW_per_CNY = "190"`)."""
-
-    base: str
-    quote: str
-    rate: Fraction
-
-
-@dataclass(frozen=True, slots=True)
-class FxTable:
-    """Exchange rates between currencies; conversion follows the shortest chain of rates."""
-
-    rates: tuple[FxRate, ...]
-
-    def rate(self, into: str, out_of: str) -> Fraction | None:
-        """Return how many `into` major units one `out_of` is worth, None if unreachable."""
-        edges: dict[str, list[tuple[str, Fraction]]] = {}
-        for fx in self.rates:
-            edges.setdefault(fx.quote, []).append((fx.base, fx.rate))
-            edges.setdefault(fx.base, []).append((fx.quote, 1 / fx.rate))
-        found = {out_of: Fraction(1)}
-        queue = deque([out_of])
-        while queue:
-            here = queue.popleft()
-            for there, factor in edges.get(here, []):
-                if there not in found:
-                    found[there] = found[here] * factor
-                    queue.append(there)
-        return found.get(into)
-
-
-@dataclass(frozen=True, slots=True)
-class FirmsAgents:
-    """Every covered entity trades for itself; a share of them misses its deadlines."""
-
-    surrender_failure_share: Fraction = Fraction(0)
-
-
-@dataclass(frozen=True, slots=True)
-class ZicAgents:
-    """Gode–Sunder zero-intelligence-constrained traders on one instrument."""
-
-    count: int
-    instrument: str  # an instrument's unit type
-    value_min_minor: int
-    value_max_minor: int
-
-
-@dataclass(frozen=True, slots=True)
-class CsvAgent:
-    """A participant whose orders come from a CSV schedule; its account is in `registry`."""
-
-    participant: str
-    path: Path
-    registry: str
-    cash_minor: int = 0  # in the registry's currency, given at the start
-    allowances_t: int = 0  # the registry's allowances of the first year, given at the start
-
-
-@dataclass(frozen=True, slots=True)
-class InteractiveAgent:
-    """A participant who types orders at a prompt between rounds."""
-
-    participant: str
-    registry: str
-    cash_minor: int = 0
-    allowances_t: int = 0
-
-
-Agent = FirmsAgents | ZicAgents | CsvAgent | InteractiveAgent
-
-
-@dataclass(frozen=True, slots=True)
-class Faults:
-    """Chances, per message, that the gateway drops, duplicates or delays it (drills)."""
-
-    drop: Fraction = Fraction(0)
-    duplicate: Fraction = Fraction(0)
-    delay: Fraction = Fraction(0)
-    delay_days_max: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    """A whole scenario file, checked across sections."""
-
-    path: Path
-    name: str
-    narrative: str
-    seed: int
-    currency: str
-    calendar: ScenarioCalendar
-    registries: tuple[ScenarioRegistry, ...]
-    link_files: tuple[Path, ...]
-    links: tuple[Link, ...]
-    instruments: tuple[ScenarioInstrument, ...]
-    fx: FxTable
-    agents: tuple[Agent, ...]
-    faults: Faults | None = None
-
-    def registry(self, code: str) -> ScenarioRegistry:
-        for registry in self.registries:
-            if registry.code == code:
-                return registry
-        raise KeyError(code)
 
 
 # ---------------------------------------------------------------- the loader
@@ -683,7 +435,7 @@ def _read_entity(table: Table, regime: Regime) -> Entity:
     growth = _growth(table, "growth")
     allocation = _read_allocation(table, regime)
     mac_table = _section(table, "mac")
-    mac = _read_mac(mac_table)
+    mac = _read_mac(mac_table, baseline_t)
     table.done()
     return Entity(entity_id, sector, baseline_t, growth, allocation, mac)
 
@@ -710,14 +462,21 @@ def _read_allocation(table: Table, regime: Regime) -> Allocation:
     return Allocation(rule=rule)
 
 
-def _read_mac(table: Table) -> Mac:
+def linear_mac(slope_minor_per_t2: Fraction, intercept_minor: int, baseline_t: int) -> MacCurve:
+    """Return the curve of a linear MAC; a flat one (slope 0) is one step as wide as the baseline."""
+    if slope_minor_per_t2 == 0:
+        return PiecewiseMac([(baseline_t, intercept_minor, intercept_minor)])
+    return LinearMac(slope_minor_per_t2, intercept_minor)
+
+
+def _read_mac(table: Table, baseline_t: int) -> MacCurve:
     kind = table.get("kind", str)
     if kind == "linear":
         table.refuse_unknown(_LINEAR_KEYS)
         slope = _fraction(table, "slope_minor_per_t", _REQUIRED, Fraction(0), MONEY_MINOR_MAX)
         intercept = table.whole("intercept_minor", 0, MONEY_MINOR_MAX, 0)
         table.done()
-        return LinearMac(slope, intercept)
+        return linear_mac(slope, intercept, baseline_t)
     if kind == "piecewise":
         table.refuse_unknown(_PIECEWISE_KEYS)
         segments = [_read_segment(entry) for entry in _entries(table, "segments", SEGMENTS_MAX)]
@@ -725,26 +484,38 @@ def _read_mac(table: Table) -> Mac:
             raise ConfigError(table.path, table.key_path("segments"), "expected a segment")
         for index in range(1, len(segments)):
             before, after = segments[index - 1], segments[index]
-            if after.up_to_t <= before.up_to_t or after.cost_minor < before.cost_minor:
+            if after[0] <= before[0] or after[1] < before[1]:
                 raise ConfigError(
                     table.path,
                     f"{table.key_path('segments')}[{index}]",
-                    f"expected up_to_t above {before.up_to_t} and cost_minor at least "
-                    f"{before.cost_minor} (a MAC curve rises), found {after.up_to_t} t "
-                    f"at {after.cost_minor}",
+                    f"expected up_to_t above {before[0]} and cost_minor at least "
+                    f"{before[1]} (a MAC curve rises), found {after[0]} t at {after[1]}",
                 )
         table.done()
-        return PiecewiseMac(tuple(segments))
+        return step_mac(segments)
     raise ConfigError(
         table.path, table.key_path("kind"), f"expected 'linear' or 'piecewise', found {kind!r}"
     )
 
 
-def _read_segment(table: Table) -> MacSegment:
+def step_mac(steps: list[tuple[int, int]]) -> PiecewiseMac:
+    """Return the step curve of (cumulative up_to_t, cost_minor) pairs: flat segments.
+
+    Nothing can be abated beyond the last step.
+    """
+    segments: list[tuple[int, int, int]] = []
+    done_t = 0
+    for up_to_t, cost_minor in steps:
+        segments.append((up_to_t - done_t, cost_minor, cost_minor))
+        done_t = up_to_t
+    return PiecewiseMac(segments)
+
+
+def _read_segment(table: Table) -> tuple[int, int]:
     table.refuse_unknown(_SEGMENT_KEYS)
-    segment = MacSegment(
-        up_to_t=table.whole("up_to_t", 1, BASELINE_T_MAX),
-        cost_minor=table.whole("cost_minor", 0, MONEY_MINOR_MAX),
+    segment = (
+        table.whole("up_to_t", 1, BASELINE_T_MAX),
+        table.whole("cost_minor", 0, MONEY_MINOR_MAX),
     )
     table.done()
     return segment
@@ -818,7 +589,7 @@ def _generate(generator: EntityGenerator, code: str, seed: int) -> list[Entity]:
                     baseline_t=baseline_t,
                     growth=generator.growth,
                     allocation=generator.allocation,
-                    mac=LinearMac(slope, generator.mac_intercept_minor),
+                    mac=linear_mac(slope, generator.mac_intercept_minor, baseline_t),
                 )
             )
     return entities

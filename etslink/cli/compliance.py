@@ -17,7 +17,8 @@ from compliance.calendar import DeadlineKind as _DeadlineKind
 from compliance.events import PeriodOutcome, Status
 from compliance.gases import Gas
 from compliance.presets import load_preset
-from etslink.cli_support import (
+from etslink.cli.jurisdiction import money_text, percent_text, print_fields, yes_text
+from etslink.cli.support import (
     EXIT_REFUSED,
     console,
     db_option,
@@ -28,7 +29,7 @@ from etslink.cli_support import (
     open_registry,
     prepare_store,
 )
-from etslink.compliance_session import (
+from etslink.sessions.compliance import (
     Advance,
     Allocate,
     ComplianceSession,
@@ -49,7 +50,6 @@ from etslink.compliance_session import (
     tonnes_text,
     verify_book_journal,
 )
-from etslink.jurisdiction_commands import money_text, percent_text, print_fields, yes_text
 from registry import (
     SigningKey,
     StoreError,

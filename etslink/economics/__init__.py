@@ -1,0 +1,52 @@
+"""Exact textbook economics of emissions-trading markets: MAC curves, equilibria, efficiency.
+
+Everything here is pure and exact: tonnes are `int` (abatement that an equilibrium splits
+between firms is a `Fraction` of a tonne), money is minor currency units as `int` or
+`Fraction`, never `float`.
+"""
+
+from etslink.economics.curves import (
+    LinearMac,
+    MacCurve,
+    MacSegment,
+    Number,
+    PiecewiseMac,
+    ScaledMac,
+)
+from etslink.economics.efficiency import (
+    UnitTrade,
+    UnitValues,
+    allocative_efficiency,
+    max_gains_from_trade,
+)
+from etslink.economics.linked import LinkedEquilibrium, Market, linked_equilibrium
+from etslink.economics.market import (
+    Equilibrium,
+    EquilibriumStatus,
+    Firm,
+    FirmOutcome,
+    InfeasibleCapError,
+    competitive_equilibrium,
+)
+
+__all__ = [
+    "Equilibrium",
+    "EquilibriumStatus",
+    "Firm",
+    "FirmOutcome",
+    "InfeasibleCapError",
+    "LinearMac",
+    "LinkedEquilibrium",
+    "MacCurve",
+    "MacSegment",
+    "Market",
+    "Number",
+    "PiecewiseMac",
+    "ScaledMac",
+    "UnitTrade",
+    "UnitValues",
+    "allocative_efficiency",
+    "competitive_equilibrium",
+    "linked_equilibrium",
+    "max_gains_from_trade",
+]

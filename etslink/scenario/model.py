@@ -1,0 +1,237 @@
+"""The values a scenario file describes: a tree of frozen dataclasses, checked by the loader.
+
+Registries carry their preset's regime with the scenario's overrides applied; entities
+carry their marginal abatement cost curve as an `etslink.economics` curve (the one MAC
+model the agents and reports use too).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from pathlib import Path
+
+from compliance.regime import Regime
+from etslink.economics import MacCurve
+from exchange.book import Instrument
+from gateway.links import Link
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioCalendar:
+    """Simulated time: `years` years from `start`, each of `trading_days_per_year` days."""
+
+    start: date
+    years: int
+    trading_days_per_year: int
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Free allocation: a share of baseline, or the preset's rules (`rule`: a category)."""
+
+    share: Fraction | None = None
+    rule: str | None = None  # "preset" or a category of the preset's [[allocation]] rules
+
+    def __post_init__(self) -> None:
+        assert (self.share is None) != (self.rule is None), self
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A covered entity: first-year emissions, yearly growth, allocation and MAC curve."""
+
+    entity_id: str
+    sector: str
+    baseline_t: int
+    growth: Fraction  # per year, compounding; negative for declining emissions
+    allocation: Allocation
+    mac: MacCurve
+
+
+@dataclass(frozen=True, slots=True)
+class EntityGenerator:
+    """How `[registry.generate]` made entities; kept so a report can say so."""
+
+    count: int
+    sector_mix: tuple[tuple[str, Fraction], ...]
+    baseline_min_t: int
+    baseline_max_t: int
+    growth: Fraction
+    allocation: Allocation
+    mac_slope_min_minor_per_t: Fraction
+    mac_slope_max_minor_per_t: Fraction
+    mac_intercept_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """The few preset values a scenario may change (docs/scenarios.md says how each applies)."""
+
+    cap_scale: Fraction = Fraction(1)
+    offset_cap: Fraction | None = None
+    price_floor_minor: int | None = None
+    price_ceiling_minor: int | None = None
+    penalty_per_t_minor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionPlan:
+    """The registry's scheduled auctions (docs/scenarios.md, `[registry.auctions]`).
+
+    `share` of each year's cap is auctioned (the rest is allocated free); None takes the
+    preset's `auction_share` for the year. `reserve_price_minor` None takes the preset's
+    price floor for the year (escalated), or 1 without one.
+    """
+
+    share: Fraction | None = None
+    per_year: int = 4
+    reserve_price_minor: int | None = None
+    bidder_share_max: Fraction | None = None
+    unsold: str = "keep"  # "keep" for a later auction, or "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class ReservePlan:
+    """The government's reserve: units held back for ceiling sales and trigger releases."""
+
+    size_t: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioRegistry:
+    """One registry: its code, the preset's regime with the overrides applied, and entities.
+
+    `regime` is the preset's with `overrides` applied (`apply_overrides`); `overrides`
+    keeps what the scenario changed, and `cap_scale` is applied by the run.
+    """
+
+    code: str
+    preset: str
+    regime: Regime
+    currency: str
+    overrides: Overrides
+    entities: tuple[Entity, ...]
+    generator: EntityGenerator | None = None
+    auctions: AuctionPlan | None = None
+    reserve: ReservePlan | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioInstrument:
+    """An exchange instrument and the registry whose accounts settle it."""
+
+    registry: str
+    instrument: Instrument
+
+
+@dataclass(frozen=True, slots=True)
+class FxRate:
+    """One `quote` major unit is worth `rate` `base` major units (`KRW_per_CNY = "190"`)."""
+
+    base: str
+    quote: str
+    rate: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class FxTable:
+    """Exchange rates between currencies; conversion follows the shortest chain of rates."""
+
+    rates: tuple[FxRate, ...]
+
+    def rate(self, into: str, out_of: str) -> Fraction | None:
+        """Return how many `into` major units one `out_of` is worth, None if unreachable."""
+        edges: dict[str, list[tuple[str, Fraction]]] = {}
+        for fx in self.rates:
+            edges.setdefault(fx.quote, []).append((fx.base, fx.rate))
+            edges.setdefault(fx.base, []).append((fx.quote, 1 / fx.rate))
+        found = {out_of: Fraction(1)}
+        queue = deque([out_of])
+        while queue:
+            here = queue.popleft()
+            for there, factor in edges.get(here, []):
+                if there not in found:
+                    found[there] = found[here] * factor
+                    queue.append(there)
+        return found.get(into)
+
+
+@dataclass(frozen=True, slots=True)
+class FirmsAgents:
+    """Every covered entity trades for itself; a share of them misses its deadlines."""
+
+    surrender_failure_share: Fraction = Fraction(0)
+
+
+@dataclass(frozen=True, slots=True)
+class ZicAgents:
+    """Gode–Sunder zero-intelligence-constrained traders on one instrument."""
+
+    count: int
+    instrument: str  # an instrument's unit type
+    value_min_minor: int
+    value_max_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class CsvAgent:
+    """A participant whose orders come from a CSV schedule; its account is in `registry`."""
+
+    participant: str
+    path: Path
+    registry: str
+    cash_minor: int = 0  # in the registry's currency, given at the start
+    allowances_t: int = 0  # the registry's allowances of the first year, given at the start
+
+
+@dataclass(frozen=True, slots=True)
+class InteractiveAgent:
+    """A participant who types orders at a prompt between rounds."""
+
+    participant: str
+    registry: str
+    cash_minor: int = 0
+    allowances_t: int = 0
+
+
+Agent = FirmsAgents | ZicAgents | CsvAgent | InteractiveAgent
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """Chances, per message, that the gateway drops, duplicates or delays it (drills)."""
+
+    drop: Fraction = Fraction(0)
+    duplicate: Fraction = Fraction(0)
+    delay: Fraction = Fraction(0)
+    delay_days_max: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A whole scenario file, checked across sections."""
+
+    path: Path
+    name: str
+    narrative: str
+    seed: int
+    currency: str
+    calendar: ScenarioCalendar
+    registries: tuple[ScenarioRegistry, ...]
+    link_files: tuple[Path, ...]
+    links: tuple[Link, ...]
+    instruments: tuple[ScenarioInstrument, ...]
+    fx: FxTable
+    agents: tuple[Agent, ...]
+    faults: Faults | None = None
+
+    def registry(self, code: str) -> ScenarioRegistry:
+        for registry in self.registries:
+            if registry.code == code:
+                return registry
+        raise KeyError(code)
+
+

@@ -1,0 +1,1 @@
+"""Scripted session files: a registry session, a compliance session, a federation of registries."""

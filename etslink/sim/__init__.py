@@ -1,0 +1,1 @@
+"""The simulation: the world a scenario builds, the kernel that runs it, its agents, the run record."""
