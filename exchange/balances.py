@@ -29,7 +29,8 @@ from registry.errors import RegistryError
 MEMBERS_MAX = 100_000
 RESERVATIONS_MAX = 10_000_000
 AMOUNT_MAX = 10**18  # beyond any market's cash in minor units, or any cap in tonnes
-_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+# "@" for a venue listing's trade ids (EUA@CH-7), which are payment references.
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
 
 
 class BalanceCode(IntEnum):
@@ -204,19 +205,27 @@ class Balances:
 
     def deposit(self, member: str, asset: str, amount: int) -> AmountMoved:
         """Credit what was paid in (cash) or put in custody (units)."""
-        self._check_member(member)
-        self._check_asset(asset)
-        _check_amount(amount)
-        self._check_room(member, asset, amount)
+        self.check_deposit(member, asset, amount)
         return self.apply(AmountMoved(member, asset, amount))
 
     def withdraw(self, member: str, asset: str, amount: int) -> AmountMoved:
         """Pay out; only what is not reserved for orders may leave."""
+        self.check_withdraw(member, asset, amount)
+        return self.apply(AmountMoved(member, asset, -amount))
+
+    def check_deposit(self, member: str, asset: str, amount: int) -> None:
+        """Raise what `deposit` would raise; change nothing (checked before units move)."""
+        self._check_member(member)
+        self._check_asset(asset)
+        _check_amount(amount)
+        self._check_room(member, asset, amount)
+
+    def check_withdraw(self, member: str, asset: str, amount: int) -> None:
+        """Raise what `withdraw` would raise; change nothing (checked before units move)."""
         self._check_member(member)
         self._check_asset(asset)
         _check_amount(amount)
         self._check_free(member, asset, amount, "withdraw")
-        return self.apply(AmountMoved(member, asset, -amount))
 
     def reserve(self, reservation_id: str, member: str, asset: str, amount: int) -> AmountReserved:
         """Set an amount aside for an order; refused unless it is free."""
@@ -412,7 +421,7 @@ class Balances:
 def _check_id(what: str, value: Any) -> None:
     if type(value) is not str or not _ID_RE.fullmatch(value):
         raise BalanceError(
-            BalanceCode.BAD_ID, f"{what} must be 1-64 letters, digits or ._:-, was {value!r}"
+            BalanceCode.BAD_ID, f"{what} must be 1-64 letters, digits or ._:@-, was {value!r}"
         )
 
 

@@ -2,8 +2,10 @@
 settlement of its trades through the registries and the linking gateway.
 
 - **Custody.** A member deposits units by an internal transfer into the
-  exchange's custody account in the instrument's registry (or through the
-  gateway from another registry); `CustodyBook` records the claim.
+  exchange's custody account in the listing's registry (or through the
+  gateway from another registry); `CustodyBook` records the claim. A
+  withdrawal is the reverse: units of the member's free claim leave custody
+  for its account, and the claim is debited once they have arrived.
 - **Pre-trade risk.** A sell order reserves the tonnes it offers out of the
   seller's free custody claim; a buy order reserves the most it could spend
   out of the buyer's free cash at the clearing house (limit × quantity; for a
@@ -26,12 +28,19 @@ settlement of its trades through the registries and the linking gateway.
   buyer's cash are released; nothing is lost and nothing settles twice. A
   transfer waiting for its link's window settles in a later cycle.
 
+Venues: a listing's unit type is its instrument code (EUA), or is named apart
+(`Listing.unit_type`) when the same unit type trades on another registry's
+venue: "EUA@CH" is EU allowances held in custody in the Swiss registry and
+quoted in francs. Registries, the gateway and the link rules see the unit type;
+books, claims, reservations and trades see the listing's code.
+
 Vintages: a delivery takes the custody account's oldest vintage first, as a
-registry transfer by quantity does; the instrument is the unit type.
+registry transfer by quantity does.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,7 +56,7 @@ from exchange.engine import Engine, replay
 from gateway.endpoint import TransferOrder
 from gateway.errors import GatewayError, LinkCode
 from gateway.federation import Federation
-from gateway.links import Link
+from gateway.links import Link, LinkState
 from gateway.messages import TransactionStatus
 from registry.clock import boundaries, format_time
 from registry.errors import RegistryError
@@ -60,6 +69,7 @@ SETTLEMENT_INTERVAL = timedelta(days=1)  # a cycle ends at each midnight UTC
 CYCLES_MAX = 100_000  # cycles one advance may run
 SETTLEMENT_TRANSFERS_MAX = 1_000  # transfers in one gateway proposal (a cycle may make more)
 FAILURE_TEXT_MAX = 500
+_UNIT_TYPE_RE = re.compile(r"[A-Z0-9]{1,16}")
 Use = Callable[[str, int], object]  # (reservation id, amount) → event
 
 
@@ -72,6 +82,8 @@ class MarketCode(IntEnum):
     NO_GATEWAY = 11204
     DEPOSIT_NOT_COMPLETED = 11205
     UNKNOWN_ORDER = 11206
+    WITHDRAWAL_NOT_COMPLETED = 11207
+    CUSTODY_SHARED = 11208  # two listings of one unit type in one custody account
 
 
 class MarketError(RegistryError):
@@ -83,15 +95,29 @@ class MarketError(RegistryError):
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """An instrument and where its units are kept: the exchange's custody account."""
+    """An instrument and where its units are kept: the exchange's custody account.
+
+    `unit_type` is the registry unit type the listing trades; None: the
+    instrument code is the unit type. A venue listing names it apart:
+    `Listing(Instrument("EUA@CH", "CHF"), "CH", "custody", unit_type="EUA")`.
+    """
 
     instrument: Instrument
     registry: str
     custody_account: str
+    unit_type: str | None = None
+
+    def __post_init__(self) -> None:
+        assert self.unit_type is None or _UNIT_TYPE_RE.fullmatch(self.unit_type), self
 
     @property
     def code(self) -> str:
         return self.instrument.code
+
+    @property
+    def unit(self) -> str:
+        """Return the unit type the registries and the gateway move for this listing."""
+        return self.instrument.code if self.unit_type is None else self.unit_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +174,24 @@ class _Order:
     headroom_t: int = 0
 
 
+class _MoveKind(Enum):
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+
+
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """A deposit or withdrawal through the gateway that was still waiting (a closed window)
+    when it was asked for; settlement cycles finish it once the gateway has decided."""
+
+    transfer_id: str
+    kind: _MoveKind
+    member: str
+    instrument: str
+    quantity_t: int
+    reservation_id: str | None  # a withdrawal holds the claim it takes until then
+
+
 @dataclass(frozen=True, slots=True)
 class CycleReport:
     """What one settlement cycle did."""
@@ -171,6 +215,7 @@ class Exchange:
         journal: Journal | None = None,
     ) -> None:
         self.listings = {listing.code: listing for listing in listings}
+        _check_custody_not_shared(self.listings.values())
         self.members = {member.member_id: member for member in members}
         self.registries = dict(registries)
         # Simulated time for the journal: the registries share one clock.
@@ -188,6 +233,11 @@ class Exchange:
         self._unsettled: dict[str, TradeRecord] = {}
         self._orders: dict[int, _Order] = {}
         self._headroom_t: dict[tuple[str, int], int] = {}  # (link, year) → tonnes held
+        # Trades not yet final, netted per member: (member, listing) → tonnes bought less
+        # sold; (member, currency) → cash to receive less cash to pay.
+        self._position_t: dict[tuple[str, str], int] = {}
+        self._position_minor: dict[tuple[str, str], int] = {}
+        self._moves: dict[str, _Move] = {}  # waiting deposits and withdrawals, by transfer
         self.settlement_interval = SETTLEMENT_INTERVAL
         self._next_reservation = 0
         self._next_transfer = 0
@@ -201,29 +251,181 @@ class Exchange:
         self.clearing.deposit(self._member(member).member_id, currency, amount_minor)
 
     def deposit_units(self, member: str, instrument: str, quantity_t: int) -> None:
-        """Move units from the member's account into custody, then credit its claim."""
+        """Move units from the member's account into custody, then credit its claim.
+
+        Raises `MarketError` (unknown member or listing; 11205 when the gateway
+        transfer does not complete), `BalanceError` (quantity not a positive
+        whole number) or the registry's or gateway's refusal; nothing is
+        credited. A transfer left waiting for its link's window is credited by
+        the settlement cycle after it completes.
+        """
         who, listing = self._member(member), self._listing(instrument)
+        self.custody.check_deposit(who.member_id, listing.code, quantity_t)
         if who.registry == listing.registry:
             self.registries[listing.registry].transfer(
-                who.account, listing.custody_account, instrument, quantity_t
+                who.account, listing.custody_account, listing.unit, quantity_t
             )
-        else:
-            order = TransferOrder(
-                self._transfer_id(),
-                who.account,
-                listing.registry,
-                listing.custody_account,
-                instrument,
-                quantity_t,
+            self.custody.deposit(who.member_id, listing.code, quantity_t)
+            return
+        self._check_move_headroom(who.registry, listing.registry, quantity_t)
+        order = TransferOrder(
+            self._transfer_id(),
+            who.account,
+            listing.registry,
+            listing.custody_account,
+            listing.unit,
+            quantity_t,
+        )
+        status = self._federation().transfer(who.registry, order)
+        if status is TransactionStatus.COMPLETED:
+            self.custody.deposit(who.member_id, listing.code, quantity_t)
+            return
+        what = f"the deposit of {quantity_t:,} t {listing.unit} from {who.registry}"
+        if status.is_final:
+            raise MarketError(
+                MarketCode.DEPOSIT_NOT_COMPLETED,
+                f"{what} is {status.name}, not completed; nothing was credited",
             )
-            status = self._federation().transfer(who.registry, order)
-            if status is not TransactionStatus.COMPLETED:
-                raise MarketError(
-                    MarketCode.DEPOSIT_NOT_COMPLETED,
-                    f"the deposit of {quantity_t:,} t {instrument} from {who.registry} is "
-                    f"{status.name}, not completed; nothing was credited",
-                )
-        self.custody.deposit(who.member_id, instrument, quantity_t)
+        move = _Move(
+            order.transaction_id, _MoveKind.DEPOSIT, who.member_id, listing.code, quantity_t, None
+        )
+        self._moves[move.transfer_id] = move
+        raise MarketError(
+            MarketCode.DEPOSIT_NOT_COMPLETED,
+            f"{what} is {status.name} (transfer {move.transfer_id}), not completed; the claim "
+            "is credited by the settlement cycle after it completes",
+        )
+
+    def withdraw_units(self, member: str, instrument: str, quantity_t: int) -> None:
+        """Move units of the member's free claim out of custody into its account, then debit
+        the claim: an internal transfer in the listing's registry, else through the gateway.
+
+        Raises `MarketError` (unknown member or listing; 11207 when the gateway
+        transfer does not complete), `BalanceError` (quantity not a positive
+        whole number, 11104; free claim short, 11105), `GatewayError` (9010: the
+        link's period cap, with what is held for buy orders) or the registry's
+        refusal, before anything changed. A transfer left waiting for its
+        link's window holds the tonnes out of the claim until the settlement
+        cycle after it ends: debited if it completed, released if not.
+        """
+        who, listing = self._member(member), self._listing(instrument)
+        self.custody.check_withdraw(who.member_id, listing.code, quantity_t)
+        if who.registry == listing.registry:
+            self.registries[listing.registry].transfer(
+                listing.custody_account, who.account, listing.unit, quantity_t
+            )
+            self.custody.withdraw(who.member_id, listing.code, quantity_t)
+            return
+        self._check_move_headroom(listing.registry, who.registry, quantity_t)
+        order = TransferOrder(
+            self._transfer_id(),
+            listing.custody_account,
+            who.registry,
+            who.account,
+            listing.unit,
+            quantity_t,
+        )
+        status = self._federation().transfer(listing.registry, order)
+        if status is TransactionStatus.COMPLETED:
+            self.custody.withdraw(who.member_id, listing.code, quantity_t)
+            return
+        what = f"the withdrawal of {quantity_t:,} t {listing.unit} to {who.registry}"
+        if status.is_final:
+            raise MarketError(
+                MarketCode.WITHDRAWAL_NOT_COMPLETED,
+                f"{what} is {status.name}, not completed; the claim is unchanged",
+            )
+        reservation_id = f"{self.exchange_id}-w{order.transaction_id}"
+        self.custody.reserve(reservation_id, who.member_id, listing.code, quantity_t)
+        move = _Move(
+            order.transaction_id,
+            _MoveKind.WITHDRAWAL,
+            who.member_id,
+            listing.code,
+            quantity_t,
+            reservation_id,
+        )
+        self._moves[move.transfer_id] = move
+        raise MarketError(
+            MarketCode.WITHDRAWAL_NOT_COMPLETED,
+            f"{what} is {status.name} (transfer {move.transfer_id}), not completed; its "
+            f"{quantity_t:,} t stay reserved out of the claim until it ends",
+        )
+
+    def _finish_moves(self) -> None:
+        """Credit or debit the claims of waiting deposits and withdrawals that became final."""
+        if not self._moves:
+            return
+        gateway = self._federation().gateway
+        for transfer_id in sorted(self._moves):
+            record = gateway.transfers.get(transfer_id)
+            if record is None or not record.status.is_final:
+                continue
+            move = self._moves.pop(transfer_id)
+            completed = record.status is TransactionStatus.COMPLETED
+            if move.kind is _MoveKind.DEPOSIT and completed:
+                self.custody.deposit(move.member, move.instrument, move.quantity_t)
+            elif move.reservation_id is not None and completed:
+                self.custody.deliver(move.reservation_id, move.quantity_t, transfer_id)
+            elif move.reservation_id is not None:
+                self.custody.release(move.reservation_id)
+
+    # ------------------------------------------------------------ positions
+
+    def unsettled_t(self, member: str, instrument: str) -> int:
+        """Return the tonnes `member` bought less those it sold in trades of the listing not
+        yet settled or failed: what it will receive (or, negative, deliver) at settlement."""
+        who, listing = self._member(member), self._listing(instrument)
+        return self._position_t.get((who.member_id, listing.code), 0)
+
+    def unsettled_cash_minor(self, member: str, currency: str) -> int:
+        """Return the cash `member` will receive less the cash it will pay, in minor units,
+        for its trades not yet settled or failed (a net buyer's is negative)."""
+        who = self._member(member)
+        return self._position_minor.get((who.member_id, currency), 0)
+
+    def check_conservation(self) -> None:
+        """Assert cash and claims are conserved, and each listing's claims equal what its
+        custody account holds of its unit type plus what is locked there (a bug otherwise).
+
+        Run it after a settlement cycle: a transfer that became final since the last one
+        has moved units whose claims the next cycle settles.
+        """
+        self.clearing.check_conservation()
+        self.custody.check_conservation()
+        for listing in self.listings.values():
+            ledger = self.registries[listing.registry].ledger
+            custody = ledger.account(listing.custody_account)
+            held_t = custody.holding.balance(listing.unit)
+            locked_t = sum(
+                block.quantity
+                for lock in ledger.locks()
+                if lock.account_id == custody.account_id
+                for block in lock.blocks
+                if block.unit_type == listing.unit
+            )
+            claimed_t = self.custody.total(listing.code)
+            assert claimed_t == held_t + locked_t, (
+                f"{listing.code}: members claim {claimed_t:,} t, the custody account "
+                f"{custody.account_id} holds {held_t:,} t {listing.unit} and {locked_t:,} t are "
+                "locked"
+            )
+
+    def _add_position(self, trade: TradeRecord, sign: int) -> None:
+        """Count a trade into (sign 1) or out of (sign -1) its parties' unsettled positions.
+
+        A position back at zero keeps its entry: the tables are bounded by members ×
+        listings and members × currencies, and this runs twice for every trade.
+        """
+        quantity_t, cost_minor = sign * trade.quantity_t, sign * trade.cost_minor
+        currency = self.listings[trade.instrument].instrument.currency
+        position_t, position_minor = self._position_t, self._position_minor
+        bought, sold = (trade.buyer, trade.instrument), (trade.seller, trade.instrument)
+        position_t[bought] = position_t.get(bought, 0) + quantity_t
+        position_t[sold] = position_t.get(sold, 0) - quantity_t
+        paying, paid = (trade.buyer, currency), (trade.seller, currency)
+        position_minor[paying] = position_minor.get(paying, 0) - cost_minor
+        position_minor[paid] = position_minor.get(paid, 0) + cost_minor
 
     # ------------------------------------------------------------ orders
 
@@ -253,7 +455,7 @@ class Exchange:
         order = _Order(order_id, who.member_id, instrument, side, price_minor)
         if link is not None and type(quantity_t) is int and quantity_t > 0:
             self._check_headroom(link, quantity_t)
-        amount = self._exposure(listing, order_type, side, price_minor, quantity_t)
+        amount = self._exposure(listing, who.member_id, order_type, side, price_minor, quantity_t)
         if amount > 0:
             order.reservations.append(self._reserve(order, amount))
         if link is not None and type(quantity_t) is int and quantity_t > 0:
@@ -351,6 +553,7 @@ class Exchange:
         settled: list[str] = []
         failed: list[str] = []
         self._finish_transfers(settled, failed)
+        self._finish_moves()
         cross: dict[tuple[str, str, str], list[TradeRecord]] = {}
         pending = [t for t in self._unsettled.values() if t.status is TradeStatus.PENDING]
         for trade in pending:
@@ -366,6 +569,7 @@ class Exchange:
             transfers = self._propose_netted(cross, failed)
             self._federation().pump()
             self._finish_transfers(settled, failed)
+            self._finish_moves()
         in_transfer = tuple(
             t.trade_id for t in self._unsettled.values() if t.status is TradeStatus.IN_TRANSFER
         )
@@ -375,7 +579,7 @@ class Exchange:
         """Transfer the units inside their registry and pay; unwind if the registry refuses."""
         try:
             self.registries[listing.registry].transfer(
-                listing.custody_account, buyer.account, trade.instrument, trade.quantity_t
+                listing.custody_account, buyer.account, listing.unit, trade.quantity_t
             )
         except RegistryError as error:
             self._unwind(trade, error.message)
@@ -386,7 +590,7 @@ class Exchange:
     def _propose_netted(
         self, cross: dict[tuple[str, str, str], list[TradeRecord]], failed: list[str]
     ) -> list[str]:
-        """Propose one transfer per (buyer registry, buyer account, instrument)."""
+        """Propose one transfer per (buyer registry, buyer account, listing)."""
         by_origin: dict[str, list[TransferOrder]] = {}
         for (registry, account, instrument), trades in sorted(cross.items()):
             listing = self.listings[instrument]
@@ -394,7 +598,7 @@ class Exchange:
             quantity = sum(trade.quantity_t for trade in trades)
             by_origin.setdefault(listing.registry, []).append(
                 TransferOrder(
-                    transfer_id, listing.custody_account, registry, account, instrument, quantity
+                    transfer_id, listing.custody_account, registry, account, listing.unit, quantity
                 )
             )
             for trade in trades:
@@ -477,6 +681,7 @@ class Exchange:
         trade.status = status
         buy.owed_minor -= trade.cost_minor
         del self._unsettled[trade.trade_id]
+        self._add_position(trade, -1)
 
     # ------------------------------------------------------------ engine events
 
@@ -508,6 +713,7 @@ class Exchange:
         )
         self.trades[trade_id] = trade
         self._unsettled[trade_id] = trade
+        self._add_position(trade, 1)
         buy = self._orders[buy_order]
         buy.owed_minor += trade.cost_minor
         if buy.limit_minor is not None and buy.limit_minor > price:
@@ -544,6 +750,7 @@ class Exchange:
     def _exposure(
         self,
         listing: Listing,
+        member: str,
         order_type: OrderType,
         side: Side,
         price_minor: int | None,
@@ -555,21 +762,42 @@ class Exchange:
         if side is Side.SELL:
             return quantity_t
         if order_type is OrderType.MARKET:
-            return self._walk_cost(listing.code, quantity_t)
+            return self._walk_cost(listing.code, member, quantity_t)
         if type(price_minor) is not int or price_minor <= 0:
             return 0
         return price_minor * quantity_t
 
-    def _walk_cost(self, instrument: str, quantity_t: int) -> int:
-        """Return what buying `quantity_t` at market would cost against the asks now."""
+    def _walk_cost(self, instrument: str, member: str, quantity_t: int) -> int:
+        """Return the most buying `quantity_t` at market could cost against the asks now.
+
+        The member's own asks do not count: self-trade prevention cancels them
+        (the buy walks on to dearer asks) or stops the buy at them (it buys less).
+        """
+        own_t = self._own_asks(instrument, member)
         cost, left = 0, quantity_t
-        for price, available in self.engine.book(instrument).depth(Side.SELL, quantity_t):
-            take = min(left, available)
+        # Each level holds at least a tonne of others' asks, or one of the member's own.
+        levels_n = quantity_t + len(own_t)
+        for price, available in self.engine.book(instrument).depth(Side.SELL, levels_n):
+            take = min(left, available - own_t.get(price, 0))
             cost += take * price
             left -= take
             if left == 0:
                 break
         return cost
+
+    def _own_asks(self, instrument: str, member: str) -> dict[int, int]:
+        """Return the member's resting asks on the book as price → open tonnes."""
+        if self.custody.balance(member, instrument).reserved == 0:
+            return {}  # a resting ask always holds units: none rests
+        book = self.engine.book(instrument)
+        own_t: dict[int, int] = {}
+        for order in self._orders.values():
+            if order.member != member or order.instrument != instrument:
+                continue
+            resting = book.order(order.order_id) if order.side is Side.SELL else None
+            if resting is not None:
+                own_t[resting[3]] = own_t.get(resting[3], 0) + resting[4]
+        return own_t
 
     def _reserve(self, order: _Order, amount: int) -> str:
         self._next_reservation += 1
@@ -607,11 +835,24 @@ class Exchange:
         assert amount == 0, f"order {order.order_id} holds {amount:,} less than it owes"
 
     def _forget_if_done(self, order: _Order) -> None:
-        resting = self.engine.book(order.instrument).order(order.order_id)
-        if resting is None and self._held(order) == 0 and order.headroom_t == 0:
+        # Cheapest test first: most orders asked about still hold something.
+        if order.headroom_t or self._held(order):
+            return
+        if self.engine.book(order.instrument).order(order.order_id) is None:
             self._orders.pop(order.order_id, None)
 
     # ------------------------------------------------------------ link cap headroom
+
+    def buy_room_t(self, instrument: str, member: str) -> int | None:
+        """Return how many tonnes more a buy of `member` on `instrument` could hold under its
+        link's period cap now (None: no cap limits it; 0: none). Refuses as `submit` would
+        when no link could carry the units to the member at all."""
+        link = self._check_link(self._listing(instrument), self._member(member))
+        if link is None or link.period_cap_t is None:
+            return None
+        key = (link.link_id, self.clock.now().year)
+        used = self._federation().gateway.period_flow_t(*key) + self._headroom_t.get(key, 0)
+        return max(0, link.period_cap_t - used)
 
     def _check_headroom(self, link: Link, quantity_t: int) -> None:
         """Refuse (9010) a buy its link's period cap could not carry with what is held already."""
@@ -676,9 +917,9 @@ class Exchange:
                 link.allows(
                     listing.registry,
                     buyer.registry,
-                    listing.code,
+                    listing.unit,
                     link.vintage_first,  # the vintage delivered is custody's oldest
-                    listing.registry,
+                    self._origin(listing),
                     gateway.clock.now(),
                     account_kind=account.kind,
                 )
@@ -688,6 +929,28 @@ class Exchange:
                     return link  # it settles when the window opens
                 refusals.append(error)
         raise refusals[0]
+
+    def _origin(self, listing: Listing) -> str:
+        """Return the registry that issues the listing's unit type (its own, if not known)."""
+        unit_type = self.registries[listing.registry].ledger.unit_types.get(listing.unit)
+        return listing.registry if unit_type is None else unit_type.origin
+
+    def _check_move_headroom(self, origin: str, destination: str, quantity_t: int) -> None:
+        """Refuse (9010) a deposit or withdrawal through the gateway that would take period-cap
+        room held for buy orders: a matched trade must always fit its link's cap."""
+        gateway = self._federation().gateway
+        parties = {origin, destination}
+        # The link the gateway will carry it on: an active one in this direction first.
+        carriers = sorted(
+            (link for link in gateway.links.values() if link.parties == parties),
+            key=lambda link: (
+                link.state is not LinkState.ACTIVE,
+                not link.permits_direction(origin, destination),
+                link.link_id,
+            ),
+        )
+        if carriers:
+            self._check_headroom(carriers[0], quantity_t)
 
     def _federation(self) -> Federation:
         if self.federation is None:
@@ -714,6 +977,21 @@ class Exchange:
     def _transfer_id(self) -> str:
         self._next_transfer += 1
         return f"{self.exchange_id}-S{self._next_transfer:06d}"
+
+
+def _check_custody_not_shared(listings: Iterable[Listing]) -> None:
+    """Refuse two listings of one unit type in one custody account: their claims could not
+    be told apart in it."""
+    seen: dict[tuple[str, str, str], str] = {}
+    for listing in listings:
+        key = (listing.registry, listing.custody_account, listing.unit)
+        if key in seen:
+            raise MarketError(
+                MarketCode.CUSTODY_SHARED,
+                f"listings {seen[key]} and {listing.code} both keep {listing.unit} in "
+                f"{listing.registry} account {listing.custody_account}; give each its own",
+            )
+        seen[key] = listing.code
 
 
 def replay_engine(

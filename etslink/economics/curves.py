@@ -17,6 +17,7 @@ from fractions import Fraction
 
 Number = int | Fraction
 
+
 class MacCurve(abc.ABC):
     """A non-decreasing marginal abatement cost curve: minor units per tonne after q tonnes."""
 
@@ -214,7 +215,6 @@ class ScaledMac(MacCurve):
     def price_breakpoints(self) -> tuple[Fraction, ...] | None:
         inner = self.curve.price_breakpoints()
         return None if inner is None else tuple(self.rate * p for p in inner)
-
 
 
 __all__ = ["LinearMac", "MacCurve", "MacSegment", "Number", "PiecewiseMac", "ScaledMac"]

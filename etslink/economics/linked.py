@@ -93,5 +93,4 @@ def linked_equilibrium(
     )
 
 
-
 __all__ = ["LinkedEquilibrium", "Market", "linked_equilibrium"]

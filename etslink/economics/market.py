@@ -19,6 +19,8 @@ from etslink.economics.curves import LinearMac, MacCurve, Number
 BISECTION_TOLERANCE_MINOR = Fraction(1, 1_000_000)  # width of the final price bracket
 FIRMS_MAX = 100_000  # per equilibrium: 30× the benchmark's 3,000 entities
 BISECTION_STEPS_MAX = 400  # 2**-400 of any sane bracket is far below the tolerance
+
+
 @dataclass(frozen=True, slots=True)
 class Firm:
     """A covered entity: unabated emissions, free allocation and its MAC curve."""
@@ -332,7 +334,6 @@ def _bisect(firms: Sequence[Firm], required_t: Fraction) -> tuple[Fraction, tupl
         else:
             low = middle
     return high, _split(_abatements(firms, low), _abatements(firms, high), required_t)
-
 
 
 __all__ = [

@@ -1,1 +1,1 @@
-"""What a run shows: summary.json and the CSVs, the equilibrium beside the run, charts, comparisons."""
+"""What a run shows: summary.json and CSVs, the equilibrium beside the run, charts, comparisons."""

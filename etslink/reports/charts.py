@@ -22,12 +22,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exchange.market import TradeStatus
+from etslink.sim.record import PriceRow, RunRecord, settled
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from etslink.sim.run import PriceRow, Run, RunResult
 
 FIGURE_SIZE_IN = (8.0, 4.5)
 DPI = 100
@@ -171,31 +169,25 @@ def flows_chart(flows: Flows, path: Path) -> Path:
     return _save(figure, path)
 
 
-def cross_registry_flows(run: Run) -> Flows:
-    """Return settled tonnes per (instrument's registry → buyer's registry) and year."""
-    exchange = run.world.exchange
+def cross_registry_flows(record: RunRecord) -> Flows:
+    """Return settled tonnes per (venue registry → buyer's registry) and year."""
     flows: Flows = {}
-    for trade in exchange.trades.values():
-        if trade.status is not TradeStatus.SETTLED:
+    for trade in record.trades:
+        if not settled(trade) or trade.venue == trade.buyer_registry or not trade.day:
             continue
-        origin = exchange.listings[trade.instrument].registry
-        buyer = exchange.members[trade.buyer].registry
-        day = run.trade_days.get(trade.trade_id, "")
-        if origin == buyer or not day:
-            continue
-        by_year = flows.setdefault((origin, buyer), {})
-        by_year[int(day[:4])] = by_year.get(int(day[:4]), 0) + trade.quantity_t
+        by_year = flows.setdefault((trade.venue, trade.buyer_registry), {})
+        year = int(trade.day[:4])
+        by_year[year] = by_year.get(year, 0) + trade.quantity_t
     return flows
 
 
-def write_charts(result: RunResult, run: Run) -> list[Path]:
-    """Write the three charts into the run's out dir; return their paths."""
-    out = result.out_dir
-    currencies = {code: item.instrument.currency for code, item in run.instruments.items()}
+def write_charts(record: RunRecord, summary: Mapping[str, Any], out: Path) -> list[Path]:
+    """Write the three charts into `out`; return their paths."""
+    currencies = {code: book.currency for code, book in record.books.items()}
     return [
-        price_paths_chart(result.prices, currencies, out / "price_paths.png"),
-        compliance_chart(result.summary["registries"], out / "compliance.png"),
-        flows_chart(cross_registry_flows(run), out / "flows.png"),
+        price_paths_chart(record.prices, currencies, out / "price_paths.png"),
+        compliance_chart(summary["registries"], out / "compliance.png"),
+        flows_chart(cross_registry_flows(record), out / "flows.png"),
     ]
 
 

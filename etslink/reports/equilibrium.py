@@ -47,16 +47,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from compliance.presets import CURRENCY_MINOR_DIGITS
 from compliance.stability import price_floor_minor
 from etslink import economics
 from etslink.scenario import FxTable, Scenario
+from etslink.sim.record import RunRecord
 from gateway.links import LinkState
-
-if TYPE_CHECKING:
-    from etslink.sim.run import Run
 
 EXACT_BITS_MAX = 3_000  # about 900 digits: beyond, `exact` rounds
 ROUNDED_PLACES = 30
@@ -278,31 +276,38 @@ def linked_groups(scenario: Scenario, year: int) -> list[tuple[str, ...]]:
     return sorted(tuple(g) for g in groups.values() if len(g) >= 2)
 
 
-def _vwap(run: Run, instruments: Sequence[str], year: int, currency: str) -> Fraction | None:
-    """Return the volume-weighted price of `instruments` in `year`, in `currency` minor units."""
+def _vwap(record: RunRecord, books: Sequence[str], year: int, currency: str) -> Fraction | None:
+    """Return the volume-weighted price of `books` in `year`, in `currency` minor units."""
     notional = Fraction(0)
     volume_t = 0
-    for row in run.prices:
-        if row.instrument in instruments and row.day.startswith(f"{year}-"):
-            listed = run.instruments[row.instrument].instrument
-            notional += row.notional_minor * minor_rate(run.scenario.fx, listed.currency, currency)
+    for row in record.prices:
+        if row.instrument in books and row.day.startswith(f"{year}-"):
+            book_currency = record.books[row.instrument].currency
+            notional += row.notional_minor * record.scenario.fx.minor_factor(
+                book_currency, currency
+            )
             volume_t += row.volume_t
     return None if volume_t == 0 else notional / volume_t
 
 
-def systems_of_run(run: Run) -> list[SystemYear]:
+def home_books(record: RunRecord, code: str) -> list[str]:
+    """Return the books of `code`'s own allowance, on any venue."""
+    unit = record.scenario.registry(code).regime.allowance_unit_type
+    return sorted(b.code for b in record.books.values() if b.unit_type == unit)
+
+
+def systems_of_run(record: RunRecord) -> list[SystemYear]:
     """Return each registry-year the run closed, with its firms as economics.Firm values."""
-    curves = {firm.member: firm.curve for firm in run.firms}
-    kinds = {firm.member: isinstance(firm.entity.mac, economics.LinearMac) for firm in run.firms}
+    curves = {firm.entity_id: firm.curve for firm in record.firms}
     by_key: dict[tuple[str, int], list[Any]] = {}
-    for row in run.firm_years:
+    for row in record.firm_years:
         by_key.setdefault((row.registry, row.year), []).append(row)
     systems = []
     for (code, year), rows in sorted(by_key.items()):
-        item = run.scenario.registry(code)
-        linear = {kinds[r.entity_id] for r in rows}
+        item = record.scenario.registry(code)
+        linear = {isinstance(curves[r.entity_id], economics.LinearMac) for r in rows}
         simulated = Outcome(
-            _vwap(run, [item.regime.allowance_unit_type], year, item.currency),
+            _vwap(record, home_books(record, code), year, item.currency),
             sum(r.abatement_t for r in rows),
             sum((r.abatement_cost_minor for r in rows), Fraction(0)),
         )
@@ -310,8 +315,14 @@ def systems_of_run(run: Run) -> list[SystemYear]:
             economics.Firm(r.entity_id, r.forecast_t, r.allocated_t, curves[r.entity_id])
             for r in rows
         )
-        government = run.governments[code]
-        offered_t = government.auctioned_t.get(year, 0) + government.reserve_sold_t(year)
+        government = next(
+            (g for g in record.governments if g.registry == code and g.year == year), None
+        )
+        offered_t = (
+            0
+            if government is None
+            else government.auctioned_t + government.reserve_released_t + government.ceiling_sold_t
+        )
         cap_t = sum(f.allocation_t for f in firms) + offered_t
         floor = price_floor_minor(item.regime.stability, year)
         curve_kind = "mixed" if len(linear) == 2 else ("linear" if True in linear else "piecewise")
@@ -319,10 +330,10 @@ def systems_of_run(run: Run) -> list[SystemYear]:
     return systems
 
 
-def equilibrium_summary(run: Run) -> dict[str, Any]:
+def equilibrium_summary(record: RunRecord) -> dict[str, Any]:
     """Return the `"equilibrium"` section of summary.json (the module docstring's schema)."""
-    scenario = run.scenario
-    systems = systems_of_run(run)
+    scenario = record.scenario
+    systems = systems_of_run(record)
     registries: dict[str, dict[str, Any]] = {}
     for system in systems:
         registries.setdefault(system.registry, {})[str(system.year)] = system_report(system)
@@ -338,9 +349,9 @@ def equilibrium_summary(run: Run) -> dict[str, Any]:
                 )
                 for s in members
             }
-            homes = [scenario.registry(s.registry).regime.allowance_unit_type for s in members]
+            homes = [code for s in members for code in home_books(record, s.registry)]
             simulated = Outcome(
-                _vwap(run, homes, year, scenario.currency),
+                _vwap(record, homes, year, scenario.currency),
                 sum(s.simulated.abatement_t for s in members),
                 sum((rates[s.registry] * s.simulated.cost_minor for s in members), Fraction(0)),
             )

@@ -31,6 +31,7 @@ from etslink.scenario.model import (
     Allocation,
     AuctionPlan,
     CsvAgent,
+    DealerAgents,
     Entity,
     EntityGenerator,
     Faults,
@@ -71,6 +72,10 @@ NARRATIVE_CHARS_MAX = 4_000
 CAP_SCALE_MAX = Fraction(10)
 FX_RATE_MAX = Fraction(10**9)
 DELAY_DAYS_MAX = 365
+INTEREST_RATE_DEFAULT = Fraction(5, 100)  # a firm's cost of carrying a unit a year (illustrative)
+INTEREST_RATE_MAX = Fraction(1, 2)
+DEALER_COUNT_MAX = 100
+QUOTE_LOTS_MAX = 10_000
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
@@ -79,7 +84,7 @@ _UNIT_CODE_RE = re.compile(r"[A-Z0-9]{1,16}")
 _FX_KEY_RE = re.compile(r"([A-Z]{3})_per_([A-Z]{3})")
 
 _TOP_KEYS = {"scenario", "calendar", "registry", "links", "instrument", "fx", "agents", "faults"}
-_HEADER_KEYS = {"name", "narrative", "seed", "currency"}
+_HEADER_KEYS = {"name", "narrative", "seed", "currency", "interest_rate"}
 _CALENDAR_KEYS = {"start", "years", "trading_days_per_year"}
 _REGISTRY_KEYS = {
     "code",
@@ -129,7 +134,17 @@ _LINK_OVERRIDE_KEYS = {"id", "state", "effective_from", "effective_to"}
 _INSTRUMENT_KEYS = {"unit_type", "registry", "currency", "tick_minor", "lot_t"}
 _AGENT_KEYS: dict[str, set[str]] = {
     "firms": {"kind", "surrender_failure_share"},
-    "zi-c": {"kind", "count", "instrument", "value_min_minor", "value_max_minor"},
+    "zi-c": {"kind", "count", "instrument", "value_min_minor", "value_max_minor", "value_band"},
+    "zi-u": {"kind", "count", "instrument", "value_min_minor", "value_max_minor", "value_band"},
+    "dealers": {
+        "kind",
+        "count",
+        "books",
+        "spread",
+        "quote_lots",
+        "inventory_t_max",
+        "capital_minor",
+    },
     "csv": {"kind", "participant", "path", "registry", "cash_minor", "allowances_t"},
     "interactive": {"kind", "participant", "registry", "cash_minor", "allowances_t"},
 }
@@ -158,6 +173,9 @@ def load_scenario(path: Path | str) -> Scenario:
         )
     seed = header.whole("seed", 0, 2**63 - 1)
     currency = _currency(header, "currency")
+    interest_rate = _fraction(
+        header, "interest_rate", INTEREST_RATE_DEFAULT, Fraction(0), INTEREST_RATE_MAX
+    )
     header.done()
     calendar = _read_calendar(_section(root, "calendar"))
     registries = _read_registries(root, seed)
@@ -184,6 +202,7 @@ def load_scenario(path: Path | str) -> Scenario:
         fx=fx,
         agents=tuple(agents),
         faults=faults,
+        interest_rate=interest_rate,
     )
 
 
@@ -463,7 +482,7 @@ def _read_allocation(table: Table, regime: Regime) -> Allocation:
 
 
 def linear_mac(slope_minor_per_t2: Fraction, intercept_minor: int, baseline_t: int) -> MacCurve:
-    """Return the curve of a linear MAC; a flat one (slope 0) is one step as wide as the baseline."""
+    """Return a linear MAC curve; a flat one (slope 0) is one step as wide as the baseline."""
     if slope_minor_per_t2 == 0:
         return PiecewiseMac([(baseline_t, intercept_minor, intercept_minor)])
     return LinearMac(slope_minor_per_t2, intercept_minor)
@@ -684,8 +703,8 @@ def _read_instruments(
     root: Table, registries: list[ScenarioRegistry], links: list[Link]
 ) -> list[ScenarioInstrument]:
     by_code = {registry.code: registry for registry in registries}
-    known_units = {registry.regime.allowance_unit_type for registry in registries}
-    known_units |= {unit for link in links for unit in link.unit_types}
+    origins = {registry.regime.allowance_unit_type: registry.code for registry in registries}
+    known_units = set(origins) | {unit for link in links for unit in link.unit_types}
     instruments: list[ScenarioInstrument] = []
     for table in _entries(root, "instrument", INSTRUMENTS_MAX):
         table.refuse_unknown(_INSTRUMENT_KEYS)
@@ -697,27 +716,46 @@ def _read_instruments(
                 f"expected an allowance type of a declared registry or a unit type of a "
                 f"link ({', '.join(sorted(known_units))}), found {unit_type!r}",
             )
-        if unit_type in {item.instrument.code for item in instruments}:
-            raise ConfigError(
-                table.path, table.key_path("unit_type"), f"{unit_type} is listed twice"
-            )
-        code = table.get("registry", str)
-        if code not in by_code:
+        venue = table.get("registry", str)
+        if venue not in by_code:
             raise ConfigError(
                 table.path,
                 table.key_path("registry"),
-                f"expected a declared registry ({', '.join(sorted(by_code))}), found {code!r}",
+                f"expected a declared registry ({', '.join(sorted(by_code))}), found {venue!r}",
             )
-        currency = _currency(table, "currency") if table.has("currency") else by_code[code].currency
+        code = book_code(unit_type, venue, origins.get(unit_type))
+        if code in {item.code for item in instruments}:
+            raise ConfigError(
+                table.path,
+                table.key_path("unit_type"),
+                f"{unit_type} is listed twice on {venue}'s venue",
+            )
+        if code != unit_type and not any(
+            venue in link.parties and unit_type in link.unit_types for link in links
+        ):
+            raise ConfigError(
+                table.path,
+                table.key_path("registry"),
+                f"{unit_type} is listed on {venue}'s venue, but no link of the scenario carries "
+                f"{unit_type} into {venue}; list it on its own registry's venue or add the link",
+            )
+        currency = (
+            _currency(table, "currency") if table.has("currency") else by_code[venue].currency
+        )
         instrument = Instrument(
-            code=unit_type,
+            code=code,
             currency=currency,
             tick_minor=table.whole("tick_minor", 1, TICK_MINOR_MAX, 1),
             lot_t=table.whole("lot_t", 1, LOT_T_MAX, 1),
         )
         table.done()
-        instruments.append(ScenarioInstrument(code, instrument))
+        instruments.append(ScenarioInstrument(venue, instrument, unit_type))
     return instruments
+
+
+def book_code(unit_type: str, venue: str, origin: str | None) -> str:
+    """Return a book's code: the unit type on its origin's venue, else `<unit>@<venue>`."""
+    return unit_type if origin in (None, venue) else f"{unit_type}@{venue}"
 
 
 def _read_fx(
@@ -809,23 +847,19 @@ def _read_agent(
     if kind == "firms":
         share = _fraction(table, "surrender_failure_share", Fraction(0), Fraction(0), 1)
         return FirmsAgents(share)
-    if kind == "zi-c":
-        units = sorted(item.instrument.code for item in instruments)
-        instrument = table.get("instrument", str)
-        if instrument not in units:
-            raise ConfigError(
-                table.path,
-                table.key_path("instrument"),
-                f"expected a listed instrument ({', '.join(units) or 'none listed'}), "
-                f"found {instrument!r}",
-            )
+    if kind in ("zi-c", "zi-u"):
+        instrument = _listed(table, "instrument", table.get("instrument", str), instruments)
         low = table.whole("value_min_minor", 1, MONEY_MINOR_MAX)
         return ZicAgents(
             count=table.whole("count", 1, ZIC_COUNT_MAX),
             instrument=instrument,
             value_min_minor=low,
             value_max_minor=table.whole("value_max_minor", low, MONEY_MINOR_MAX),
+            constrained=kind == "zi-c",
+            value_band=_fraction(table, "value_band", None, Fraction(0), Fraction(1)),
         )
+    if kind == "dealers":
+        return _read_dealers(table, instruments)
     participant = _matching(table, "participant", _ID_RE, "an id of letters, digits, '-'")
     file = Path()
     if kind == "csv":
@@ -850,6 +884,41 @@ def _read_agent(
     if kind == "csv":
         return CsvAgent(participant, file, registry, cash_minor, allowances_t)
     return InteractiveAgent(participant, registry, cash_minor, allowances_t)
+
+
+def _listed(table: Table, key: str, code: str, instruments: list[ScenarioInstrument]) -> str:
+    codes = sorted(item.code for item in instruments)
+    if code not in codes:
+        raise ConfigError(
+            table.path,
+            table.key_path(key),
+            f"expected a listed book ({', '.join(codes) or 'none listed'}), found {code!r}",
+        )
+    return code
+
+
+def _read_dealers(table: Table, instruments: list[ScenarioInstrument]) -> DealerAgents:
+    listed = [item.code for item in instruments]
+    books = table.get("books", list, listed)
+    if not books or len(books) > INSTRUMENTS_MAX or len(set(books)) != len(books):
+        raise ConfigError(
+            table.path, table.key_path("books"), "expected a list of distinct listed books"
+        )
+    for index, code in enumerate(books):
+        if not isinstance(code, str):
+            raise ConfigError(table.path, f"{table.key_path('books')}[{index}]", "expected text")
+        _listed(table, "books", code, instruments)
+    spread = _fraction(table, "spread", Fraction(1, 100), Fraction(0), Fraction(1, 2))
+    if spread == 0:
+        raise ConfigError(table.path, table.key_path("spread"), "expected a spread above 0")
+    return DealerAgents(
+        count=table.whole("count", 1, DEALER_COUNT_MAX),
+        books=tuple(books),
+        spread=spread,
+        quote_lots=table.whole("quote_lots", 1, QUOTE_LOTS_MAX, 1),
+        inventory_t_max=table.whole("inventory_t_max", 1, BASELINE_T_MAX),
+        capital_minor=table.whole("capital_minor", 1, MONEY_MINOR_MAX),
+    )
 
 
 def _read_faults(table: Table) -> Faults:

@@ -13,6 +13,7 @@ from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
+from compliance.presets import CURRENCY_MINOR_DIGITS
 from compliance.regime import Regime
 from etslink.economics import MacCurve
 from exchange.book import Instrument
@@ -121,10 +122,24 @@ class ScenarioRegistry:
 
 @dataclass(frozen=True, slots=True)
 class ScenarioInstrument:
-    """An exchange instrument and the registry whose accounts settle it."""
+    """An exchange book: its instrument and the registry whose custody holds its units.
+
+    The book's code is the unit type on the unit's own registry's venue ("EUA" on the EU's)
+    and `<unit type>@<registry>` on another registry's venue ("EUA@CH": EU allowances
+    traded in francs, held in custody in the Swiss registry).
+    """
 
     registry: str
     instrument: Instrument
+    unit_type: str = ""
+
+    @property
+    def code(self) -> str:
+        return self.instrument.code
+
+    @property
+    def unit(self) -> str:
+        return self.unit_type or self.instrument.code
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +173,19 @@ class FxTable:
                     queue.append(there)
         return found.get(into)
 
+    def minor_factor(self, out_of: str, into: str) -> Fraction:
+        """Return what one minor unit of `out_of` is worth in minor units of `into`.
+
+        The loader checks that every currency a scenario uses converts; asking for one
+        that does not is a programming error.
+        """
+        if out_of == into:
+            return Fraction(1)
+        rate = self.rate(into, out_of)
+        assert rate is not None, f"no rate {out_of} → {into} (the loader checks)"
+        digits = CURRENCY_MINOR_DIGITS[into] - CURRENCY_MINOR_DIGITS[out_of]
+        return rate * Fraction(10) ** digits
+
 
 @dataclass(frozen=True, slots=True)
 class FirmsAgents:
@@ -168,12 +196,40 @@ class FirmsAgents:
 
 @dataclass(frozen=True, slots=True)
 class ZicAgents:
-    """Gode–Sunder zero-intelligence-constrained traders on one instrument."""
+    """Gode & Sunder's zero-intelligence traders on one book.
+
+    Constrained (ZI-C, `kind` "zi-c") traders never bid above their private value or ask
+    below it; unconstrained ones (ZI-U, "zi-u") bid and ask anywhere in
+    [1, value_max_minor], to show what the budget constraint does. Without `value_band`
+    each trader draws a private value in [value_min_minor, value_max_minor] each year (Gode
+    & Sunder's induced values); with it, each session's value is the book's reference
+    price × (1 ± a uniform share up to `value_band`), kept inside that range — noise traders
+    whose valuations follow the market.
+    """
 
     count: int
-    instrument: str  # an instrument's unit type
+    instrument: str  # a book's code
     value_min_minor: int
     value_max_minor: int
+    constrained: bool = True
+    value_band: Fraction | None = None  # values drawn around the market price, ± this share
+
+
+@dataclass(frozen=True, slots=True)
+class DealerAgents:
+    """Market makers on a set of books, arbitraging the same unit across linked venues.
+
+    Each dealer quotes `quote_lots` lots each side of its fair value, `spread` apart (a
+    share of the price), holds at most `inventory_t_max` tonnes per book, and starts with
+    `capital_minor` (scenario currency) in each currency it trades in.
+    """
+
+    count: int
+    books: tuple[str, ...]
+    spread: Fraction
+    quote_lots: int
+    inventory_t_max: int
+    capital_minor: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +253,7 @@ class InteractiveAgent:
     allowances_t: int = 0
 
 
-Agent = FirmsAgents | ZicAgents | CsvAgent | InteractiveAgent
+Agent = FirmsAgents | ZicAgents | DealerAgents | CsvAgent | InteractiveAgent
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,11 +283,16 @@ class Scenario:
     fx: FxTable
     agents: tuple[Agent, ...]
     faults: Faults | None = None
+    interest_rate: Fraction = Fraction(5, 100)
+
+    def book(self, code: str) -> ScenarioInstrument:
+        for item in self.instruments:
+            if item.code == code:
+                return item
+        raise KeyError(code)
 
     def registry(self, code: str) -> ScenarioRegistry:
         for registry in self.registries:
             if registry.code == code:
                 return registry
         raise KeyError(code)
-
-

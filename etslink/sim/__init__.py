@@ -1,1 +1,1 @@
-"""The simulation: the world a scenario builds, the kernel that runs it, its agents, the run record."""
+"""The simulation: the world a scenario builds, the kernel that runs it, agents, the run record."""

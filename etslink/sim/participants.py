@@ -48,7 +48,7 @@ HEADER = ",".join(COLUMNS)
 
 _WHOLE_RE = re.compile(r"[1-9][0-9]*")
 _DECIMAL_RE = re.compile(r"[0-9]*\.[0-9]*|[0-9.]+[eE][+-]?[0-9]+")  # 25.00, 2.5e3
-_UNIT_CODE_RE = re.compile(r"[A-Z0-9]{1,16}")  # as scenario files spell unit types
+_UNIT_CODE_RE = re.compile(r"[A-Z0-9]{1,16}(@[A-Z]{2})?")  # a book: "EUA", "EUA@CH"
 _LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")  # Excel for Mac still writes lone CRs
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 _TYPES = {"limit": OrderType.LIMIT, "market": OrderType.MARKET}
@@ -92,7 +92,7 @@ class ParticipantOrder:
         if not 1 <= self.round <= ROUND_MAX:
             raise ValueError(f"round must lie in [1, {ROUND_MAX}], was {self.round}")
         if not _UNIT_CODE_RE.fullmatch(self.instrument):
-            raise ValueError(f"instrument must be a unit type code, was {self.instrument!r}")
+            raise ValueError(f"instrument must be a book code like EUA, was {self.instrument!r}")
         if not 1 <= self.quantity_t <= QUANTITY_T_MAX:
             raise ValueError(f"quantity must lie in [1, {QUANTITY_T_MAX}] t, was {self.quantity_t}")
         if self.order_type is OrderType.MARKET:
@@ -173,6 +173,14 @@ class Participant(Protocol):
 
 
 # ---------------------------------------------------------------- numbers, both sources
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """Where interactive participants read their lines and the run writes to them."""
+
+    read_line: Callable[[str], str]
+    write: Callable[[str], None]
 
 
 class _Mistake(ValueError):

@@ -23,8 +23,9 @@ Choices made here (each one a decision the scenario files leave open):
   catalogued types of every link it is a party to.
 - **Accounts.** Account labels may not contain '-', so a label is the id with
   '-' written '_': entity `ch-cement-1` holds compliance account
-  `ch_cement_1`; custody is `exchange_custody`; ZI-C trader `zic-3` holds
-  trading account `zic_3` in its instrument's registry. No government or
+  `ch_cement_1`; custody is `exchange_custody`; zero-intelligence trader `zi-3`
+  holds trading account `zi_3` in its book's venue registry; dealer `dealer-1` holds
+  `dealer_1_eu` in the EU registry, one seat per venue it serves. No government or
   auction account is opened: `ComplianceBook.allocate` issues into and
   allocates from the registry's issuance account, which is where auctioned
   units also come from.
@@ -55,7 +56,14 @@ from compliance.book import ComplianceBook
 from compliance.mrv import MonitoringPlan
 from compliance.regime import Regime
 from compliance.surrender_rules import Valuation, domestic_valuation
-from etslink.scenario import CsvAgent, Entity, InteractiveAgent, Scenario, ZicAgents
+from etslink.scenario import (
+    CsvAgent,
+    DealerAgents,
+    Entity,
+    InteractiveAgent,
+    Scenario,
+    ZicAgents,
+)
 from exchange.market import Exchange, Listing, Member
 from gateway.federation import GATEWAY_ID, Federation
 from gateway.links import Link
@@ -66,8 +74,9 @@ from registry.store import make_engine
 
 EXCHANGE_ID = "X"  # the exchange's journal stream and key name
 CUSTODY_LABEL = "exchange_custody"
-ZIC_PREFIX = "zic-"
+ZI_PREFIX = "zi-"
 GOVERNMENT_PREFIX = "gov-"
+DEALER_PREFIX = "dealer-"
 GOVERNMENT_LABEL = "government"
 MONITORING_METHOD = "calculation (scenario baseline emissions)"
 
@@ -89,6 +98,16 @@ class ZicTrader:
     registry: str
     account_id: str
     instrument: str
+
+
+@dataclass(frozen=True, slots=True)
+class DealerMember:
+    """One dealer's seat in one registry: its member id and trading account there."""
+
+    dealer: str
+    registry: str
+    member_id: str
+    account_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +141,7 @@ class World:
     zic_traders: tuple[ZicTrader, ...]
     governments: dict[str, Holder] = field(default_factory=dict)  # registry code → government
     participants: dict[str, Holder] = field(default_factory=dict)  # participant id → holder
+    dealers: tuple[DealerMember, ...] = ()
     notes: list[str] = field(default_factory=list)
 
     def check_invariants(self) -> None:
@@ -139,13 +159,13 @@ class World:
         """Assert members' claims equal what custody holds plus what settlement locked."""
         ledger = self.registries[listing.registry].ledger
         custody = ledger.account(listing.custody_account)
-        held_t = custody.holding.balance(listing.code)
+        held_t = custody.holding.balance(listing.unit)
         locked_t = sum(
             block.quantity
             for lock in ledger.locks()
             if lock.account_id == custody.account_id
             for block in lock.blocks
-            if block.unit_type == listing.code
+            if block.unit_type == listing.unit
         )
         claimed_t = self.exchange.custody.total(listing.code)
         assert claimed_t == held_t + locked_t, (
@@ -195,6 +215,7 @@ def build_world(
     taken = set(entities) | {t.member_id for t in traders}
     governments = _open_governments(scenario, registries, taken)
     participants = _open_participants(scenario, registries, taken)
+    dealers = _open_dealers(scenario, registries, taken)
     federation = _federate(scenario, engine, keys, registries, clock)
     members = [Member(e.entity_id, e.registry, e.account_id) for e in entities.values()]
     members += [Member(t.member_id, t.registry, t.account_id) for t in traders]
@@ -202,8 +223,9 @@ def build_world(
         Member(h.member_id, h.registry, h.account_id)
         for h in [*governments.values(), *participants.values()]
     ]
+    members += [Member(d.member_id, d.registry, d.account_id) for d in dealers]
     listings = [
-        Listing(item.instrument, item.registry, custody[item.registry])
+        Listing(item.instrument, item.registry, custody[item.registry], item.unit)
         for item in scenario.instruments
     ]
     journal = Journal.create(engine, EXCHANGE_ID, keys[EXCHANGE_ID])
@@ -226,6 +248,7 @@ def build_world(
         zic_traders=traders,
         governments=governments,
         participants=participants,
+        dealers=dealers,
         notes=notes,
     )
 
@@ -287,9 +310,9 @@ def account_label(name: str) -> str:
 def _check_instruments(scenario: Scenario, registries: dict[str, Registry]) -> None:
     for item in scenario.instruments:
         known = registries[item.registry].ledger.unit_types
-        if item.instrument.code not in known:
+        if item.unit not in known:
             raise ValueError(
-                f"instrument {item.instrument.code} settles in {item.registry}, which does not "
+                f"instrument {item.code} settles in {item.registry}, which does not "
                 f"know it (knows {', '.join(sorted(known))}); see World.notes"
             )
 
@@ -349,18 +372,18 @@ def _open_zic_traders(
     scenario: Scenario, registries: dict[str, Registry], taken: set[str]
 ) -> tuple[ZicTrader, ...]:
     """Open a trading account per ZI-C trader (numbered from 1 across the scenario)."""
-    by_instrument = {item.instrument.code: item.registry for item in scenario.instruments}
+    by_instrument = {item.code: item.registry for item in scenario.instruments}
     traders: list[ZicTrader] = []
     for agents in scenario.agents:
         if not isinstance(agents, ZicAgents):
             continue
         code = by_instrument[agents.instrument]
         for _ in range(agents.count):
-            member_id = f"{ZIC_PREFIX}{len(traders) + 1}"
+            member_id = f"{ZI_PREFIX}{len(traders) + 1}"
             if member_id in taken:
-                raise ValueError(f"ZI-C trader {member_id!r} has an entity's id")
+                raise ValueError(f"ZI trader {member_id!r} has an entity's id")
             opened = registries[code].open_account(
-                AccountKind.TRADING, f"ZI-C trader {member_id}", account_label(member_id)
+                AccountKind.TRADING, f"ZI trader {member_id}", account_label(member_id)
             )
             traders.append(ZicTrader(member_id, code, opened.account_id, agents.instrument))
     return tuple(traders)
@@ -381,6 +404,39 @@ def _open_governments(
         governments[item.code] = Holder(member_id, item.code, opened.account_id)
         taken.add(member_id)
     return governments
+
+
+def dealer_registries(scenario: Scenario, books: Iterable[str]) -> list[str]:
+    """Return the registries a dealer of `books` needs a seat in: each book's venue."""
+    return sorted({scenario.book(code).registry for code in books})
+
+
+def _open_dealers(
+    scenario: Scenario, registries: dict[str, Registry], taken: set[str]
+) -> tuple[DealerMember, ...]:
+    """Open a trading account for each dealer in each registry whose venue it serves.
+
+    Dealers are numbered from 1 across the scenario: dealer `dealer-2` has member
+    `dealer-2-ch` and account `dealer_2_ch` in the Swiss registry.
+    """
+    seats: list[DealerMember] = []
+    number = 0
+    for agents in scenario.agents:
+        if not isinstance(agents, DealerAgents):
+            continue
+        for _ in range(agents.count):
+            number += 1
+            dealer = f"{DEALER_PREFIX}{number}"
+            for code in dealer_registries(scenario, agents.books):
+                member_id = f"{dealer}-{code.lower()}"
+                if member_id in taken:
+                    raise ValueError(f"dealer member {member_id!r} has another member's id")
+                opened = registries[code].open_account(
+                    AccountKind.TRADING, f"Dealer {dealer}", account_label(member_id)
+                )
+                seats.append(DealerMember(dealer, code, member_id, opened.account_id))
+                taken.add(member_id)
+    return tuple(seats)
 
 
 def _open_participants(

@@ -1,1 +1,1 @@
-"""`etslink verify`: Hypothesis state machines over a scenario's rules, and the rule oracles they check."""
+"""`etslink verify`: Hypothesis state machines over a scenario's rules, and their rule oracles."""

@@ -1,4 +1,5 @@
-"""Zero-intelligence-constrained traders (Gode & Sunder 1993) and the agent protocol."""
+"""Zero-intelligence traders, constrained and unconstrained (Gode & Sunder 1993), and the agent
+protocol."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from etslink.economics import UnitTrade, UnitValues, allocative_efficiency
-from etslink.sim.agents.zero_intelligence import Agent, MarketView, OrderIntent, ZiConstrainedTrader
+from etslink.sim.agents.zero_intelligence import (
+    Agent,
+    MarketView,
+    OrderIntent,
+    ZiConstrainedTrader,
+    ZiUnconstrainedTrader,
+)
 from exchange.book import Side
 
 PRICE_MAX_MINOR = 200  # Gode & Sunder's price range was 1 to 200
@@ -83,6 +90,55 @@ def test_cost_above_the_price_range_is_refused() -> None:
         ZiConstrainedTrader(Side.SELL, [201], random.Random(1), price_max_minor=200)
 
 
+@given(schedules, st.sampled_from([Side.BUY, Side.SELL]), st.integers(0, 2**32), st.data())
+def test_zi_u_trader_offers_anywhere_in_the_price_range_whatever_its_unit(
+    limits: list[int], side: Side, seed: int, data: st.DataObject
+) -> None:
+    limits.sort(reverse=side is Side.BUY)
+    trader = ZiUnconstrainedTrader(side, limits, random.Random(seed), price_max_minor=200)
+
+    for day in range(30):
+        filled_t = data.draw(st.integers(0, len(limits) - 1))
+        (intent,) = trader.act(day, _view(filled_t))
+        assert intent.side is side and intent.quantity_t == 1
+        assert 1 <= intent.price_minor <= PRICE_MAX_MINOR
+
+
+def test_zi_u_buyer_bids_above_its_value_and_seller_asks_below_its_cost() -> None:
+    # Gode & Sunder's ZI-U draws from [1, 200] blind to value and cost; a buyer valuing its
+    # unit at 20 bids above 20 nine times in ten, a seller costing 180 asks below it as often.
+    buyer = ZiUnconstrainedTrader(Side.BUY, [20], random.Random(5), price_max_minor=200)
+    seller = ZiUnconstrainedTrader(Side.SELL, [180], random.Random(5), price_max_minor=200)
+
+    bids = [buyer.act(day, EMPTY)[0].price_minor for day in range(50)]
+    asks = [seller.act(day, EMPTY)[0].price_minor for day in range(50)]
+
+    assert sum(bid > 20 for bid in bids) >= 30
+    assert sum(ask < 180 for ask in asks) >= 30
+    assert min(bids + asks) >= 1 and max(bids + asks) <= 200
+
+
+def test_offer_ranges_of_zi_c_and_zi_u_for_the_next_unit_and_after_the_last() -> None:
+    rng = random.Random(1)
+    zi_c_buyer = ZiConstrainedTrader(Side.BUY, [90, 70], rng, price_max_minor=200)
+    zi_c_seller = ZiConstrainedTrader(Side.SELL, [40, 60], rng, price_max_minor=200)
+    zi_u_buyer = ZiUnconstrainedTrader(Side.BUY, [90, 70], rng, price_max_minor=200)
+    zi_u_seller = ZiUnconstrainedTrader(Side.SELL, [40], rng, price_max_minor=200)
+
+    assert zi_c_buyer.offer_range_minor(1) == (1, 70)
+    assert zi_c_seller.offer_range_minor(0) == (40, 200)
+    assert zi_u_buyer.offer_range_minor(1) == (1, 200)
+    assert zi_u_seller.offer_range_minor(1) is None
+    assert zi_u_seller.act(0, _view(1)) == []
+
+
+def test_zi_u_trader_is_refused_the_same_bad_schedules_as_zi_c() -> None:
+    with pytest.raises(ValueError, match="must not fall"):
+        ZiUnconstrainedTrader(Side.SELL, [20, 10], random.Random(1), price_max_minor=200)
+    with pytest.raises(ValueError, match=r"\[1, 200\]"):
+        ZiUnconstrainedTrader(Side.BUY, [0], random.Random(1), price_max_minor=200)
+
+
 class FixedPriceAgent:
     """A stub strategy: always bids the same price for one tonne."""
 
@@ -97,6 +153,7 @@ def test_another_strategy_plugs_in_through_the_agent_protocol() -> None:
     agents: list[Agent] = [
         FixedPriceAgent(42),
         ZiConstrainedTrader(Side.BUY, [30], random.Random(3), price_max_minor=200),
+        ZiUnconstrainedTrader(Side.SELL, [30], random.Random(3), price_max_minor=200),
     ]
 
     intents = [i for agent in agents for i in agent.act(0, EMPTY)]
@@ -104,6 +161,7 @@ def test_another_strategy_plugs_in_through_the_agent_protocol() -> None:
     assert all(isinstance(agent, Agent) for agent in agents)
     assert intents[0] == OrderIntent(Side.BUY, 42, 1)
     assert intents[1].price_minor <= 30
+    assert intents[2].side is Side.SELL and 1 <= intents[2].price_minor <= 200
 
 
 # --- a Gode & Sunder session: a reference double auction, list-scanning and naive ---------

@@ -18,7 +18,8 @@ import pytest
 from compliance.stability import MonthlyPrice, StabilityEventKind, price_floor_minor
 from etslink.scenario import ScenarioRegistry, load_scenario
 from etslink.sim.agents.government import Government
-from etslink.sim.run import Run, RunResult, run_scenario
+from etslink.sim.kernel import YearOpened
+from etslink.sim.run import RunResult, Simulation, run_scenario
 from etslink.sim.world import Holder
 from exchange.book import Instrument
 
@@ -134,8 +135,8 @@ def test_a_korean_trigger_releases_a_quarter_of_the_reserve_by_auction() -> None
 
 
 def test_a_short_firm_bids_its_demand_curve_at_auction() -> None:
-    run = Run(load_scenario(CALIFORNIA_QUEBEC), years=1, days=4)
-    run._allocate(2018, 0)
+    run = Simulation(load_scenario(CALIFORNIA_QUEBEC), years=1, days=4)
+    run.on_year_opened(YearOpened(2018, 0), run.kernel.now)
     government = run.governments["CA"]
     bids = run._auction_bids(government)
     firms = {firm.member: firm for firm in run.firms if firm.registry == "CA"}
@@ -148,5 +149,7 @@ def test_a_short_firm_bids_its_demand_curve_at_auction() -> None:
         prices = [price for price, _ in schedule]  # the bids go in shuffled
         assert len(set(prices)) == len(prices) <= 4  # one bid per step of the curve
         assert all(quantity % 1_000 == 0 and quantity > 0 for _, quantity in schedule)
-        need_t = firms[member].forecast_t - run._position(firms[member])[0]
+        firm = firms[member]
+        assert firm.plan is not None
+        need_t = firm.plan.need_t - firm.covered(firm.holdings_units(run.access))
         assert sum(quantity for _, quantity in schedule) <= need_t  # never more than it lacks

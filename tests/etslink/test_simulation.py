@@ -20,18 +20,10 @@ from click.testing import CliRunner
 from compliance.presets import load_preset
 from etslink.cli import cli
 from etslink.scenario import load_scenario
-from etslink.sim.run import (
-    Firm,
-    Prompt,
-    RunResult,
-    firm_intent,
-    foreign_cap_t,
-    mac_curve,
-    reference_price,
-    run_scenario,
-    year_end_abatement_t,
-)
-from exchange.book import Side
+from etslink.sim.access import Quote
+from etslink.sim.participants import Prompt
+from etslink.sim.run import RunResult, run_scenario
+from etslink.sim.valuation import foreign_share_max
 from exchange.market import TradeStatus
 
 REPORTS = ("summary.json", "trades.csv", "prices.csv", "compliance.csv")
@@ -153,63 +145,14 @@ def test_cli_run_of_a_missing_file_exits_non_zero(tmp_path: Path) -> None:
     assert outcome.exit_code != 0
 
 
-# ---------------------------------------------------------------- the firm's rule
-
-
-def _firm(forecast_t: int) -> Firm:
-    scenario = load_scenario(KAZAKHSTAN)
-    entity = scenario.registries[0].entities[0]
-    firm = Firm(entity, "KZ", "x", mac_curve(entity), "KZT", "KZU", ("KZU",), 1_000_000, False)
-    firm.forecast_t = forecast_t
-    return firm
-
-
-def test_a_short_firm_bids_what_the_chunks_last_tonne_saves_in_abatement() -> None:
-    firm = _firm(1_000_000)
-    intent = firm_intent(firm, 800_000, 800_000, None, 1_000)
-    assert intent is not None
-    side, limit, quantity_t = intent
-    assert side is Side.BUY
-    assert quantity_t == 50_000  # a quarter of the 200,000 t gap, in whole lots
-    # Buying 50,000 of the 200,000 t it lacks, it still abates 150,000 t: the last
-    # tonne bought saves abating the 150,000th.
-    assert limit == firm.curve.marginal_cost(150_000)
-
-
-def test_a_long_firm_offers_at_what_selling_costs_it_and_never_more_than_it_holds() -> None:
-    firm = _firm(1_000_000)
-    intent = firm_intent(firm, 1_200_000, 30_500, None, 1_000)
-    assert intent is not None
-    side, limit, quantity_t = intent
-    assert side is Side.SELL
-    assert limit == firm.curve.marginal_cost(0)  # 200,000 t spare: selling 30,000 costs nothing
-    assert quantity_t == 30_000
-    # At a price that makes it plan 100,000 t of abatement, holding 950,000 t it is
-    # 50,000 t long: selling a quarter, 12,000 t, means abating 62,000 t instead of 50,000.
-    price = firm.curve.marginal_cost(100_000)
-    long_at_price = firm_intent(firm, 950_000, 950_000, price, 1_000)
-    assert long_at_price is not None
-    assert long_at_price[0] is Side.SELL and long_at_price[2] == 12_000
-    assert long_at_price[1] == firm.curve.marginal_cost(62_000)
-
-
-def test_a_covered_firm_at_a_price_below_its_mac_does_nothing() -> None:
-    firm = _firm(1_000_000)
-    assert firm_intent(firm, 1_000_000, 1_000_000, Fraction(1), 1_000) is None
+# ---------------------------------------------------------------- quotes
 
 
 def test_reference_price_moves_to_a_better_quote() -> None:
-    assert reference_price(None, None, None) is None
-    assert reference_price(Fraction(100), Fraction(120), None) == 120
-    assert reference_price(Fraction(100), None, Fraction(90)) == 90
-
-
-def test_year_end_abatement_covers_a_shortfall_while_cheaper_than_the_penalty() -> None:
-    firm = _firm(1_000_000)
-    at_price = int(firm.curve.abatement_at_price(6_000))
-    assert year_end_abatement_t(firm, Fraction(6_000), 2_000_000) == at_price
-    assert year_end_abatement_t(firm, Fraction(6_000), 990_000) == max(at_price, 10_000)
-    assert year_end_abatement_t(firm, None, 0) == 1_000_000
+    assert Quote(None, None, None).reference_minor() is None
+    assert Quote(120, None, 100).reference_minor() == 120
+    assert Quote(None, 90, 100).reference_minor() == 90
+    assert Quote(None, 150, None).reference_minor() == 150
 
 
 def test_ctrl_c_stops_the_run_and_writes_what_was_done(tmp_path: Path) -> None:
@@ -234,12 +177,11 @@ def test_summary_abatement_totals_are_the_firms_years(kazakhstan: RunResult) -> 
         assert row.emissions_t == row.forecast_t - row.abatement_t
 
 
-def test_a_surrender_uses_foreign_allowances_up_to_australias_half_of_liability() -> None:
+def test_australias_preset_caps_foreign_allowances_at_half_of_liability() -> None:
     # International units <= 50% of liability (DOMAIN.md, the Australia-EU interim link;
     # reference A21), in the australia preset.
-    regime = load_preset("australia")
-    assert foreign_cap_t(regime, 2016, 1_000_001) == 500_000  # rounded down
-    assert foreign_cap_t(load_preset("eu"), 2016, 1_000) is None  # no such limit
+    assert foreign_share_max(load_preset("australia"), 2016) == Fraction(1, 2)
+    assert foreign_share_max(load_preset("eu"), 2016) is None  # no such limit
 
 
 def _no_one_at_the_prompt(prompt: str) -> str:

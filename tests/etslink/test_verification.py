@@ -53,8 +53,10 @@ DRILLS = ROOT / "fixtures" / "scenarios" / "verify"
 BROKEN = DRILLS / "offsets-reexport-broken.toml"
 FIXED = DRILLS / "offsets-reexport-fixed.toml"
 
-# The profile's budget, scaled down: the default profile keeps this file near 20 s.
-EXAMPLES = max(10, settings().max_examples // 6)
+# The profile's budget, scaled down: the default profile keeps this file near 30 s. Twenty
+# examples at least: with ten, whether any generated transfer crossed the Australia–EU
+# one-way link depended on how Hypothesis's examples happened to fall (seen both ways).
+EXAMPLES = max(20, settings().max_examples // 3)
 STEPS = max(15, settings().stateful_step_count // 2)
 
 SZA_TO_CH = ("transfer_sz_to_ch_on_sz_ch", {"accounts": "sz-industry-1 -> ch-cement-1"})

@@ -99,7 +99,7 @@ def test_listings_settle_in_custody_and_zic_traders_trade_from_their_instruments
         assert account.kind is AccountKind.EXCHANGE_CUSTODY
     wanted = sum(a.count for a in world.scenario.agents if isinstance(a, ZicAgents))
     assert len(world.zic_traders) == wanted == 14
-    assert [t.member_id for t in world.zic_traders[:2]] == ["zic-1", "zic-2"]
+    assert [t.member_id for t in world.zic_traders[:2]] == ["zi-1", "zi-2"]
     for trader in world.zic_traders:
         assert trader.registry == listings[trader.instrument].registry
         account = world.registries[trader.registry].account(trader.account_id)

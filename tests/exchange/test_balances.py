@@ -213,3 +213,18 @@ class ClearingMachine(RuleBasedStateMachine):
 
 
 TestClearing = ClearingMachine.TestCase
+
+
+def test_custody_takes_a_venue_listing_code_and_refuses_malformed_ones() -> None:
+    """EUA@CH: EU allowances at the Swiss venue, a claim of its own beside plain EUA."""
+    custody = CustodyBook()
+    custody.open_member("seller")
+    custody.deposit("seller", "EUA@CH", 100)
+    custody.deposit("seller", "EUA", 40)
+    custody.reserve("sell-1", "seller", "EUA@CH", 60)
+    custody.deliver("sell-1", 60, "EUA@CH-1")  # a venue trade id is a good reference
+    assert custody.balance("seller", "EUA@CH") == Balance(40, 0)
+    assert custody.balance("seller", "EUA") == Balance(40, 0)
+    custody.check_conservation()
+    for code in ("EUA@", "EUA@che", "eua@CH", "EUA@C", "@CH", "EUA@CH@EU"):
+        _refused(custody, BalanceCode.BAD_ASSET, custody.deposit, "seller", code, 1)

@@ -28,10 +28,12 @@ from gateway import GatewayError, LinkCode, LinkState, load_links
 from gateway.endpoint import TransferOrder
 from gateway.federation import Federation
 from gateway.links import Link
-from registry import AccountKind, Registry, SigningKey, UnitKind, UnitType
+from gateway.messages import TransactionStatus
+from registry import AccountKind, Registry, RegistryError, SigningKey, UnitKind, UnitType
 from registry.clock import SimulatedClock
 from registry.journal import Journal
 from registry.store import make_engine
+from tests.exchange.positions import check_unsettled_positions
 
 EUA = UnitType("EUA", UnitKind.ALLOWANCE, "EU")
 CHU = UnitType("CHU", UnitKind.ALLOWANCE, "CH")
@@ -89,8 +91,7 @@ class Market:
     def check(self) -> None:
         """Cash and units conserved; custody claims equal what the custody account holds."""
         exchange = self.exchange
-        exchange.clearing.check_conservation()
-        exchange.custody.check_conservation()
+        exchange.check_conservation()
         assert exchange.clearing.total("EUR") == 20_000_000
         assert exchange.custody.total("EUA") == self.held("EU", "custody") + self._in_transfer()
         self.federation.check_conservation()
@@ -108,6 +109,9 @@ class Market:
             if trade.status in (TradeStatus.PENDING, TradeStatus.IN_TRANSFER):
                 cash[trade.buyer] += trade.cost_minor
                 units[trade.seller] += trade.quantity_t
+        for move in exchange._moves.values():  # withdrawals waiting for the link's window
+            if move.reservation_id is not None:
+                units[move.member] += move.quantity_t
         for member in MEMBERS:
             assert exchange.clearing.balance(member, "EUR").reserved == cash[member], member
             assert exchange.custody.balance(member, "EUA").reserved == units[member], member
@@ -240,6 +244,77 @@ class SettlementMachine(RuleBasedStateMachine):
         self.market = Market(dataclasses.replace(EU_CH, period_cap_t=3_000))
         self.order_id = 0
         self.final: dict[str, TradeStatus] = {}
+        # Tonnes each member put in custody less what it took out (the model of its claim).
+        self.moved_in_t: dict[str, int] = dict.fromkeys(MEMBERS, 0)
+        self.moved_in_t["eu-steel"] = 5_000
+        # Both brokers hold some EUA to deposit from the start: the Swiss one across the link.
+        eu = self.market.registries["EU"]
+        eu.transfer("steel", "broker", "EUA", 1_000)
+        order = TransferOrder("seed", "steel", "CH", "broker", "EUA", 1_000)
+        assert self.market.federation.transfer("EU", order) is TransactionStatus.COMPLETED
+
+    def _snapshot(self, member: str) -> tuple[str, str, int, int, int, int]:
+        exchange, market = self.market.exchange, self.market
+        who = exchange.members[member]
+        return (
+            exchange.clearing.state_digest(),
+            exchange.custody.state_digest(),
+            market.held(who.registry, who.account),
+            market.held("EU", "custody"),
+            len(market.registries["EU"].ledger.locks()),
+            len(market.registries["CH"].ledger.locks()),
+        )
+
+    def _gateway_refusal(self, member: str, quantity: int) -> LinkCode | MarketCode | None:
+        """Return why a move of `quantity` t across the link must be refused now, if it must."""
+        if member != "ch-broker":
+            return None
+        # The exchange checks the cap's headroom before it proposes the transfer.
+        gateway = self.market.federation.gateway
+        year = self.market.clock.now().year
+        held = self.market.exchange._headroom_t.get(("eu-ch", year), 0)
+        if gateway.period_flow_t("eu-ch", year) + held + quantity > 3_000:
+            return LinkCode.TRANSFER_LIMIT_EXCEEDED
+        if gateway.links["eu-ch"].state is not LinkState.ACTIVE:
+            return MarketCode.WITHDRAWAL_NOT_COMPLETED
+        return None
+
+    @rule(member=st.sampled_from(MEMBERS), quantity=st.integers(-5, 600))
+    def deposit(self, member: str, quantity: int) -> None:
+        """Units in from the member's account: internal in EU, through the gateway from CH."""
+        exchange, market = self.market.exchange, self.market
+        who = exchange.members[member]
+        before = self._snapshot(member)
+        try:
+            exchange.deposit_units(member, "EUA", quantity)
+        except (BalanceError, GatewayError, MarketError, RegistryError) as error:
+            assert self._snapshot(member) == before, error
+            assert quantity <= 0 or quantity > before[2] or self._gateway_refusal(member, quantity)
+            return
+        assert quantity > 0 and market.held(who.registry, who.account) == before[2] - quantity
+        self.moved_in_t[member] += quantity
+
+    @rule(member=st.sampled_from(MEMBERS), quantity=st.integers(-5, 600))
+    def withdraw(self, member: str, quantity: int) -> None:
+        """Units of the free claim out to the member's account; refused whole when short."""
+        exchange, market = self.market.exchange, self.market
+        who = exchange.members[member]
+        free = exchange.custody.balance(member, "EUA").free
+        refusal = self._gateway_refusal(member, quantity)
+        before = self._snapshot(member)
+        try:
+            exchange.withdraw_units(member, "EUA", quantity)
+        except BalanceError as error:
+            assert not 0 < quantity <= free, error
+            assert self._snapshot(member) == before
+            return
+        except (GatewayError, MarketError) as error:
+            assert error.code == refusal, error
+            assert self._snapshot(member) == before
+            return
+        assert 0 < quantity <= free and refusal is None
+        assert market.held(who.registry, who.account) == before[2] + quantity
+        self.moved_in_t[member] -= quantity
 
     @rule(
         member=st.sampled_from(MEMBERS),
@@ -302,6 +377,22 @@ class SettlementMachine(RuleBasedStateMachine):
     def cancel_something(self, data: st.DataObject) -> None:
         order_id = data.draw(st.integers(1, max(1, self.order_id)))
         self.market.exchange.cancel("EUA", order_id)
+
+    @invariant()
+    def claims_are_what_came_in_less_what_went_out_and_was_sold(self) -> None:
+        trades = self.market.exchange.trades.values()
+        for member in MEMBERS:
+            sold_t = sum(
+                t.quantity_t
+                for t in trades
+                if t.seller == member and t.status is TradeStatus.SETTLED
+            )
+            claim = self.market.exchange.custody.balance(member, "EUA")
+            assert claim.total == self.moved_in_t[member] - sold_t, member
+
+    @invariant()
+    def unsettled_positions_equal_a_recount_of_the_trades(self) -> None:
+        check_unsettled_positions(self.market.exchange, MEMBERS, {"EUA": "EUR"})
 
     @invariant()
     def nothing_lost_and_each_trade_ends_once(self) -> None:
@@ -417,3 +508,146 @@ def test_each_refusal_around_the_engine_has_its_code_and_changes_nothing() -> No
     assert deposit.value.code == MarketCode.DEPOSIT_NOT_COMPLETED
     assert exchange.custody.balance("ch-seller", "EUA") == Balance(0, 0)
     assert market.held("CH", "steel") == before_units
+
+
+def test_a_withdrawal_in_the_listings_registry_returns_free_units_and_debits_the_claim() -> None:
+    market = Market()
+    exchange = market.exchange
+    exchange.submit("EUA", LIMIT, 1, "eu-steel", SELL, 6_500, 1_000)  # 1,000 t of the claim held
+    exchange.withdraw_units("eu-steel", "EUA", 3_000)
+    assert exchange.custody.balance("eu-steel", "EUA") == Balance(2_000, 1_000)
+    assert (market.held("EU", "steel"), market.held("EU", "custody")) == (8_000, 2_000)
+    market.check()
+
+
+def test_a_withdrawal_to_another_registry_crosses_the_link_as_a_signed_transfer() -> None:
+    market = Market()
+    exchange = market.exchange
+    market.federation.transfer("EU", TransferOrder("G1", "steel", "CH", "broker", "EUA", 500))
+    exchange.deposit_units("ch-broker", "EUA", 500)  # in through the gateway
+    assert market.held("CH", "broker") == 0 and market.held("EU", "custody") == 5_500
+    exchange.withdraw_units("ch-broker", "EUA", 200)  # and out again
+    assert exchange.custody.balance("ch-broker", "EUA") == Balance(300, 0)
+    assert (market.held("CH", "broker"), market.held("EU", "custody")) == (200, 5_300)
+    assert market.federation.gateway.period_flow_t("eu-ch", 2024) == 1_200  # 500 + 500 + 200
+    market.check()
+
+
+def test_a_withdrawal_that_cannot_be_made_is_refused_with_its_code_and_changes_nothing() -> None:
+    market = Market()
+    exchange = market.exchange
+    market.federation.transfer("EU", TransferOrder("G1", "steel", "CH", "broker", "EUA", 100))
+    exchange.deposit_units("ch-broker", "EUA", 100)
+    exchange.submit("EUA", LIMIT, 1, "eu-steel", SELL, 6_500, 4_000)  # 1,000 t of 5,000 free
+
+    def state() -> tuple[object, ...]:
+        return (
+            exchange.custody.state_digest(),
+            exchange.clearing.state_digest(),
+            market.held("EU", "steel"),
+            market.held("EU", "custody"),
+            market.held("CH", "broker"),
+        )
+
+    before = state()
+    cases = [
+        (BalanceCode.INSUFFICIENT_FREE_BALANCE, "eu-steel", "EUA", 1_001),
+        (BalanceCode.AMOUNT_NOT_POSITIVE, "eu-steel", "EUA", 0),
+        (BalanceCode.AMOUNT_NOT_POSITIVE, "eu-steel", "EUA", -5),
+        (BalanceCode.AMOUNT_NOT_POSITIVE, "eu-steel", "EUA", 2.0),
+        (BalanceCode.INSUFFICIENT_FREE_BALANCE, "eu-broker", "EUA", 1),  # no claim at all
+        (MarketCode.UNKNOWN_MEMBER, "nobody", "EUA", 1),
+        (MarketCode.UNKNOWN_LISTING, "eu-steel", "CHU", 1),
+    ]
+    for code, member, instrument, quantity in cases:
+        with pytest.raises((BalanceError, MarketError)) as refused:
+            exchange.withdraw_units(member, instrument, quantity)  # type: ignore[arg-type]
+        assert refused.value.code == code, (member, quantity)
+        assert state() == before
+    market.federation.gateway.set_link_state("eu-ch", LinkState.SUSPENDED, "incident")
+    with pytest.raises(MarketError) as not_completed:
+        exchange.withdraw_units("ch-broker", "EUA", 50)
+    assert not_completed.value.code == MarketCode.WITHDRAWAL_NOT_COMPLETED
+    assert "REJECTED" in not_completed.value.message
+    assert state() == before
+    market.check()
+
+
+def test_a_gateway_withdrawal_may_not_take_the_cap_room_held_for_buy_orders() -> None:
+    """A matched trade must always settle: the room under the period cap stays for it."""
+    market = Market(dataclasses.replace(EU_CH, period_cap_t=500))
+    exchange = market.exchange
+    market.federation.transfer("EU", TransferOrder("G1", "steel", "CH", "broker", "EUA", 200))
+    exchange.deposit_units("ch-broker", "EUA", 200)  # 400 t of the cap used
+    exchange.submit("EUA", LIMIT, 1, "ch-broker", BUY, 6_000, 80)  # holds 80 t more
+    before = exchange.custody.state_digest()
+    with pytest.raises(GatewayError) as refused:
+        exchange.withdraw_units("ch-broker", "EUA", 21)
+    assert refused.value.code == LinkCode.TRANSFER_LIMIT_EXCEEDED
+    assert exchange.custody.state_digest() == before and market.held("CH", "broker") == 0
+    exchange.withdraw_units("ch-broker", "EUA", 20)
+    assert market.federation.gateway.period_flow_t("eu-ch", 2024) == 420
+    market.check()
+
+
+def test_moves_waiting_for_the_links_window_are_settled_by_the_cycle_after_it_opens() -> None:
+    """EU–CH transfers run on Tuesdays and Thursdays (reference A20): asked on a Wednesday,
+    a withdrawal holds its tonnes and a deposit credits nothing until Thursday's transfer."""
+    market = Market(load_links("fixtures/links/eu-switzerland.toml")[0])  # with its windows
+    exchange = market.exchange
+    market.federation.transfer("EU", TransferOrder("G1", "steel", "CH", "broker", "EUA", 300))
+    exchange.deposit_units("ch-broker", "EUA", 100)  # Tuesday: completes at once
+    exchange.advance(datetime(2024, 3, 6, 10, tzinfo=UTC))  # Wednesday
+    with pytest.raises(MarketError) as waiting_out:
+        exchange.withdraw_units("ch-broker", "EUA", 40)
+    assert waiting_out.value.code == MarketCode.WITHDRAWAL_NOT_COMPLETED
+    with pytest.raises(MarketError) as waiting_in:
+        exchange.deposit_units("ch-broker", "EUA", 30)
+    assert waiting_in.value.code == MarketCode.DEPOSIT_NOT_COMPLETED
+    assert exchange.custody.balance("ch-broker", "EUA") == Balance(100, 40)  # 40 t held
+    with pytest.raises(BalanceError):
+        exchange.withdraw_units("ch-broker", "EUA", 61)  # the held tonnes are not free
+    assert market.held("CH", "broker") == 170  # 30 t locked in CH for the deposit
+    market.check()
+    exchange.advance(datetime(2024, 3, 7, 10, tzinfo=UTC))  # Thursday: both cross
+    assert exchange.custody.balance("ch-broker", "EUA") == Balance(90, 0)  # 100 - 40 + 30
+    assert market.held("CH", "broker") == 210
+    market.check()
+
+
+def test_unsettled_tonnes_and_cash_count_what_is_bought_and_sold_until_it_settles() -> None:
+    market = Market()
+    exchange = market.exchange
+    exchange.submit("EUA", LIMIT, 1, "eu-steel", SELL, 6_500, 300)
+    exchange.submit("EUA", LIMIT, 2, "eu-broker", BUY, 6_500, 100)
+    exchange.submit("EUA", LIMIT, 3, "ch-broker", BUY, 6_500, 150)
+    assert exchange.unsettled_t("eu-broker", "EUA") == 100
+    assert exchange.unsettled_t("ch-broker", "EUA") == 150
+    assert exchange.unsettled_t("eu-steel", "EUA") == -250
+    assert exchange.unsettled_cash_minor("eu-steel", "EUR") == 250 * 6_500
+    assert exchange.unsettled_cash_minor("ch-broker", "EUR") == -150 * 6_500
+    market.federation.gateway.set_link_state("eu-ch", LinkState.SUSPENDED, "incident")
+    exchange.settle()  # the EU trade settles, the Swiss one fails: neither is open any more
+    for member in MEMBERS:
+        assert exchange.unsettled_t(member, "EUA") == 0
+        assert exchange.unsettled_cash_minor(member, "EUR") == 0
+    with pytest.raises(MarketError) as unknown:
+        exchange.unsettled_t("eu-steel", "CHU")
+    assert unknown.value.code == MarketCode.UNKNOWN_LISTING
+
+
+def test_a_market_buy_reserves_past_its_own_asks_which_self_trade_prevention_cancels() -> None:
+    """Its own 6,400 ask is cancelled, not bought: the buy pays 6,401 and must have held it."""
+    market = Market()
+    exchange = market.exchange
+    market.registries["EU"].transfer("steel", "broker", "EUA", 10)
+    exchange.deposit_units("eu-broker", "EUA", 10)
+    exchange.submit("EUA", LIMIT, 1, "eu-steel", SELL, 6_401, 5)
+    exchange.submit("EUA", LIMIT, 2, "eu-broker", SELL, 6_400, 5)
+    exchange.submit("EUA", MARKET, 3, "eu-broker", BUY, None, 5)
+    [trade] = exchange.trades.values()
+    assert (trade.price_minor, trade.quantity_t) == (6_401, 5)
+    assert exchange.clearing.balance("eu-broker", "EUR").reserved == 5 * 6_401
+    exchange.settle()
+    assert market.held("EU", "broker") == 5
+    market.check()

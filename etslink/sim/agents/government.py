@@ -47,6 +47,7 @@ from compliance.stability import (
     price_floor_minor,
 )
 from etslink.scenario import AuctionPlan, ScenarioRegistry
+from etslink.sim.record import AuctionRecord
 from etslink.sim.world import Holder, World
 from exchange.auction import Auction, AuctionRules, UnsoldRule
 from exchange.book import Instrument
@@ -61,25 +62,6 @@ class AuctionBid:
     bidder: str
     price_minor: int
     quantity_t: int
-
-
-@dataclass(frozen=True, slots=True)
-class AuctionRecord:
-    """One auction's result, as the reports show it."""
-
-    day: str
-    registry: str
-    instrument: str
-    kind: str  # "scheduled" or "reserve release"
-    supply_t: int
-    reserve_price_minor: int
-    clearing_price_minor: int
-    sold_t: int
-    unsold_t: int
-    unsold_rule: str
-    bids: int
-    bidders: int
-    proceeds_minor: int
 
 
 @dataclass

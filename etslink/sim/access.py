@@ -1,0 +1,196 @@
+"""What an agent may see and do in the market: the port between agents and the exchange.
+
+Agents never touch the exchange's or a registry's state: they read public quotes and
+their own holdings and cash through `MarketAccess`, and act through it — limit orders
+(day orders: what still rests when the session closes is cancelled), deposits into
+custody for what they sell, withdrawals back to their accounts. Refusals are operating
+errors, not bugs: a refused order is counted and the agent sits that order out.
+
+Books are identified by their listing code: a unit type ("EUA"), or a unit type listed on
+another registry's venue ("EUA@CH", EU allowances traded in francs and held in custody
+in the Swiss registry).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from exchange.book import EventKind, OrderType, Side
+from registry import RegistryError
+
+if TYPE_CHECKING:
+    from etslink.sim.world import World
+
+ORDERS_PER_SESSION_MAX = 200_000  # every agent's orders in one session, together
+
+
+@dataclass(frozen=True, slots=True)
+class BookInfo:
+    """A listed book as agents see it: its code, unit type, venue, currency, lot and tick."""
+
+    code: str
+    unit_type: str
+    registry: str  # the venue: the registry whose custody holds its units
+    currency: str
+    lot_t: int
+    tick_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Public market data of one book: best bid and ask and the last trade, None if none."""
+
+    bid_minor: int | None
+    ask_minor: int | None
+    last_minor: int | None
+
+    def reference_minor(self) -> int | None:
+        """Return the price to plan by: the last trade, moved to a better quote if one shows.
+
+        A bid above the last trade is a price one could sell at now; an ask below it one
+        one could buy at. Neither a trade nor a quote: None.
+        """
+        price = self.last_minor
+        bid, ask = self.bid_minor, self.ask_minor
+        if bid is not None and (price is None or bid > price):
+            price = bid
+        # An ask below the price moves it down, unless the book is crossed by that bid.
+        crossed = bid is not None and ask is not None and ask < bid
+        if ask is not None and (price is None or ask < price) and not crossed:
+            price = ask
+        return price
+
+
+class MarketAccess:
+    """The agents' window onto the exchange and their own registry accounts."""
+
+    def __init__(self, world: World, books: dict[str, BookInfo]) -> None:
+        self._world = world
+        self._exchange = world.exchange
+        self.books = books
+        self.by_unit: dict[str, tuple[str, ...]] = {}
+        for code in sorted(books):
+            unit = books[code].unit_type
+            self.by_unit[unit] = (*self.by_unit.get(unit, ()), code)
+        self.last_minor: dict[str, int] = {}
+        self.placed: list[tuple[str, int]] = []  # this session's orders: (book, order id)
+        self.refused = 0
+        self._next_order = 1
+
+    # ------------------------------------------------------------ what anyone may see
+
+    def quote(self, code: str) -> Quote:
+        book = self._exchange.engine.book(code)
+        return Quote(book.best_bid(), book.best_ask(), self.last_minor.get(code))
+
+    def next_order_id(self) -> int:
+        order_id = self._next_order
+        self._next_order += 1
+        return order_id
+
+    # ------------------------------------------------------------ what a member may see
+
+    def account_t(self, registry: str, account: str, unit_type: str) -> int:
+        """Return the units of `unit_type` in the member's own account (any vintage)."""
+        holding = self._world.registries[registry].account(account).holding
+        return holding.balance(unit_type)
+
+    def account_vintage_t(self, registry: str, account: str, unit_type: str, vintage: int) -> int:
+        holding = self._world.registries[registry].account(account).holding
+        return holding.balance(unit_type, vintage)
+
+    def claimed_t(self, member: str, unit_type: str) -> int:
+        """Return the member's custody claims on every book of `unit_type`, with its bought but
+        unsettled tonnes and less its sold but unsettled ones."""
+        exchange = self._exchange
+        total = 0
+        for code in self.by_unit.get(unit_type, ()):
+            total += exchange.custody.balance(member, code).total
+            total += exchange.unsettled_t(member, code)
+        return total
+
+    def free_claim_t(self, member: str, code: str) -> int:
+        return self._exchange.custody.balance(member, code).free
+
+    def cash_free_minor(self, member: str, currency: str) -> int:
+        return self._exchange.clearing.balance(member, currency).free
+
+    def buy_room_t(self, member: str, code: str) -> int | None:
+        """Return the tonnes a link's period cap still lets the member buy on `code` (None: no
+        cap applies; 0 also when no link could carry them now)."""
+        try:
+            return self._exchange.buy_room_t(code, member)
+        except RegistryError:
+            return 0
+
+    # ------------------------------------------------------------ acting
+
+    def buy(
+        self, member: str, code: str, price_minor: Fraction | int, quantity_t: int
+    ) -> int | None:
+        """Place a limit buy, the price rounded down to the tick; return its id or None."""
+        tick = self.books[code].tick_minor
+        price = max(tick, math.floor(price_minor / tick) * tick)
+        return self._submit(member, code, Side.BUY, price, quantity_t)
+
+    def sell(
+        self, member: str, code: str, price_minor: Fraction | int, quantity_t: int
+    ) -> int | None:
+        """Place a limit sell, the price rounded up to the tick, after depositing what the
+        order needs beyond the member's free claim; return its id or None."""
+        tick = self.books[code].tick_minor
+        price = max(tick, math.ceil(price_minor / tick) * tick)
+        free_t = self.free_claim_t(member, code)
+        try:
+            if free_t < quantity_t:
+                self._exchange.deposit_units(member, code, quantity_t - free_t)
+        except RegistryError:
+            self.refused += 1
+            return None
+        return self._submit(member, code, Side.SELL, price, quantity_t)
+
+    def withdraw_all(self, member: str, code: str) -> int:
+        """Move the member's free claim on `code` back to its account; return the tonnes."""
+        free_t = self.free_claim_t(member, code)
+        if free_t > 0:
+            self._exchange.withdraw_units(member, code, free_t)
+        return free_t
+
+    def _submit(
+        self, member: str, code: str, side: Side, price_minor: int, quantity_t: int
+    ) -> int | None:
+        if len(self.placed) >= ORDERS_PER_SESSION_MAX:
+            self.refused += 1
+            return None
+        order_id = self.next_order_id()
+        try:
+            events = self._exchange.submit(
+                code, OrderType.LIMIT, order_id, member, side, price_minor, quantity_t
+            )
+        except RegistryError:
+            # An operating refusal (no cash, no link open now): the agent sits it out.
+            self.refused += 1
+            return None
+        if any(event[0] == EventKind.REJECTED for event in events):
+            self.refused += 1  # the engine refused it (lot, tick, price): nothing rests
+            return None
+        self.placed.append((code, order_id))
+        return order_id
+
+    def close_session(self) -> list[tuple[str, int, int]]:
+        """Cancel what still rests of the session's orders; return (book, id, open t) of each."""
+        cancelled = []
+        engine = self._exchange.engine
+        for code, order_id in self.placed:
+            resting = engine.book(code).order(order_id)
+            if resting is not None:
+                cancelled.append((code, order_id, resting[4]))
+                self._exchange.cancel(code, order_id)
+        self.placed = []
+        return cancelled
+
+
+__all__ = ["BookInfo", "MarketAccess", "Quote"]

@@ -1,0 +1,160 @@
+"""A dealer: a market maker on each book it serves, and an arbitrageur across linked venues.
+
+A dealer holds a trading account in each registry whose venue it serves (one exchange
+member per registry: `<dealer>-<registry code>`), and cash in each currency it quotes in.
+
+- **Fair value.** Per book, an exponentially weighted average of the book's session
+  prices (weight `FAIR_WEIGHT` on the newest); a book that has not traded yet borrows the
+  fair value of the same unit on another venue, converted at the scenario's rates.
+- **Quotes.** Each session it bids and asks one quote size around its fair value, a spread
+  apart, skewed against its inventory (long: both quotes lower, to sell; short of its
+  target: higher, to buy), never bidding beyond its inventory limit or its cash, and never
+  asking less than its registry's bank value (a dealer can bank too).
+- **Arbitrage across venues.** Where the same unit type is listed on two venues and a link
+  lets it from one registry into the other, the dealer buys it on the cheap venue through
+  its member in the dear venue's registry, so settlement moves the units over the link
+  through the gateway — with the link's direction, windows, caps and rate — into its
+  account there; it then offers them on the dear venue. It does so only when the dear
+  venue's bid beats the cheap venue's ask, converted, by more than its spread plus the
+  cost of carrying the units for the link's wait (`carry_days` at the scenario's interest
+  rate): the wait is paid for.
+
+What a dealer earns is the spread and, where a link's cap binds, the scarcity rent of
+moving units across it — in a run, the dealer is the one who holds the right to move them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from etslink.sim.access import BookInfo, MarketAccess
+
+FAIR_WEIGHT = Fraction(1, 3)  # the newest session price's weight in the fair value
+DAYS_PER_YEAR = 365
+
+
+@dataclass(frozen=True, slots=True)
+class DealerSeat:
+    """The dealer's member and account in one registry."""
+
+    registry: str
+    member: str
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class VenueRoute:
+    """Units of one type that may move from book `source`'s venue to book `target`'s."""
+
+    source: str
+    target: str
+    factor: Fraction  # target-book minor units per source-book minor unit
+    carry_days: int  # the link's typical wait for a window, in days
+
+
+@dataclass
+class DealerAgent:
+    """One dealer: its seats, the books it serves, its limits and its fair values."""
+
+    agent_id: str
+    seats: dict[str, DealerSeat]  # registry → seat
+    books: tuple[BookInfo, ...]
+    spread: Fraction  # the full quote spread as a share of fair value
+    quote_lots: int
+    inventory_t_max: int  # per book
+    interest_rate: Fraction
+    routes: tuple[VenueRoute, ...] = ()
+    fair_minor: dict[str, Fraction] = field(default_factory=dict)
+    bank_minor: dict[str, Fraction] = field(default_factory=dict)  # registry → bank value
+    open_routes: set[tuple[str, str]] = field(default_factory=set)
+    peers: dict[str, list[tuple[str, Fraction]]] = field(default_factory=dict)
+
+    def members(self) -> list[str]:
+        return [seat.member for seat in self.seats.values()]
+
+    # ------------------------------------------------------------ fair value
+
+    def observe(self, code: str, vwap_minor: Fraction) -> None:
+        """Fold one session's volume-weighted price of `code` into its fair value."""
+        old = self.fair_minor.get(code)
+        self.fair_minor[code] = (
+            vwap_minor if old is None else old + FAIR_WEIGHT * (vwap_minor - old)
+        )
+
+    def fair(self, code: str) -> Fraction | None:
+        own = self.fair_minor.get(code)
+        if own is not None:
+            return own
+        for other, factor in self.peers.get(code, ()):
+            if other in self.fair_minor:
+                return self.fair_minor[other] * factor
+        return None
+
+    # ------------------------------------------------------------ a session
+
+    def act(self, access: MarketAccess) -> None:
+        for route in self.routes:
+            if (route.source, route.target) in self.open_routes:
+                self._arbitrage(access, route)
+        for book in self.books:
+            self._quote(access, book)
+
+    def inventory_t(self, access: MarketAccess, book: BookInfo) -> int:
+        seat = self.seats[book.registry]
+        return access.account_t(seat.registry, seat.account, book.unit_type) + (
+            access.claimed_t(seat.member, book.unit_type)
+        )
+
+    def _quote(self, access: MarketAccess, book: BookInfo) -> None:
+        fair = self.fair(book.code)
+        if fair is None or fair <= 0:
+            return
+        seat = self.seats[book.registry]
+        held_t = self.inventory_t(access, book)
+        size_t = self.quote_lots * book.lot_t
+        # Skew by where inventory sits in [0, max]: at the middle none, at the ends half a spread.
+        tilt = Fraction(2 * held_t - self.inventory_t_max, 2 * max(1, self.inventory_t_max))
+        centre = fair * (1 - self.spread * tilt / 2)
+        bid = centre * (1 - self.spread / 2)
+        ask = max(centre * (1 + self.spread / 2), self._bank_in(book))
+        if held_t + size_t <= self.inventory_t_max and bid > 0:
+            cash = access.cash_free_minor(seat.member, book.currency)
+            if cash >= math.floor(bid) * size_t:
+                access.buy(seat.member, book.code, bid, size_t)
+        free_t = access.account_t(seat.registry, seat.account, book.unit_type)
+        free_t += access.free_claim_t(seat.member, book.code)
+        if free_t >= size_t:
+            access.sell(seat.member, book.code, ask, size_t)
+
+    def _bank_in(self, book: BookInfo) -> Fraction:
+        return self.bank_minor.get(book.registry, Fraction(0))
+
+    def _arbitrage(self, access: MarketAccess, route: VenueRoute) -> None:
+        """Buy on the cheap venue for delivery to the dear one's registry when it pays."""
+        source = access.books[route.source]
+        target = access.books[route.target]
+        seat = self.seats.get(target.registry)
+        if seat is None:
+            return
+        ask = access.quote(route.source).ask_minor
+        bid_there = access.quote(route.target).bid_minor
+        fair_there = self.fair(route.target)
+        sell_at = bid_there if bid_there is not None else fair_there
+        if ask is None or sell_at is None:
+            return
+        carry = 1 + self.interest_rate * route.carry_days / DAYS_PER_YEAR
+        cost = ask * route.factor * carry * (1 + self.spread / 2)
+        if cost >= sell_at:
+            return
+        room_t = self.inventory_t_max - self.inventory_t(access, target)
+        size_t = min(room_t, self.quote_lots * source.lot_t) // source.lot_t * source.lot_t
+        if size_t <= 0:
+            return
+        if access.cash_free_minor(seat.member, source.currency) < ask * size_t:
+            return
+        access.buy(seat.member, route.source, ask, size_t)
+
+
+__all__ = ["DealerAgent", "DealerSeat", "VenueRoute"]
