@@ -364,6 +364,20 @@ class Link:
         found = [opening for opening in openings if opening is not None]
         return min(found) if found else None
 
+    def longest_wait_days(self, start: datetime, days: int = 14) -> int:
+        """Return the longest wait, in whole days rounded up, for a window over `days` days
+        from `start` (0 without windows: units may cross at any moment)."""
+        if not self.windows:
+            return 0
+        longest = 0
+        for offset in range(days):
+            moment = start + timedelta(days=offset)
+            opening = self.next_opening(moment)
+            if opening is not None:
+                wait = opening - moment
+                longest = max(longest, wait.days + (1 if wait.seconds else 0))
+        return longest
+
     def allows(
         self,
         from_registry: str,

@@ -129,7 +129,7 @@ def _print(result: RunResult) -> None:
             )
     console.print(registries)
     _print_equilibrium(result)
-    over_run = summary.get("equilibrium", {}).get("over_run", {}).get("efficiency", {})
+    over_run = summary.get("equilibrium", {}).get("efficiency", {}).get("over_run", {})
     if over_run.get("percent") is not None:
         console.print(
             f"allocative efficiency of the trading over the run: {over_run['percent']}% "
@@ -180,40 +180,82 @@ def _print_auctions(scenario: str, auctions: list[tuple[str, str, dict[str, Any]
 
 
 def _print_equilibrium(result: RunResult) -> None:
-    """Print each registry-year's and linked group's equilibrium beside the run (rounded)."""
+    """Print the benchmark that matches the scenario's links beside the run, and each link."""
     section = result.summary.get("equilibrium", {})
-    rows: list[tuple[str, str, dict[str, Any]]] = []
-    for code, years in section.get("registries", {}).items():
-        rows.extend((code, year, report) for year, report in years.items())
-    for year, groups in section.get("links", {}).items():
-        rows.extend(("+".join(g["registries"]), year, g) for g in groups)
-    if not rows:
+    benchmark = section.get("benchmark", {})
+    if benchmark.get("status") == "infeasible":
+        console.print(f"no analytic benchmark: {benchmark.get('error')}")
+        return
+    systems = section.get("systems", {})
+    if not systems:
         return
     table = Table(
-        title=f"{result.scenario}: competitive equilibrium vs run (rounded; exact in "
-        f"summary.json; linked prices in {section.get('currency')} minor units)",
+        title=f"{result.scenario}: the benchmark for the scenario's links vs the run "
+        "(local minor units per t; exact in summary.json)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    columns = ("system", "year", "eq price", "run price", "gap", "eq abated t", "run abated t")
+    columns = ("system", "year", "bench", "alone", "run close", "gap %", "bench abated t")
     for column in columns:
         table.add_column(column, justify="left" if column == "system" else "right", no_wrap=True)
-    for system, year, report in rows:
-        rounded = report.get("rounded")
-        if rounded is None:  # no equilibrium (an infeasible cap)
-            table.add_row(system, year, report["analytical"]["status"], "", "", "", "")
-            continue
+    for code, years in systems.items():
+        for year, report in years.items():
+            view = report["rounded"]
+            bench = view["analytical_price_minor_local"]
+            run = view["simulated_price_minor_local"]
+            gap = "-" if run is None or not bench else f"{100 * (run - bench) / bench:+.1f}"
+            table.add_row(
+                code,
+                year,
+                _whole(bench),
+                _whole(view["autarky_price_minor_local"]),
+                _whole(run),
+                gap,
+                _whole(view["analytical_abatement_t"]),
+            )
+    console.print(table)
+    _print_links(result.scenario, section.get("links", {}), section.get("currency", ""))
+
+
+def _print_links(scenario: str, links: dict[str, Any], currency: str) -> None:
+    rows = [
+        (link_id, year, pair)
+        for link_id, link in links.items()
+        for year, pair in link["years"].items()
+    ]
+    if not rows:
+        return
+    table = Table(
+        title=f"{scenario}: linked pairs — price gap per tonne ({currency} minor units), "
+        "net flow (units)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    columns = ("link", "year", "way", "gap", "bench gap", "band", "ok", "flow", "bench flow")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("link", "way") else "right")
+    for link_id, year, pair in rows:
+        view = pair["rounded"]
+        way = pair["direction"]
+        within = pair["within_band"]
+        ok = "-" if within is None else ("yes" if within else "no")
+        if not pair["open_whole_year"]:
+            ok += "*"
         table.add_row(
-            system,
+            link_id,
             year,
-            _whole(rounded["analytical"]["price_minor"]),
-            _whole(rounded["simulated"]["price_minor"]),
-            _whole(rounded["gap"]["price_minor"]),
-            _whole(rounded["analytical"]["abatement_t"]),
-            _whole(rounded["simulated"]["abatement_t"]),
+            way,
+            _whole(view["gap_minor"]),
+            _whole(view["analytic_gap_minor"]),
+            _whole(view["band_minor"]),
+            ok,
+            f"{pair['net_flow_t']:,}",
+            _whole(view["analytic_flow_t"][way]),
         )
     console.print(table)
+    console.print("* the link was open for part of the year: prices were still converging")
 
 
 def _whole(value: int | None) -> str:

@@ -19,7 +19,6 @@ from etslink.economics.efficiency import (
     allocative_efficiency,
     max_gains_from_trade,
 )
-from etslink.economics.linked import LinkedEquilibrium, Market, linked_equilibrium
 from etslink.economics.market import (
     Equilibrium,
     EquilibriumStatus,
@@ -51,11 +50,9 @@ __all__ = [
     "InfeasibleCapError",
     "InfeasibleNetworkError",
     "LinearMac",
-    "LinkedEquilibrium",
     "LinkingGains",
     "MacCurve",
     "MacSegment",
-    "Market",
     "NetworkEquilibrium",
     "NetworkProblem",
     "NodeOutcome",
@@ -71,7 +68,6 @@ __all__ = [
     "allocative_efficiency",
     "autarky_problem",
     "competitive_equilibrium",
-    "linked_equilibrium",
     "linking_gains",
     "max_gains_from_trade",
     "network_equilibrium",

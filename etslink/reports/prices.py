@@ -1,21 +1,23 @@
 """Prices a report reads off a run's daily price rows: yearly, closing and converted.
 
 - **VWAP of a year**: notional over volume of the year's trades on a book.
-- **Closing price of a year**: the median of the daily volume-weighted prices of the
-  year's last `CLOSING_DAYS` days on which the book traded — where the market settled
-  once price discovery was done, robust to one odd day. A year's VWAP carries the
-  discovery: the first sessions of a new market trade at whatever reservation prices meet
-  first, and a market that has found its price trades little.
+- **Closing price of a year**: the median of the book's settlement prices over the year's
+  last `CLOSING_DAYS` sessions — where the market settled once price discovery was done,
+  robust to one odd day. A session's settlement price is its last trade moved to a better
+  quote resting at the close (`SettlementRow`), so a book that has found its price and
+  trades little still shows it, and a stale trade from months ago gives way to the quotes
+  that undercut it. A year's VWAP carries the discovery: the first sessions of a new market
+  trade at whatever reservation prices meet first.
 - **Converted**: into another currency's minor units at the scenario's rates, and, for a
   unit that counts `rate` tonnes in a registry, per tonne of that registry's obligation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from fractions import Fraction
 
-from etslink.sim.record import PriceRow, RunRecord
+from etslink.sim.record import PriceRow, RunRecord, SettlementRow
 
 CLOSING_DAYS = 5
 
@@ -33,23 +35,27 @@ def vwap_minor(rows: Iterable[PriceRow]) -> Fraction | None:
     return None if volume_t == 0 else Fraction(notional, volume_t)
 
 
-def closing_minor(rows: Sequence[PriceRow], days: int = CLOSING_DAYS) -> Fraction | None:
-    """Return the median daily VWAP of the last `days` rows (trading days) that traded."""
-    daily = [Fraction(row.notional_minor, row.volume_t) for row in rows if row.volume_t > 0]
-    daily = daily[-days:]
-    if not daily:
+def settlements_of(record: RunRecord, book: str, year: int) -> list[SettlementRow]:
+    prefix = f"{year}-"
+    return [
+        row for row in record.settlements if row.instrument == book and row.day.startswith(prefix)
+    ]
+
+
+def closing_price_minor(record: RunRecord, book: str, year: int) -> Fraction | None:
+    """Return the year's closing price of `book` (the module docstring), or None."""
+    settles = [
+        row.settle_minor
+        for row in settlements_of(record, book, year)
+        if row.settle_minor is not None
+    ][-CLOSING_DAYS:]
+    if not settles:
         return None
-    ordered = sorted(daily)
+    ordered = sorted(settles)
     middle = len(ordered) // 2
     if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def year_prices(record: RunRecord, book: str, year: int) -> tuple[Fraction | None, Fraction | None]:
-    """Return (VWAP, closing price) of `book` in `year`, in its currency's minor units."""
-    rows = rows_of(record, book, year)
-    return vwap_minor(rows), closing_minor(rows)
+        return Fraction(ordered[middle])
+    return Fraction(ordered[middle - 1] + ordered[middle], 2)
 
 
 def converted_minor(record: RunRecord, book: str, price_minor: Fraction, into: str) -> Fraction:
@@ -59,9 +65,9 @@ def converted_minor(record: RunRecord, book: str, price_minor: Fraction, into: s
 
 __all__ = [
     "CLOSING_DAYS",
-    "closing_minor",
+    "closing_price_minor",
     "converted_minor",
     "rows_of",
+    "settlements_of",
     "vwap_minor",
-    "year_prices",
 ]

@@ -14,14 +14,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from etslink.reports.numbers import exact
 from etslink.sim.record import AuctionRecord, RunRecord, TradeRow, settled
-
-
-def exact_text(value: Fraction) -> str:
-    """Return an exact amount as text: '1234' when whole, else 'p/q'."""
-    return (
-        str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-    )
 
 
 def build_summary(record: RunRecord) -> dict[str, Any]:
@@ -52,7 +46,7 @@ def build_summary(record: RunRecord) -> dict[str, Any]:
         "scenario": scenario.name,
         "seed": scenario.seed,
         "currency": scenario.currency,
-        "interest_rate": exact_text(scenario.interest_rate),
+        "interest_rate": exact(scenario.interest_rate),
         "interrupted": record.interrupted,
         "years_run": record.years_run,
         "trading_days_per_year_run": record.days_run,
@@ -88,7 +82,7 @@ def market_summary(record: RunRecord) -> dict[str, Any]:
             year["min_minor"] = row.price_minor if low is None else min(low, row.price_minor)
             year["max_minor"] = row.price_minor if high is None else max(high, row.price_minor)
         for year in by_year.values():
-            year["vwap_minor"] = exact_text(Fraction(year["notional_minor"], year["volume_t"]))
+            year["vwap_minor"] = exact(Fraction(year["notional_minor"], year["volume_t"]))
         for auction in record.auctions:
             if auction.instrument == code:
                 by_year.setdefault(auction.day[:4], _no_trades())["auctions"].append(
@@ -252,7 +246,7 @@ def surrender_mix(record: RunRecord, code: str) -> dict[int, dict[str, Any]]:
         mix["surrendered_by_unit_type_t"] = dict(sorted(mix["surrendered_by_unit_type_t"].items()))
         for key in ("offsets", "foreign"):
             share = Fraction(mix[f"{key}_t"], total_t) if total_t else Fraction(0)
-            mix[f"{key}_share"] = exact_text(share)
+            mix[f"{key}_share"] = exact(share)
     return by_period
 
 
@@ -309,7 +303,7 @@ def link_summary(record: RunRecord) -> dict[str, Any]:
             year["cap_use"] = (
                 None
                 if link.period_cap_t is None
-                else exact_text(Fraction(year["completed_t"], link.period_cap_t))
+                else exact(Fraction(year["completed_t"], link.period_cap_t))
             )
         links[link.link_id] = {
             "registries": [link.registry_a, link.registry_b],
@@ -414,7 +408,7 @@ def compliance_rows(record: RunRecord) -> list[list[Any]]:
                     o.period,
                     o.emissions_t,
                     o.obligation_t,
-                    exact_text(o.surrendered_value),
+                    exact(o.surrendered_value),
                     o.shortfall_t,
                     o.status.value,
                     o.penalty.fine_minor,
@@ -451,4 +445,4 @@ def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
         writer.writerows(rows)
 
 
-__all__ = ["build_summary", "exact_text", "link_summary", "surrender_mix", "write_reports"]
+__all__ = ["build_summary", "link_summary", "surrender_mix", "write_reports"]

@@ -203,8 +203,9 @@ class ZicAgents:
     [1, value_max_minor], to show what the budget constraint does. Without `value_band`
     each trader draws a private value in [value_min_minor, value_max_minor] each year (Gode
     & Sunder's induced values); with it, each session's value is the book's reference
-    price × (1 ± a uniform share up to `value_band`), kept inside that range — noise traders
-    whose valuations follow the market.
+    price × (1 ± a uniform share up to `value_band`) and it offers within twice the band of
+    that price — noise traders whose valuations follow the market
+    (`etslink.sim.agents.zi_trader`).
     """
 
     count: int

@@ -41,25 +41,31 @@ class BookInfo:
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """Public market data of one book: best bid and ask and the last trade, None if none."""
+    """Public market data of one book: best bid and ask, the last trade and the last
+    session's settlement price (None where there is none)."""
 
     bid_minor: int | None
     ask_minor: int | None
     last_minor: int | None
+    settle_minor: int | None = None
 
     def reference_minor(self) -> int | None:
-        """Return the price to plan by: the last trade, moved to a better quote if one shows.
+        """Return the price to plan by: the last settlement price (else the last trade),
+        moved to a better quote if one shows.
 
-        A bid above the last trade is a price one could sell at now; an ask below it one
-        one could buy at. Neither a trade nor a quote: None.
+        A bid above it is a price one could sell at now; an ask below it one one could buy
+        at. With neither a settlement nor a trade yet, the midpoint of a two-sided quote; a
+        lone quote is no price. None: no price.
         """
-        price = self.last_minor
+        price = self.settle_minor if self.settle_minor is not None else self.last_minor
         bid, ask = self.bid_minor, self.ask_minor
-        if bid is not None and (price is None or bid > price):
+        if price is None:
+            return None if bid is None or ask is None else (bid + ask) // 2
+        if bid is not None and bid > price:
             price = bid
         # An ask below the price moves it down, unless the book is crossed by that bid.
         crossed = bid is not None and ask is not None and ask < bid
-        if ask is not None and (price is None or ask < price) and not crossed:
+        if ask is not None and ask < price and not crossed:
             price = ask
         return price
 
@@ -75,7 +81,10 @@ class MarketAccess:
         for code in sorted(books):
             unit = books[code].unit_type
             self.by_unit[unit] = (*self.by_unit.get(unit, ()), code)
-        self.last_minor: dict[str, int] = {}
+        self.last_minor: dict[str, int] = {}  # each book's last trade
+        self.settle_minor: dict[str, int] = {}  # each book's last settlement price
+        # Each registry's scheduled auction volume not yet offered this year (published).
+        self.auction_supply_t: dict[str, int] = {}
         self.placed: list[tuple[str, int]] = []  # this session's orders: (book, order id)
         self.refused = 0
         self._next_order = 1
@@ -84,7 +93,12 @@ class MarketAccess:
 
     def quote(self, code: str) -> Quote:
         book = self._exchange.engine.book(code)
-        return Quote(book.best_bid(), book.best_ask(), self.last_minor.get(code))
+        return Quote(
+            book.best_bid(),
+            book.best_ask(),
+            self.last_minor.get(code),
+            self.settle_minor.get(code),
+        )
 
     def next_order_id(self) -> int:
         order_id = self._next_order

@@ -59,6 +59,23 @@ class PriceRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementRow:
+    """One book at one session's close: best bid and ask, last trade and settlement price.
+
+    The settlement price is the last trade moved to a better quote that rests at the close
+    (`Quote.reference_minor`): what the book says a unit is worth that day, on days without
+    trades too. None while the book has neither traded nor been quoted.
+    """
+
+    day: str
+    instrument: str
+    bid_minor: int | None
+    ask_minor: int | None
+    last_minor: int | None
+    settle_minor: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class FirmYear:
     """One firm's year: what it was given, abated, emitted and surrendered."""
 
@@ -116,6 +133,8 @@ class GovernmentYear:
     price_ceiling_minor: int | None
     reserve_price_minor: int  # the auctions' reserve price that year
     stability_events: tuple[StabilityEvent, ...]
+    auction_offered_t: int = 0  # what its scheduled auctions offered (unsold volume included)
+    reserve_at_start_t: int = 0  # the reserve it held when the year opened
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +196,7 @@ class RunRecord:
     books: Mapping[str, BookInfo]
     trades: tuple[TradeRow, ...]
     prices: tuple[PriceRow, ...]
+    settlements: tuple[SettlementRow, ...]
     firms: tuple[FirmFacts, ...]
     firm_years: tuple[FirmYear, ...]
     auctions: tuple[AuctionRecord, ...]
@@ -205,6 +225,7 @@ class RecordBuilder:
     scenario: Scenario
     books: dict[str, BookInfo]
     prices: list[PriceRow] = field(default_factory=list)
+    settlements: list[SettlementRow] = field(default_factory=list)
     trade_days: dict[str, str] = field(default_factory=dict)
     firm_years: list[FirmYear] = field(default_factory=list)
     borrowed_t: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -234,6 +255,7 @@ class RecordBuilder:
             books=dict(self.books),
             trades=trade_rows(world, self.trade_days),
             prices=tuple(self.prices),
+            settlements=tuple(self.settlements),
             firms=firms,
             firm_years=tuple(self.firm_years),
             auctions=auctions,
@@ -344,6 +366,7 @@ __all__ = [
     "PriceRow",
     "RecordBuilder",
     "RunRecord",
+    "SettlementRow",
     "SurrenderRow",
     "TradeRow",
     "TransferRow",

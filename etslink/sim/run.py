@@ -48,7 +48,7 @@ from etslink.reports import equilibrium as equilibrium_report
 from etslink.scenario import Scenario
 from etslink.sessions.compliance import verifier_key
 from etslink.sim import compliance_cycle, setup, timeline
-from etslink.sim.access import MarketAccess
+from etslink.sim.access import MarketAccess, Quote
 from etslink.sim.agents.dealer import DealerAgent
 from etslink.sim.agents.firm import FirmAgent, FirmYearPlan
 from etslink.sim.agents.government import AuctionBid, Government
@@ -76,6 +76,7 @@ from etslink.sim.record import (
     PriceRow,
     RecordBuilder,
     RunRecord,
+    SettlementRow,
 )
 from etslink.sim.valuation import bank_value_minor, foreign_share_max
 from etslink.sim.world import World, build_world
@@ -285,7 +286,19 @@ class Simulation:
         regime = self.world.books[code].regime
         return bank_value_minor(regime, year, self.last_year, self.scenario.interest_rate)
 
+    def _publish_auction_supply(self) -> None:
+        for code, government in self.governments.items():
+            left_t = government.auction_left_t if government.auctions_left > 0 else 0
+            self.access.auction_supply_t[code] = left_t
+
     def _plan_firms(self, year: int, index: int) -> None:
+        totals: dict[str, int] = {}
+        forecasts: dict[str, int] = {}
+        for firm in self.firms:
+            item = self.scenario.registry(firm.registry)
+            entity = next(e for e in item.entities if e.entity_id == firm.member)
+            forecasts[firm.member] = forecast_t(entity, index)
+            totals[firm.registry] = totals.get(firm.registry, 0) + forecasts[firm.member]
         for firm in self.firms:
             item = self.scenario.registry(firm.registry)
             entity = next(e for e in item.entities if e.entity_id == firm.member)
@@ -297,6 +310,7 @@ class Simulation:
                 forecast + carried,
                 self._bank_value(firm.registry, year),
                 foreign_share_max(item.regime, year),
+                Fraction(forecasts[firm.member], max(1, totals[firm.registry])),
             )
 
     def on_year_closed(self, event: YearClosed, moment: datetime) -> None:
@@ -350,6 +364,7 @@ class Simulation:
             bids = self._auction_bids(government)
             record = government.hold_auction(self.world, moment, "scheduled", supply_t, bids)
             government.after_scheduled(record)
+        self._publish_auction_supply()
 
     def _release_reserves(self, moment: datetime) -> None:
         for _, government in sorted(self.governments.items()):
@@ -406,7 +421,7 @@ class Simulation:
             self.access.sell(member, code, ceiling, offer_t)
 
     def on_session_closed(self, event: SessionClosed, moment: datetime) -> None:
-        exchange = self.world.exchange
+        self._record_settlements(moment)
         cancelled = self.access.close_session()
         for seat in self.seats:
             seat.tell_cancelled(cancelled)
@@ -421,13 +436,31 @@ class Simulation:
         self.sessions_done += 1
         if self.progress is not None:
             self.progress(self.sessions_done, self.years * self.days)
-        del exchange
 
-    def _todays_trades(self) -> list[Any]:
+    def _record_settlements(self, moment: datetime) -> None:
+        """Record each book's quotes and settlement price before day orders are cancelled."""
+        day = moment.date().isoformat()
+        today = self._todays_trades(peek=True)
+        last_today = {trade.instrument: trade.price_minor for trade in today}
+        for code in sorted(self.access.books):
+            quote = self.access.quote(code)
+            last = last_today.get(code, quote.last_minor)
+            # A trade today settles the day at it, moved by the closing quotes; without one,
+            # the last settlement is moved by them.
+            basis = last_today.get(code, quote.settle_minor)
+            settle = Quote(quote.bid_minor, quote.ask_minor, last, basis).reference_minor()
+            if settle is not None:
+                self.access.settle_minor[code] = settle
+                self.record.settlements.append(
+                    SettlementRow(day, code, quote.bid_minor, quote.ask_minor, last, settle)
+                )
+
+    def _todays_trades(self, *, peek: bool = False) -> list[Any]:
         """Return the trades since the last close (only those: copying history is quadratic)."""
         exchange = self.world.exchange
         new_t = len(exchange.trades) - self._trades_seen
-        self._trades_seen = len(exchange.trades)
+        if not peek:
+            self._trades_seen = len(exchange.trades)
         return list(islice(reversed(exchange.trades.values()), new_t))[::-1]
 
     _trades_seen = 0
@@ -453,8 +486,6 @@ class Simulation:
             monthly = self.monthly.setdefault(code, {})
             old_notional, old_t = monthly.get(month, (0, 0))
             monthly[month] = (old_notional + notional, old_t + volume_t)
-            for dealer in self.dealers:
-                dealer.observe(code, Fraction(notional, volume_t))
 
     def on_month_ended(self, event: MonthEnded, moment: datetime) -> None:
         """Let each government's price controls see the month's volume-weighted price."""
@@ -509,6 +540,8 @@ class Simulation:
                         price_ceiling_minor(stability, year),
                         government.reserve_price_minor(year),
                         tuple(e for e in government.events if e.year == year),
+                        sum(r.supply_t for r in records if r.kind == "scheduled"),
+                        government.reserve_at_start_t.get(year, 0),
                     )
                 )
         return tuple(rows)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import timedelta
 from fractions import Fraction
 
 from compliance.regime import PenaltyKind, Regime
@@ -251,17 +250,9 @@ def venue_routes(scenario: Scenario, served: Sequence[BookInfo]) -> tuple[VenueR
 
 
 def carry_days(link: Link) -> int:
-    """Return the longest wait, in days, for the link's next window over a fortnight."""
-    if not link.windows:
-        return CARRY_DAYS_DEFAULT
-    start = link.effective_from
-    longest = CARRY_DAYS_DEFAULT
-    for day in range(WINDOW_LOOK_DAYS):
-        moment = start + timedelta(days=day)
-        opening = link.next_opening(moment)
-        if opening is not None:
-            longest = max(longest, (opening - moment).days + 1)
-    return longest
+    """Return the days a dealer carries units over the link: its longest window wait, or the
+    next midnight's settlement when it has no windows."""
+    return max(CARRY_DAYS_DEFAULT, link.longest_wait_days(link.effective_from, WINDOW_LOOK_DAYS))
 
 
 def venue_peers(

@@ -15,16 +15,21 @@ from etslink.economics import (
     InfeasibleCapError,
     LinearMac,
     MacCurve,
-    Market,
     PiecewiseMac,
     UnitTrade,
     UnitValues,
     allocative_efficiency,
     competitive_equilibrium,
-    linked_equilibrium,
     max_gains_from_trade,
 )
 from etslink.economics.market import BISECTION_TOLERANCE_MINOR
+from etslink.economics.network import (
+    NetworkProblem,
+    Route,
+    SystemYear,
+    linking_gains,
+    network_equilibrium,
+)
 
 # --- worked examples ---------------------------------------------------------------------
 
@@ -136,25 +141,30 @@ def test_linking_the_two_firms_markets_equalises_their_macs_and_saves_cost() -> 
     # Autarky: X (firm A, cap 60) needs 40 t at 80; Y (firm B, cap 60) needs 40 t at 240.
     # Linked, the worked example's 120 results: X sends 20 t to Y; saving 6,400 − 4,800.
     a, b = _two_firms()
-    linked = linked_equilibrium([Market("X", (a,)), Market("Y", (b,))], {"X": 1, "Y": 1})
+    found = linking_gains(_two_systems(a, b, Fraction(1)))
 
-    assert linked.price_minor == 120
-    assert linked.autarky_price_minor == {"X": 80, "Y": 240}
-    assert linked.net_import_t == {"X": -20, "Y": 20}
-    assert linked.gains_from_linking_minor == 1_600
+    assert [node.price_minor for node in found.linked.nodes] == [120, 120]
+    assert [node.price_minor for node in found.autarky.nodes] == [80, 240]
+    assert [node.net_import_t for node in found.linked.nodes] == [-20, 20]
+    assert found.gains_from_linking_minor == 1_600
 
 
 def test_linked_price_reads_in_each_currency_through_the_exchange_rate() -> None:
     # Y's minor unit is worth half a common one: B's MAC is 3q in common units.
     # Common price p: p/2 + p/3 = 80, so p = 96, i.e. 192 in Y's currency.
     a, b = _two_firms()
-    linked = linked_equilibrium(
-        [Market("X", (a,)), Market("Y", (b,))], {"X": 1, "Y": Fraction(1, 2)}
-    )
+    linked = network_equilibrium(_two_systems(a, b, Fraction(1, 2)))
 
-    assert linked.price_minor == 96
-    assert linked.local_price_minor == {"X": 96, "Y": 192}
-    assert linked.net_import_t == {"X": -8, "Y": 8}
+    assert [node.price_common_minor for node in linked.nodes] == [96, 96]
+    assert [node.price_minor for node in linked.nodes] == [96, 192]
+    assert [node.net_import_t for node in linked.nodes] == [-8, 8]
+
+
+def _two_systems(a: Firm, b: Firm, rate_y: Fraction) -> NetworkProblem:
+    """X holds firm A, Y firm B; a free two-way link at 1:1; Y's money at `rate_y` common."""
+    nodes = (SystemYear("X", 2020, (a,)), SystemYear("Y", 2020, (b,), rate_y))
+    routes = (Route("X", "Y", 2020), Route("Y", "X", 2020))
+    return NetworkProblem(nodes, routes)
 
 
 def test_gode_sunder_efficiency_of_a_single_trade_against_the_step_curves() -> None:
@@ -312,19 +322,33 @@ def test_equilibrium_is_no_dearer_than_each_firm_meeting_its_own_allocation(
 def test_linking_never_raises_cost_and_the_price_lies_between_autarky_prices(
     data: st.DataObject,
 ) -> None:
-    markets = []
-    rates = {}
+    nodes = []
     for name in ("X", "Y"):
         firms = data.draw(linear_firms(prefix=name))
-        markets.append(Market(name, tuple(firms), _feasible_cap(data, firms)))
-        rates[name] = data.draw(st.sampled_from([Fraction(1), Fraction(1, 3), Fraction(7, 5)]))
+        cap_t = max(0, _feasible_cap(data, firms))
+        allocated = _with_cap(firms, cap_t)
+        rate = data.draw(st.sampled_from([Fraction(1), Fraction(1, 3), Fraction(7, 5)]))
+        nodes.append(SystemYear(name, 2020, tuple(allocated), rate))
+    routes = (Route("X", "Y", 2020), Route("Y", "X", 2020))
 
-    linked = linked_equilibrium(markets, rates)
+    found = linking_gains(NetworkProblem(tuple(nodes), routes))
 
-    assert linked.gains_from_linking_minor >= 0
-    autarky = linked.autarky_price_minor.values()
-    assert min(autarky) <= linked.price_minor <= max(autarky)
-    assert sum(linked.net_import_t.values()) == -linked.linked.permit_balance_t
+    assert found.gains_from_linking_minor >= 0
+    autarky = [node.price_common_minor for node in found.autarky.nodes]
+    for node in found.linked.nodes:
+        assert min(autarky) <= node.price_common_minor <= max(autarky)
+
+
+def _with_cap(firms: list[Firm], cap_t: int) -> list[Firm]:
+    """Return the firms with their allocations scaled so they sum to `cap_t`."""
+    total = sum(f.allocation_t for f in firms)
+    if total == cap_t:
+        return firms
+    shares = [cap_t // len(firms)] * len(firms)
+    shares[0] += cap_t - sum(shares)
+    return [
+        Firm(f.firm_id, f.baseline_t, share, f.mac) for f, share in zip(firms, shares, strict=True)
+    ]
 
 
 @st.composite

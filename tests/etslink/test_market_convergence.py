@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import pytest
 
-from etslink.reports.prices import closing_minor, rows_of
+from etslink.reports.prices import closing_price_minor
 from etslink.scenario import load_scenario
 from etslink.sim.run import run_scenario
 from tests.etslink import linear_cases as cases
@@ -51,7 +51,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], 
             path = cases.write_case(folder, name, seed, **options)  # type: ignore[arg-type]
             record = run_scenario(load_scenario(path), folder / f"{name}-{seed}").record
             found[(name, seed)] = Outcome(
-                {book: closing_minor(rows_of(record, book, YEAR)) for book in ("EUA", "CHU")},
+                {book: closing_price_minor(record, book, YEAR) for book in ("EUA", "CHU")},
                 sum(row.quantity_t for row in record.transfers if row.status == "completed"),
                 sum((row.abatement_cost_minor for row in record.firm_years), Fraction(0)),
             )

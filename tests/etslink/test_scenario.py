@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from etslink.economics import LinearMac, PiecewiseMac
 from etslink.scenario import (
     AuctionPlan,
     CsvAgent,
+    DealerAgents,
     FirmsAgents,
     ReservePlan,
     Scenario,
@@ -216,13 +218,21 @@ def test_unlinked_variant_differs_from_its_scenario_only_by_links(name: str) -> 
     unlinked = load_scenario(SCENARIOS / f"{name}-unlinked.toml")
     assert linked.links and not unlinked.links
     assert linked.registries == unlinked.registries
-    assert linked.instruments == unlinked.instruments
-    assert linked.agents == unlinked.agents
+    # Only the books that need the link go: a unit listed on a foreign venue ("EUA@CH").
+    own_venue = tuple(item for item in linked.instruments if "@" not in item.code)
+    assert own_venue == unlinked.instruments
+    assert [_without_venues(a) for a in linked.agents] == list(unlinked.agents)
     assert (linked.seed, linked.calendar, linked.fx) == (
         unlinked.seed,
         unlinked.calendar,
         unlinked.fx,
     )
+
+
+def _without_venues(agent: object) -> object:
+    if isinstance(agent, DealerAgents):
+        return replace(agent, books=tuple(code for code in agent.books if "@" not in code))
+    return agent
 
 
 def test_northeast_asia_links_tokyo_and_saitama_only() -> None:

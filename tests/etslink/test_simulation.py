@@ -152,7 +152,10 @@ def test_reference_price_moves_to_a_better_quote() -> None:
     assert Quote(None, None, None).reference_minor() is None
     assert Quote(120, None, 100).reference_minor() == 120
     assert Quote(None, 90, 100).reference_minor() == 90
-    assert Quote(None, 150, None).reference_minor() == 150
+    assert Quote(None, 150, None).reference_minor() is None  # a lone quote is no price
+    assert Quote(100, 150, None).reference_minor() == 125  # no trade yet: the midpoint
+    assert Quote(None, 90, 100, 95).reference_minor() == 90  # the settlement, then quotes
+    assert Quote(None, None, 100, 95).reference_minor() == 95
 
 
 def test_ctrl_c_stops_the_run_and_writes_what_was_done(tmp_path: Path) -> None:

@@ -93,10 +93,20 @@ def test_every_entity_has_a_compliance_account_and_is_registered_in_its_book(
 def test_listings_settle_in_custody_and_zic_traders_trade_from_their_instruments_registry() -> None:
     world = build("eu-switzerland")
     listings = world.exchange.listings
-    assert sorted(listings) == ["CHU", "EUA"]
+    assert sorted(listings) == ["CHU", "EUA", "EUA@CH"]
     for listing in listings.values():
         account = world.registries[listing.registry].account(listing.custody_account)
         assert account.kind is AccountKind.EXCHANGE_CUSTODY
+    # EU allowances on the Swiss venue: francs, custody in the Swiss registry.
+    venue = listings["EUA@CH"]
+    assert (venue.unit, venue.registry, venue.instrument.currency) == ("EUA", "CH", "CHF")
+    dealers = {seat.member_id: seat.registry for seat in world.dealers}
+    assert dealers == {
+        "dealer-1-ch": "CH",
+        "dealer-1-eu": "EU",
+        "dealer-2-ch": "CH",
+        "dealer-2-eu": "EU",
+    }
     wanted = sum(a.count for a in world.scenario.agents if isinstance(a, ZicAgents))
     assert len(world.zic_traders) == wanted == 14
     assert [t.member_id for t in world.zic_traders[:2]] == ["zi-1", "zi-2"]

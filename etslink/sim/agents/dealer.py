@@ -3,13 +3,15 @@
 A dealer holds a trading account in each registry whose venue it serves (one exchange
 member per registry: `<dealer>-<registry code>`), and cash in each currency it quotes in.
 
-- **Fair value.** Per book, an exponentially weighted average of the book's session
-  prices (weight `FAIR_WEIGHT` on the newest); a book that has not traded yet borrows the
-  fair value of the same unit on another venue, converted at the scenario's rates.
+- **Fair value.** Per book, the last session's settlement price (else the last trade): a
+  price the market found, never a lone quote resting today; a book with neither yet
+  borrows the price of the same unit on another venue, or of a unit that counts in the
+  book's registry at a link's rate, converted. A dealer follows the market: it provides
+  liquidity around the price the market found, it does not set one.
 - **Quotes.** Each session it bids and asks one quote size around its fair value, a spread
-  apart, skewed against its inventory (long: both quotes lower, to sell; short of its
-  target: higher, to buy), never bidding beyond its inventory limit or its cash, and never
-  asking less than its registry's bank value (a dealer can bank too).
+  apart, skewed against its inventory by up to `SKEW_MAX` (2%; long: both quotes lower, to
+  sell; empty: higher, to buy), never bidding beyond its inventory limit or its cash, and
+  never asking less than its registry's bank value (a dealer can bank too).
 - **Arbitrage across venues.** Where the same unit type is listed on two venues and a link
   lets it from one registry into the other, the dealer buys it on the cheap venue through
   its member in the dear venue's registry, so settlement moves the units over the link
@@ -31,7 +33,7 @@ from fractions import Fraction
 
 from etslink.sim.access import BookInfo, MarketAccess
 
-FAIR_WEIGHT = Fraction(1, 3)  # the newest session price's weight in the fair value
+SKEW_MAX = Fraction(1, 50)  # a full (or empty) inventory moves the quotes 2% off fair value
 DAYS_PER_YEAR = 365
 
 
@@ -66,7 +68,6 @@ class DealerAgent:
     inventory_t_max: int  # per book
     interest_rate: Fraction
     routes: tuple[VenueRoute, ...] = ()
-    fair_minor: dict[str, Fraction] = field(default_factory=dict)
     bank_minor: dict[str, Fraction] = field(default_factory=dict)  # registry → bank value
     open_routes: set[tuple[str, str]] = field(default_factory=set)
     peers: dict[str, list[tuple[str, Fraction]]] = field(default_factory=dict)
@@ -76,20 +77,15 @@ class DealerAgent:
 
     # ------------------------------------------------------------ fair value
 
-    def observe(self, code: str, vwap_minor: Fraction) -> None:
-        """Fold one session's volume-weighted price of `code` into its fair value."""
-        old = self.fair_minor.get(code)
-        self.fair_minor[code] = (
-            vwap_minor if old is None else old + FAIR_WEIGHT * (vwap_minor - old)
-        )
-
-    def fair(self, code: str) -> Fraction | None:
-        own = self.fair_minor.get(code)
+    def fair(self, access: MarketAccess, code: str) -> Fraction | None:
+        """Return the book's settled price, else one implied by a peer book's."""
+        own = settled_minor(access, code)
         if own is not None:
-            return own
+            return Fraction(own)
         for other, factor in self.peers.get(code, ()):
-            if other in self.fair_minor:
-                return self.fair_minor[other] * factor
+            theirs = settled_minor(access, other)
+            if theirs is not None:
+                return theirs * factor
         return None
 
     # ------------------------------------------------------------ a session
@@ -108,15 +104,15 @@ class DealerAgent:
         )
 
     def _quote(self, access: MarketAccess, book: BookInfo) -> None:
-        fair = self.fair(book.code)
+        fair = self.fair(access, book.code)
         if fair is None or fair <= 0:
             return
         seat = self.seats[book.registry]
         held_t = self.inventory_t(access, book)
         size_t = self.quote_lots * book.lot_t
-        # Skew by where inventory sits in [0, max]: at the middle none, at the ends half a spread.
-        tilt = Fraction(2 * held_t - self.inventory_t_max, 2 * max(1, self.inventory_t_max))
-        centre = fair * (1 - self.spread * tilt / 2)
+        # Skew by where inventory sits in [0, max]: none at the middle, SKEW_MAX at the ends.
+        tilt = Fraction(2 * held_t - self.inventory_t_max, max(1, self.inventory_t_max))
+        centre = fair * (1 - SKEW_MAX * tilt)
         bid = centre * (1 - self.spread / 2)
         ask = max(centre * (1 + self.spread / 2), self._bank_in(book))
         if held_t + size_t <= self.inventory_t_max and bid > 0:
@@ -140,7 +136,7 @@ class DealerAgent:
             return
         ask = access.quote(route.source).ask_minor
         bid_there = access.quote(route.target).bid_minor
-        fair_there = self.fair(route.target)
+        fair_there = self.fair(access, route.target)
         sell_at = bid_there if bid_there is not None else fair_there
         if ask is None or sell_at is None:
             return
@@ -155,6 +151,11 @@ class DealerAgent:
         if access.cash_free_minor(seat.member, source.currency) < ask * size_t:
             return
         access.buy(seat.member, route.source, ask, size_t)
+
+
+def settled_minor(access: MarketAccess, code: str) -> int | None:
+    quote = access.quote(code)
+    return quote.settle_minor if quote.settle_minor is not None else quote.last_minor
 
 
 __all__ = ["DealerAgent", "DealerSeat", "VenueRoute"]

@@ -12,18 +12,30 @@ the tonne it would otherwise abate, at most the penalty, at least the value of b
   price (`Quote.reference_minor`) is lowest per tonne of compliance value. At that price
   it would abate every tonne whose MAC is lower and cover the rest; the gap between that
   target and what it holds, if at least a lot, it closes by a quarter a session
-  (`GAP_SHARE_PER_SESSION`), bidding for the chunk's last unit exactly what that unit is
-  worth to it (truthful: it never pays more than a unit saves it).
+  (`GAP_SHARE_PER_SESSION`). Its limit is what the chunk's last unit is worth to it — it
+  never pays more than a unit saves it — but no more than the reference price plus
+  `PRICE_STEP_PER_SESSION` (10%): a firm that values a tonne far above the market does not
+  offer the market its whole valuation. When buyers outnumber sellers at that price their
+  bids rest above it, the reference price moves up to the best bid, and the next session
+  bids 10% higher: the price walks to where the market clears, a step a session, instead of
+  jumping to whichever reservation price happened to rest first.
 - **Selling.** On every book of its own registry's venue where it holds units, if the
   market's reference price per tonne is above what a tonne is worth to it, it offers the
-  gap the same way, asking for the chunk's last unit what losing it costs (the abatement
-  it makes necessary, or the bank value). So it sells whatever it values less than the
-  market does and never below the bank value; bought cheap on one book and sold dear on
-  another, a firm arbitrages linked books itself.
+  gap the same way, asking at least what losing the chunk's last unit costs it (the
+  abatement it makes necessary, or the bank value) and at least the reference price less
+  10%. So it sells whatever it values less than the market does and never below the bank
+  value; bought cheap on one book and sold dear on another, a firm arbitrages linked books
+  itself.
 - **No price yet.** On a book with no trade and no quote yet, it quotes one lot each side
   of what a unit is worth to it: firms that abate cheaply meet firms that do not, and a
   price appears on the first day — a market where every firm starts short still
   discovers its price, and no book waits for another's price to find its own.
+
+- **The year's auctions.** The government publishes its auction calendar: a firm counts,
+  beside what it holds, its share (by emissions forecast) of the volume the year's
+  scheduled auctions still have to offer, so the market prices the whole year's cap from
+  January rather than a cap that grows auction by auction. At an auction it bids for what
+  it actually lacks.
 
 Abatement is decided at the year's end from what the firm then holds
 (`valuation.year_end_abatement_t`); trading during the year is what sets it, which is why
@@ -46,6 +58,7 @@ from etslink.sim.valuation import (
 )
 
 GAP_SHARE_PER_SESSION = Fraction(1, 4)  # the part of its gap a firm closes in a session
+PRICE_STEP_PER_SESSION = Fraction(1, 10)  # how far from the market price a firm will bid
 # The prices of a firm's auction bids, as shares of the MAC of covering its whole need.
 AUCTION_BID_STEPS = (Fraction(4, 5), Fraction(3, 5), Fraction(2, 5), Fraction(1, 5))
 
@@ -79,6 +92,7 @@ class FirmYearPlan:
     need_t: int  # forecast + what was carried forward unpaid
     bank_minor: Fraction
     foreign_share_max: Fraction | None
+    auction_share: Fraction = Fraction(0)  # its share of its registry's emissions forecast
 
 
 @dataclass
@@ -144,12 +158,18 @@ class FirmAgent:
 
     # ------------------------------------------------------------ a session
 
+    def expected_t(self, access: MarketAccess) -> Fraction:
+        """Return the cover it expects from the year's auctions still to come: its share."""
+        plan = self.plan
+        assert plan is not None
+        return plan.auction_share * access.auction_supply_t.get(self.registry, 0)
+
     def act(self, access: MarketAccess) -> None:
         """Place this session's orders (the module docstring's rule)."""
         if self.plan is None:
             return
         units = self.holdings_units(access)
-        held = self.covered(units)
+        held = self.covered(units) + self.expected_t(access)
         offers: list[tuple[Fraction, FirmBook]] = []
         for book in self.books:
             if not self._usable(book):
@@ -220,8 +240,9 @@ class FirmAgent:
         quantity_t = self._chunk(room_units, book.lot_t)
         if quantity_t == 0:
             return Fraction(0)
-        limit = book.value * self.worth_minor(held + quantity_t * book.value) * book.factor
-        access.buy(self.member, book.code, limit, quantity_t)
+        worth = self.worth_minor(held + quantity_t * book.value)
+        limit = min(worth, price_per_t * (1 + PRICE_STEP_PER_SESSION))
+        access.buy(self.member, book.code, book.value * limit * book.factor, quantity_t)
         return None
 
     def _sell(
@@ -239,8 +260,9 @@ class FirmAgent:
         quantity_t = self._chunk(min(gap_units, self._free_t(access, book)), book.lot_t)
         if quantity_t == 0:
             return
-        limit = book.value * self.worth_minor(held - quantity_t * book.value) * book.factor
-        access.sell(self.member, book.code, limit, quantity_t)
+        worth = self.worth_minor(held - quantity_t * book.value)
+        limit = max(worth, price_per_t * (1 - PRICE_STEP_PER_SESSION))
+        access.sell(self.member, book.code, book.value * limit * book.factor, quantity_t)
 
     def _chunk(self, gap_units: int, lot_t: int) -> int:
         """Return the session's share of a gap in whole lots (at least a lot, if a lot fits)."""

@@ -79,6 +79,7 @@ class Government:
     records: list[AuctionRecord] = field(default_factory=list)
     events: list[StabilityEvent] = field(default_factory=list)
     auctioned_t: dict[int, int] = field(default_factory=dict)  # year → scheduled volume
+    reserve_at_start_t: dict[int, int] = field(default_factory=dict)  # year → reserve left
     ceiling_sold_t: dict[int, int] = field(default_factory=dict)  # year → t sold at ceiling
     _next_auction: int = 0
 
@@ -135,6 +136,7 @@ class Government:
         self.auctions_left = len(self.auction_days(days))
         volume_t = math.floor(free_t * share / (1 - share)) if share and self.auctions_left else 0
         self.auctioned_t[year] = volume_t
+        self.reserve_at_start_t[year] = self.reserve_left_t
         # What earlier auctions left unsold ("keep") is offered again with this year's.
         self.auction_left_t += volume_t
         if volume_t:

@@ -1,0 +1,159 @@
+"""Each linked pair in a run beside its benchmark: the price gap, the flow and the band.
+
+For each link and each year it carries units (`benchmark.counts_in`):
+
+- `prices_minor`: each party's allowance, its closing price on its own venue
+  (`etslink.reports.prices`), in the scenario's currency; `analytic_prices_minor` the
+  benchmark's.
+- `direction`: the way units flow in the benchmark (or, with no flow, the way the link
+  permits first: registry A to B); `rate`: what one unit of the exporter counts for at
+  surrender in the importer.
+- `gap_minor`: the importer's price minus the exporter's divided by the rate — what a
+  tonne of the importer's obligation costs at home less what it costs with the
+  exporter's units, in the scenario's currency. Arbitrage drives it to 0 while units flow
+  freely; a binding cap (or share) holds it open at the scarcity rent the benchmark shows
+  (`analytic_gap_minor`).
+- `band_minor`: how far the run's gap may sit from the benchmark's before a person should
+  ask why — `MARKET_RESOLUTION` (2%) of the importer's price, the resolution of a market
+  of lots, ticks and sessions in which firms close a quarter of their gap a day (the
+  linear-case tests show runs land within it), plus the cost of carrying a unit through
+  the link's longest wait for a transfer window at the scenario's interest rate (EU–CH
+  since 2023: Tuesdays and Thursdays, up to four days). `within_band` says whether it did.
+- `flow_t`: units that completed a transfer over the link, per direction, in the run
+  (exchange settlements and dealers' moves alike); `net_flow_t` in the benchmark's
+  direction (units one way less the other); `analytic_flow_t` the benchmark's; and
+  `cap_binds` whether the benchmark's route is at its cap.
+- `open_whole_year`: whether the link carried units all year. In the year a link opens (or
+  closes) prices are still finding each other when the year ends: the gap is reported, but
+  the band is a statement about years the link is open throughout.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Any
+
+from etslink.reports.benchmark import Benchmark, counts_in
+from etslink.reports.numbers import exact_or_none, rounded
+from etslink.reports.prices import closing_price_minor
+from etslink.sim.record import RunRecord
+from gateway.links import Link
+
+MARKET_RESOLUTION = Fraction(2, 100)
+DAYS_PER_YEAR = 365
+WAIT_LOOK_DAYS = 14
+
+
+def own_closing_minor(record: RunRecord, code: str, year: int) -> Fraction | None:
+    """Return the registry's allowance's closing price on its own venue, scenario currency."""
+    scenario = record.scenario
+    unit = scenario.registry(code).regime.allowance_unit_type
+    book = next(
+        (b for b in record.books.values() if b.unit_type == unit and b.registry == code), None
+    )
+    if book is None:
+        return None
+    closing = closing_price_minor(record, book.code, year)
+    if closing is None:
+        return None
+    return closing * scenario.fx.minor_factor(book.currency, scenario.currency)
+
+
+def band_minor(
+    link: Link, year: int, importer_price: Fraction, interest_rate: Fraction
+) -> Fraction:
+    """Return the band a run's gap may sit in around the benchmark's (the module docstring)."""
+    start = max(link.effective_from, datetime(year, 1, 1, tzinfo=UTC))
+    wait_days = link.longest_wait_days(start, WAIT_LOOK_DAYS)
+    carry = interest_rate * wait_days / DAYS_PER_YEAR
+    return importer_price * (MARKET_RESOLUTION + carry)
+
+
+def link_pairs(record: RunRecord, found: Benchmark) -> dict[str, Any]:
+    """Return each link's pair report, per year it carries units."""
+    scenario = record.scenario
+    pairs: dict[str, Any] = {}
+    years = sorted({row.year for row in record.firm_years})
+    for link in sorted(scenario.links, key=lambda item: item.link_id):
+        by_year = {
+            str(year): _pair_year(record, found, link, year)
+            for year in years
+            if counts_in(link, year)
+        }
+        pairs[link.link_id] = {
+            "registries": [link.registry_a, link.registry_b],
+            "direction": link.direction.value,
+            "period_cap_t": link.period_cap_t,
+            "years": by_year,
+        }
+    return pairs
+
+
+def _pair_year(record: RunRecord, found: Benchmark, link: Link, year: int) -> dict[str, Any]:
+    a, b = link.registry_a, link.registry_b
+    flows = {f"{origin}→{into}": Fraction(0) for origin, into in ((a, b), (b, a))}
+    binds = {key: False for key in flows}
+    for flow in found.linked.routes:
+        route = flow.route
+        key = f"{route.from_system}→{route.to_system}"
+        if route.year == year and key in flows and _route_of(found, link, route):
+            flows[key] += flow.flow_t
+            binds[key] = binds[key] or flow.cap_binds
+    origin, into = (b, a) if flows[f"{b}→{a}"] > flows[f"{a}→{b}"] else (a, b)
+    rate = link.rate_into(into)
+    prices = {code: own_closing_minor(record, code, year) for code in (a, b)}
+    analytic = {code: found.linked.node(code, year).price_common_minor for code in (a, b)}
+    gap = None
+    if prices[origin] is not None and prices[into] is not None:
+        gap = prices[into] - prices[origin] / rate
+    analytic_gap = analytic[into] - analytic[origin] / rate
+    band = band_minor(link, year, analytic[into], record.scenario.interest_rate)
+    flown = simulated_flows(record, link, year)
+    return {
+        "open_whole_year": open_whole_year(link, year),
+        "prices_minor": {code: exact_or_none(price) for code, price in prices.items()},
+        "analytic_prices_minor": {code: exact_or_none(price) for code, price in analytic.items()},
+        "direction": f"{origin}→{into}",
+        "rate": exact_or_none(rate),
+        "gap_minor": exact_or_none(gap),
+        "analytic_gap_minor": exact_or_none(analytic_gap),
+        "band_minor": exact_or_none(band),
+        "within_band": None if gap is None else abs(gap - analytic_gap) <= band,
+        "flow_t": flown,
+        "net_flow_t": flown[f"{origin}→{into}"] - flown[f"{into}→{origin}"],
+        "analytic_flow_t": {key: exact_or_none(value) for key, value in flows.items()},
+        "cap_binds": binds[f"{origin}→{into}"],
+        "rounded": {
+            "prices_minor": {code: rounded(price) for code, price in prices.items()},
+            "analytic_prices_minor": {code: rounded(price) for code, price in analytic.items()},
+            "gap_minor": rounded(gap),
+            "analytic_gap_minor": rounded(analytic_gap),
+            "band_minor": rounded(band),
+            "analytic_flow_t": {key: rounded(value) for key, value in flows.items()},
+        },
+    }
+
+
+def open_whole_year(link: Link, year: int) -> bool:
+    start = datetime(year, 1, 1, tzinfo=UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=UTC)
+    return link.effective_from <= start and (link.effective_to is None or link.effective_to >= end)
+
+
+def _route_of(found: Benchmark, link: Link, route: Any) -> bool:
+    return any(source.link_id == link.link_id and source.route == route for source in found.routes)
+
+
+def simulated_flows(record: RunRecord, link: Link, year: int) -> dict[str, int]:
+    """Return units that completed a transfer over the link in `year`, per direction."""
+    a, b = link.registry_a, link.registry_b
+    flows = {f"{a}→{b}": 0, f"{b}→{a}": 0}
+    for row in record.transfers:
+        if row.link_id == link.link_id and row.period == year and row.status == "completed":
+            key = f"{row.from_registry}→{row.to_registry}"
+            flows[key] = flows.get(key, 0) + row.quantity_t
+    return flows
+
+
+__all__ = ["MARKET_RESOLUTION", "band_minor", "link_pairs", "own_closing_minor", "simulated_flows"]
