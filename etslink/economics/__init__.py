@@ -2,10 +2,11 @@
 
 Everything here is pure and exact: tonnes are `int` (abatement that an equilibrium splits
 between firms is a `Fraction` of a tonne), money is minor currency units as `int` or
-`Fraction`, never `float`.
+`Fraction`, never `float` — but for `FloatMac`, a curve's float view for agents' planning.
 """
 
 from etslink.economics.curves import (
+    FloatMac,
     LinearMac,
     MacCurve,
     MacSegment,
@@ -47,6 +48,7 @@ __all__ = [
     "EquilibriumStatus",
     "Firm",
     "FirmOutcome",
+    "FloatMac",
     "InfeasibleCapError",
     "InfeasibleNetworkError",
     "LinearMac",

@@ -47,6 +47,10 @@ class MacCurve(abc.ABC):
         """
         return None
 
+    def as_float(self) -> FloatMac:
+        """Return this curve evaluated in floats (`FloatMac`), for agents that plan by it."""
+        raise NotImplementedError(f"{type(self).__name__} has no float view")
+
     def _check_abatement(self, abatement_t: Number) -> Fraction:
         q = Fraction(abatement_t)
         limit = self.max_abatement_t
@@ -95,6 +99,9 @@ class LinearMac(MacCurve):
     def total_cost(self, abatement_t: Number) -> Fraction:
         q = self._check_abatement(abatement_t)
         return self.intercept_minor * q + self.slope_minor_per_t2 * q * q / 2
+
+    def as_float(self) -> FloatMac:
+        return _linear_float(self)
 
     def price_breakpoints(self) -> tuple[Fraction, ...]:
         if self.limit_t is None:
@@ -188,6 +195,9 @@ class PiecewiseMac(MacCurve):
                 break
         return cost
 
+    def as_float(self) -> FloatMac:
+        return _piecewise_float(self)
+
     def price_breakpoints(self) -> tuple[Fraction, ...]:
         return tuple(p for s in self.segments for p in (s.start_minor, s.end_minor))
 
@@ -217,4 +227,69 @@ class ScaledMac(MacCurve):
         return None if inner is None else tuple(self.rate * p for p in inner)
 
 
-__all__ = ["LinearMac", "MacCurve", "MacSegment", "Number", "PiecewiseMac", "ScaledMac"]
+class FloatMac:
+    """A MAC curve evaluated in floats: the same curve, for agents that plan by it each session.
+
+    Agents decide thousands of times a session what a tonne is worth to them; exact
+    fractions there cost more than the market they drive. This view answers the same
+    questions as the exact curve — `marginal_cost`, `abatement_at_price`,
+    `max_abatement_t` — in IEEE doubles (only +, −, ×, ÷: the same bits on every machine).
+    What reaches a registry, a book or a report is computed exactly, never from it.
+    """
+
+    __slots__ = ("_segments", "max_abatement_t")
+
+    def __init__(self, segments: Sequence[tuple[float, float, float]], limit: float | None):
+        """`segments`: consecutive (width, start MAC, end MAC); the last may be infinitely wide."""
+        self._segments = tuple(segments)
+        self.max_abatement_t = limit
+
+    def marginal_cost(self, abatement_t: float) -> float:
+        done = 0.0
+        for width, start, end in self._segments:
+            if abatement_t <= done + width:
+                if width == float("inf"):
+                    return start + end * (abatement_t - done)  # `end` is the slope here
+                return start + (end - start) * (abatement_t - done) / width
+            done += width
+        return self._segments[-1][2]
+
+    def abatement_at_price(self, price_minor: float) -> float:
+        done = 0.0
+        for width, start, end in self._segments:
+            if price_minor < start:
+                return done
+            if width == float("inf"):
+                return done + (price_minor - start) / end
+            if price_minor >= end:
+                done += width
+                continue
+            return done + width * (price_minor - start) / (end - start)
+        return done
+
+
+def _linear_float(curve: LinearMac) -> FloatMac:
+    slope = float(curve.slope_minor_per_t2)
+    start = float(curve.intercept_minor)
+    if curve.limit_t is None:
+        return FloatMac([(float("inf"), start, slope)], None)
+    width = float(curve.limit_t)
+    return FloatMac([(width, start, start + slope * width)], width)
+
+
+def _piecewise_float(curve: PiecewiseMac) -> FloatMac:
+    segments = [
+        (float(s.width_t), float(s.start_minor), float(s.end_minor)) for s in curve.segments
+    ]
+    return FloatMac(segments, float(curve.max_abatement_t))
+
+
+__all__ = [
+    "FloatMac",
+    "LinearMac",
+    "MacCurve",
+    "MacSegment",
+    "Number",
+    "PiecewiseMac",
+    "ScaledMac",
+]

@@ -182,6 +182,42 @@ def share_cap_t(share: Fraction, rate: Fraction, node: SystemYear) -> int:
     return int(share * own_t / (1 - share * rate))
 
 
+def compliance_cost_minor(problem: NetworkProblem, found: NetworkEquilibrium) -> Fraction:
+    """Return an equilibrium's cost of compliance, undiscounted, in the common currency.
+
+    Abatement plus what the permits the government sold are worth at their own price (an
+    auction's reserve, a reserve's ceiling): linking that lets more of a priced supply sell
+    shows its cost, not only the abatement it saves.
+    """
+    total = Fraction(0)
+    for node, outcome in zip(problem.nodes, found.nodes, strict=True):
+        sold = sum(
+            (
+                step.price_minor * sold_t
+                for step, sold_t in zip(node.supply, outcome.supply_sold_by_step_t, strict=True)
+            ),
+            Fraction(0),
+        )
+        total += (outcome.abatement_cost_minor + sold) * node.rate_to_common
+    return total
+
+
+def run_compliance_cost_minor(record: RunRecord) -> Fraction:
+    """Return what the run's compliance cost, as `compliance_cost_minor` counts it."""
+    scenario = record.scenario
+    total = Fraction(0)
+    for row in record.firm_years:
+        currency = scenario.registry(row.registry).currency
+        total += row.abatement_cost_minor * scenario.fx.minor_factor(currency, scenario.currency)
+    for year in record.governments:
+        item = scenario.registry(year.registry)
+        ceiling = price_ceiling_minor(item.regime.stability, year.year) or 0
+        sold = (year.auction_sold_t + year.reserve_released_t) * year.reserve_price_minor
+        sold += year.ceiling_sold_t * ceiling
+        total += sold * scenario.fx.minor_factor(item.currency, scenario.currency)
+    return total
+
+
 def build_benchmark(record: RunRecord) -> Benchmark:
     """Return the benchmark of a run; raise economics.InfeasibleCapError when none exists."""
     problem, sources = build_problem(record)
@@ -196,8 +232,10 @@ __all__ = [
     "RouteSource",
     "build_benchmark",
     "build_problem",
+    "compliance_cost_minor",
     "counts_in",
     "routes_of",
+    "run_compliance_cost_minor",
     "share_cap_t",
     "supply_of",
 ]

@@ -160,11 +160,23 @@ class MarketAccess:
         free_t = self.free_claim_t(member, code)
         try:
             if free_t < quantity_t:
-                self._exchange.deposit_units(member, code, quantity_t - free_t)
+                self._exchange.deposit_units(
+                    member, code, self._deposit_t(member, code, quantity_t - free_t)
+                )
         except RegistryError:
             self.refused += 1
             return None
         return self._submit(member, code, Side.SELL, price, quantity_t)
+
+    def _deposit_t(self, member: str, code: str, short_t: int) -> int:
+        """Return what to deposit for a sell short of `short_t`: on the book's own venue, all
+        the member holds of the unit (one registry transfer a year rather than one a sale;
+        the claim comes back at the year's end), across the link only what the sale needs."""
+        book = self.books[code]
+        who = self._exchange.members[member]
+        if who.registry != book.registry:
+            return short_t
+        return max(short_t, self.account_t(who.registry, who.account, book.unit_type))
 
     def withdraw_all(self, member: str, code: str) -> int:
         """Move the member's free claim on `code` back to its account; return the tonnes."""

@@ -262,10 +262,9 @@ class Simulation:
         by_registry: dict[str, dict[str, int]] = {}
         for firm in self.firms:
             item = self.scenario.registry(firm.registry)
-            entity = next(e for e in item.entities if e.entity_id == firm.member)
-            forecast = forecast_t(entity, event.index)
+            forecast = forecast_t(firm.entity, event.index)
             granted = math.floor(
-                item.overrides.cap_scale * allocation_t(entity, item.regime, year, forecast)
+                item.overrides.cap_scale * allocation_t(firm.entity, item.regime, year, forecast)
             )
             by_registry.setdefault(firm.registry, {})[firm.member] = granted
             self.allocated[(firm.member, year)] = granted
@@ -295,22 +294,21 @@ class Simulation:
         totals: dict[str, int] = {}
         forecasts: dict[str, int] = {}
         for firm in self.firms:
-            item = self.scenario.registry(firm.registry)
-            entity = next(e for e in item.entities if e.entity_id == firm.member)
-            forecasts[firm.member] = forecast_t(entity, index)
+            forecasts[firm.member] = forecast_t(firm.entity, index)
             totals[firm.registry] = totals.get(firm.registry, 0) + forecasts[firm.member]
         for firm in self.firms:
             item = self.scenario.registry(firm.registry)
-            entity = next(e for e in item.entities if e.entity_id == firm.member)
-            forecast = forecast_t(entity, index)
+            forecast = forecasts[firm.member]
             carried = self.world.books[firm.registry].carried_t(firm.member)
-            firm.plan = FirmYearPlan(
-                year,
-                forecast,
-                forecast + carried,
-                self._bank_value(firm.registry, year),
-                foreign_share_max(item.regime, year),
-                Fraction(forecasts[firm.member], max(1, totals[firm.registry])),
+            firm.start_year(
+                FirmYearPlan(
+                    year,
+                    forecast,
+                    forecast + carried,
+                    self._bank_value(firm.registry, year),
+                    foreign_share_max(item.regime, year),
+                    Fraction(forecasts[firm.member], max(1, totals[firm.registry])),
+                )
             )
 
     def on_year_closed(self, event: YearClosed, moment: datetime) -> None:
@@ -387,10 +385,8 @@ class Simulation:
             book = next((b for b in firm.books if b.code == instrument.code), None)
             if book is None or firm.registry != government.registry.code:
                 continue
-            for price, quantity_t in firm.auction_demand(self.access, book):
-                limit = math.floor(price)
-                if limit >= 1:
-                    bids.append(AuctionBid(firm.member, limit, quantity_t))
+            for limit, quantity_t in firm.auction_demand(self.access, book):
+                bids.append(AuctionBid(firm.member, limit, quantity_t))
         for trader in self.traders:
             if trader.book.code == instrument.code:
                 bid = trader.auction_bid(self.access)

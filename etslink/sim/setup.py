@@ -129,6 +129,7 @@ def make_firms(scenario: Scenario, world: World, books: dict[str, BookInfo]) -> 
             firms.append(
                 FirmAgent(
                     entity.entity_id,
+                    entity,
                     item.code,
                     built.account_id,
                     entity.mac,
@@ -155,10 +156,7 @@ def failing_entities(scenario: Scenario) -> set[str]:
 def endow_firms(scenario: Scenario, world: World, firms: Sequence[FirmAgent]) -> None:
     exchange = world.exchange
     for firm in firms:
-        entity = next(
-            e for e in scenario.registry(firm.registry).entities if e.entity_id == firm.member
-        )
-        first_t = forecast_t(entity, 0)
+        first_t = forecast_t(firm.entity, 0)
         for currency in sorted(
             {world.exchange.listings[b.code].instrument.currency for b in firm.books}
         ):

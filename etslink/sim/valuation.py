@@ -1,7 +1,9 @@
 """What a tonne is worth to a covered firm: compliance value, the foreign-unit cap, banking.
 
-Pure functions; money is the firm's home currency in minor units per tonne (exact
-`Fraction`s), tonnes are tonnes of the firm's obligation.
+Pure functions; money is the firm's home currency in minor units per tonne, tonnes are
+tonnes of the firm's obligation. They take a curve with the `MacCurve` questions and work
+in whatever numbers it answers in: exact `Fraction`s at the year's end (what is reported),
+floats (`FloatMac`) where firms plan at every session.
 
 - **Compliance value.** A unit counts for its regime's rate at surrender: 1 for the
   firm's own allowance, the link's `rate_into` its registry for a linked party's
@@ -30,15 +32,16 @@ Pure functions; money is the firm's home currency in minor units per tonne (exac
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from fractions import Fraction
 
 from compliance.regime import Regime, UnitOrigin
 from compliance.stability import price_floor_minor
-from etslink.economics import MacCurve
+from etslink.economics import FloatMac, MacCurve
 from registry import UnitKind
 
-ZERO = Fraction(0)
+Value = Fraction | float | int  # exact at the year's end, float where firms plan
+Curve = MacCurve | FloatMac
 
 
 def foreign_share_max(regime: Regime, year: int) -> Fraction | None:
@@ -55,17 +58,19 @@ def foreign_share_max(regime: Regime, year: int) -> Fraction | None:
 
 
 def covered_t(
-    home_t: int, foreign: Iterable[tuple[int, Fraction]], share_max: Fraction | None
-) -> Fraction:
+    home_t: int, foreign: Iterable[tuple[int, Value]], share_max: Fraction | None
+) -> Value:
     """Return the tonnes of obligation `home_t` home units and the foreign units cover.
 
     `foreign` holds (units, value per unit). Under a share cap s, at most
     s·H / (1 − s·r) foreign units count; the most valuable count first.
     """
-    total = Fraction(home_t)
+    total: Value = home_t
     ranked = sorted(foreign, key=lambda item: -item[1])
     if share_max is None:
-        return total + sum((units * value for units, value in ranked), ZERO)
+        for units, value in ranked:
+            total += units * value
+        return total
     counted_units = 0
     for units, value in ranked:
         if units <= 0:
@@ -80,7 +85,7 @@ def covered_t(
 
 
 def foreign_room_units(
-    home_t: int, foreign_value_t: Fraction, foreign_units: int, value: Fraction, share: Fraction
+    home_t: int, foreign_value_t: Value, foreign_units: int, value: Value, share: Fraction
 ) -> int:
     """Return how many more foreign units of `value` a share cap lets count (whole units)."""
     if share >= 1:
@@ -99,8 +104,8 @@ def bank_value_minor(
 ) -> Fraction:
     """Return what keeping a unit past `year` is worth (the module docstring's rule)."""
     if not regime.surrender.banking:
-        return ZERO
-    best = ZERO
+        return Fraction(0)
+    best = Fraction(0)
     for k in range(1, last_year - year + 2):
         floor = price_floor_minor(regime.stability, year + k)
         if floor is not None:
@@ -109,23 +114,21 @@ def bank_value_minor(
 
 
 def marginal_value_minor(
-    curve: MacCurve, need_t: int, held_t: Fraction, bank_minor: Fraction, penalty_minor: int
-) -> Fraction:
+    curve: Curve, need_t: int, held_t: Value, bank_minor: Value, penalty_minor: int
+) -> Value:
     """Return what one more covered tonne is worth holding `held_t` of a need of `need_t`."""
     short_t = need_t - held_t
     if short_t <= 0:
         return bank_minor
     limit = curve.max_abatement_t
     if limit is not None and short_t > limit:
-        saves = Fraction(penalty_minor)
-    else:
-        saves = min(curve.marginal_cost(short_t), Fraction(penalty_minor))
-    return max(saves, bank_minor)
+        return max(penalty_minor, bank_minor)
+    return max(min(curve.marginal_cost(short_t), penalty_minor), bank_minor)
 
 
 def target_held_t(
-    curve: MacCurve, need_t: int, price_minor: Fraction, bank_minor: Fraction, penalty_minor: int
-) -> Fraction | None:
+    curve: Curve, need_t: int, price_minor: Value, bank_minor: Value, penalty_minor: int
+) -> Value | None:
     """Return the covered tonnes at which one more tonne is worth `price_minor`.
 
     None when every tonne is worth more (the price is below the bank value: hold all you
@@ -136,9 +139,9 @@ def target_held_t(
     if price_minor < bank_minor:
         return None
     if price_minor > penalty_minor:
-        return Fraction(0)
-    abated_t = min(curve.abatement_at_price(price_minor), Fraction(need_t))
-    return max(Fraction(0), need_t - abated_t)
+        return 0
+    abated_t = min(curve.abatement_at_price(price_minor), need_t)
+    return max(0, need_t - abated_t)
 
 
 def year_end_abatement_t(
@@ -159,15 +162,6 @@ def year_end_abatement_t(
     to_cover_t = min(max(Fraction(0), need_t - held_t), at_penalty_t)
     to_bank_t = curve.abatement_at_price(bank_minor) if bank_minor > 0 else Fraction(0)
     return min(math.ceil(max(to_cover_t, to_bank_t)), forecast_t)
-
-
-def convert(amount: Fraction | int, factor: Fraction) -> Fraction:
-    """Return `amount` in another currency's minor units (`factor`: minor per minor)."""
-    return amount * factor
-
-
-def sorted_by_value(items: Sequence[tuple[str, Fraction]]) -> list[tuple[str, Fraction]]:
-    return sorted(items, key=lambda item: (-item[1], item[0]))
 
 
 __all__ = [

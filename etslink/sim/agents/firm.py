@@ -12,9 +12,9 @@ the tonne it would otherwise abate, at most the penalty, at least the value of b
   price (`Quote.reference_minor`) is lowest per tonne of compliance value. At that price
   it would abate every tonne whose MAC is lower and cover the rest; the gap between that
   target and what it holds, if at least a lot, it closes by a quarter a session
-  (`GAP_SHARE_PER_SESSION`). Its limit is what the chunk's last unit is worth to it — it
+  (`SHARE_DIVISOR`). Its limit is what the chunk's last unit is worth to it — it
   never pays more than a unit saves it — but no more than the reference price plus
-  `PRICE_STEP_PER_SESSION` (10%): a firm that values a tonne far above the market does not
+  `STEP` (10%): a firm that values a tonne far above the market does not
   offer the market its whole valuation. When buyers outnumber sellers at that price their
   bids rest above it, the reference price moves up to the best bid, and the next session
   bids 10% higher: the price walks to where the market clears, a step a session, instead of
@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from etslink.economics import MacCurve
+from etslink.scenario import Entity
 from etslink.sim.access import MarketAccess
 from etslink.sim.valuation import (
     covered_t,
@@ -57,10 +58,10 @@ from etslink.sim.valuation import (
     target_held_t,
 )
 
-GAP_SHARE_PER_SESSION = Fraction(1, 4)  # the part of its gap a firm closes in a session
-PRICE_STEP_PER_SESSION = Fraction(1, 10)  # how far from the market price a firm will bid
+SHARE_DIVISOR = 4  # a firm closes a quarter of its gap in a session
+STEP = 0.1  # how far from the market's price a firm will bid or ask: 10%
 # The prices of a firm's auction bids, as shares of the MAC of covering its whole need.
-AUCTION_BID_STEPS = (Fraction(4, 5), Fraction(3, 5), Fraction(2, 5), Fraction(1, 5))
+AUCTION_BID_STEPS = (0.8, 0.6, 0.4, 0.2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,15 @@ class FirmBook:
     sellable: bool
     cross_registry: bool  # buying here delivers through the gateway
 
+    @property
+    def value_f(self) -> float:
+        return float(self.value)
+
+    @property
+    def per_tonne_f(self) -> float:
+        """Return what converts a price on this book into home minor units per covered tonne."""
+        return 1 / float(self.value * self.factor)
+
 
 @dataclass
 class FirmYearPlan:
@@ -97,9 +107,15 @@ class FirmYearPlan:
 
 @dataclass
 class FirmAgent:
-    """One covered entity: its curve, penalty price, books and this year's plan."""
+    """One covered entity: its curve, penalty price, books and this year's plan.
+
+    It plans in floats (`FloatMac`, the curve's float view): thousands of firms decide every
+    session. Its orders reach the exchange in whole minor units; its year's end — what it
+    abates, reports and surrenders — is computed exactly.
+    """
 
     agent_id: str
+    entity: Entity
     registry: str
     account: str
     curve: MacCurve
@@ -109,68 +125,75 @@ class FirmAgent:
     books: tuple[FirmBook, ...]
     fails_to_surrender: bool = False
     plan: FirmYearPlan | None = None
-    open_links: set[str] = field(default_factory=set)  # registries reachable now
-    bought_on: dict[str, int] = field(default_factory=dict)  # book → tonnes, for reports
+    open_links: set[str] = field(default_factory=set)  # cross-registry books open now
 
-    @property
-    def member(self) -> str:
-        return self.agent_id
+    def __post_init__(self) -> None:
+        self.member = self.agent_id  # its exchange member id: read on every order
+        self.fcurve = self.curve.as_float()
+        self.values = {book.unit_type: book.value for book in self.books}
+        self.values_f = {unit: float(value) for unit, value in self.values.items()}
+        self.unit_types = tuple(dict.fromkeys([self.home_unit, *self.values]))
+        self._bank_f = 0.0
 
     # ------------------------------------------------------------ position
 
     def holdings_units(self, access: MarketAccess) -> dict[str, int]:
         """Return units held per unit type it may surrender: account, custody, unsettled."""
-        units: dict[str, int] = {}
-        for book in self.books:
-            if book.unit_type in units:
-                continue
-            units[book.unit_type] = access.account_t(
-                self.registry, self.account, book.unit_type
-            ) + access.claimed_t(self.member, book.unit_type)
-        if self.home_unit not in units:
-            units[self.home_unit] = access.account_t(self.registry, self.account, self.home_unit)
-        return units
+        return {
+            unit: access.account_t(self.registry, self.account, unit)
+            + access.claimed_t(self.member, unit)
+            for unit in self.unit_types
+        }
 
     def covered(self, units: dict[str, int]) -> Fraction:
-        """Return the tonnes of obligation its units cover (foreign ones within the cap)."""
+        """Return the tonnes of obligation its units cover, exactly (foreign within the cap)."""
         assert self.plan is not None
-        values = self._values()
-        foreign = [(units.get(u, 0), v) for u, v in values.items() if u != self.home_unit]
-        return covered_t(units.get(self.home_unit, 0), foreign, self.plan.foreign_share_max)
+        foreign = [(units.get(u, 0), v) for u, v in self.values.items() if u != self.home_unit]
+        held = covered_t(units.get(self.home_unit, 0), foreign, self.plan.foreign_share_max)
+        return Fraction(held)
 
-    def _values(self) -> dict[str, Fraction]:
-        return {book.unit_type: book.value for book in self.books}
+    def covered_f(self, units: dict[str, int]) -> float:
+        """Return what `covered` returns, in floats, for planning."""
+        assert self.plan is not None
+        foreign = [(units.get(u, 0), v) for u, v in self.values_f.items() if u != self.home_unit]
+        return float(covered_t(units.get(self.home_unit, 0), foreign, self.plan.foreign_share_max))
 
-    def worth_minor(self, held_t: Fraction) -> Fraction:
+    def worth_minor(self, held_t: float) -> float:
         """Return what one more covered tonne is worth holding `held_t` (home minor units)."""
         plan = self.plan
         assert plan is not None
-        return marginal_value_minor(
-            self.curve, plan.need_t, held_t, plan.bank_minor, self.penalty_minor
+        return float(
+            marginal_value_minor(self.fcurve, plan.need_t, held_t, self._bank_f, self.penalty_minor)
         )
 
-    def target_t(self, price_minor: Fraction) -> Fraction | None:
+    def target_t(self, price_minor: float) -> float | None:
+        """Return the covered tonnes at which a tonne is worth `price_minor` (None: all)."""
         plan = self.plan
         assert plan is not None
-        return target_held_t(
-            self.curve, plan.need_t, price_minor, plan.bank_minor, self.penalty_minor
+        target = target_held_t(
+            self.fcurve, plan.need_t, price_minor, self._bank_f, self.penalty_minor
         )
+        return None if target is None else float(target)
+
+    def start_year(self, plan: FirmYearPlan) -> None:
+        self.plan = plan
+        self._bank_f = float(plan.bank_minor)
 
     # ------------------------------------------------------------ a session
 
-    def expected_t(self, access: MarketAccess) -> Fraction:
+    def expected_t(self, access: MarketAccess) -> float:
         """Return the cover it expects from the year's auctions still to come: its share."""
         plan = self.plan
         assert plan is not None
-        return plan.auction_share * access.auction_supply_t.get(self.registry, 0)
+        return float(plan.auction_share * access.auction_supply_t.get(self.registry, 0))
 
     def act(self, access: MarketAccess) -> None:
         """Place this session's orders (the module docstring's rule)."""
         if self.plan is None:
             return
         units = self.holdings_units(access)
-        held = self.covered(units) + self.expected_t(access)
-        offers: list[tuple[Fraction, FirmBook]] = []
+        held = self.covered_f(units) + self.expected_t(access)
+        offers: list[tuple[float, FirmBook]] = []
         for book in self.books:
             if not self._usable(book):
                 continue
@@ -178,10 +201,10 @@ class FirmAgent:
             if reference is None:
                 self._discover(access, book, held, units)
                 continue
-            per_tonne = reference / (book.value * book.factor)
+            per_tonne = reference * book.per_tonne_f
             offers.append((per_tonne, book))
             if book.sellable:
-                self._sell(access, book, per_tonne, held, units)
+                self._sell(access, book, per_tonne, held)
         offers.sort(key=lambda offer: (offer[0], offer[1].code))
         for per_tonne, book in offers:
             bought_t = self._buy(access, book, per_tonne, held, units)
@@ -198,10 +221,10 @@ class FirmAgent:
         assert plan is not None
         if not book.foreign or plan.foreign_share_max is None:
             return 10**18
-        values = self._values()
-        foreign_units = sum(units.get(u, 0) for u in values if u != self.home_unit)
+        foreign_units = sum(units.get(u, 0) for u in self.values if u != self.home_unit)
         foreign_value = sum(
-            (units.get(u, 0) * v for u, v in values.items() if u != self.home_unit), Fraction(0)
+            (units.get(u, 0) * v for u, v in self.values.items() if u != self.home_unit),
+            Fraction(0),
         )
         return foreign_room_units(
             units.get(self.home_unit, 0),
@@ -215,10 +238,10 @@ class FirmAgent:
         self,
         access: MarketAccess,
         book: FirmBook,
-        price_per_t: Fraction,
-        held: Fraction,
+        price_per_t: float,
+        held: float,
         units: dict[str, int],
-    ) -> Fraction | None:
+    ) -> float | None:
         """Bid on `book` for the session's share of its gap at `price_per_t`.
 
         Return None once it has bid (or has nothing to buy at that price); else the tonnes
@@ -229,7 +252,7 @@ class FirmAgent:
         assert plan is not None
         target = self.target_t(price_per_t)
         gap_t = plan.need_t if target is None else target - held
-        gap_units = math.floor(gap_t / book.value)
+        gap_units = math.floor(gap_t / book.value_f)
         if gap_units < book.lot_t:
             return None
         room_units = min(gap_units, self._room_for(book, units))
@@ -239,49 +262,42 @@ class FirmAgent:
                 room_units = min(room_units, room_t)
         quantity_t = self._chunk(room_units, book.lot_t)
         if quantity_t == 0:
-            return Fraction(0)
-        worth = self.worth_minor(held + quantity_t * book.value)
-        limit = min(worth, price_per_t * (1 + PRICE_STEP_PER_SESSION))
-        access.buy(self.member, book.code, book.value * limit * book.factor, quantity_t)
+            return 0.0
+        worth = self.worth_minor(held + quantity_t * book.value_f)
+        limit = min(worth, price_per_t * (1 + STEP))
+        access.buy(self.member, book.code, limit / book.per_tonne_f, quantity_t)
         return None
 
-    def _sell(
-        self,
-        access: MarketAccess,
-        book: FirmBook,
-        price_per_t: Fraction,
-        held: Fraction,
-        units: dict[str, int],
-    ) -> None:
+    def _sell(self, access: MarketAccess, book: FirmBook, price_per_t: float, held: float) -> None:
         target = self.target_t(price_per_t)
         if target is None:
             return  # the market pays less than banking is worth: keep everything
-        gap_units = math.floor((held - target) / book.value)
+        gap_units = math.floor((held - target) / book.value_f)
         quantity_t = self._chunk(min(gap_units, self._free_t(access, book)), book.lot_t)
         if quantity_t == 0:
             return
-        worth = self.worth_minor(held - quantity_t * book.value)
-        limit = max(worth, price_per_t * (1 - PRICE_STEP_PER_SESSION))
-        access.sell(self.member, book.code, book.value * limit * book.factor, quantity_t)
+        worth = self.worth_minor(held - quantity_t * book.value_f)
+        limit = max(worth, price_per_t * (1 - STEP))
+        access.sell(self.member, book.code, limit / book.per_tonne_f, quantity_t)
 
     def _chunk(self, gap_units: int, lot_t: int) -> int:
         """Return the session's share of a gap in whole lots (at least a lot, if a lot fits)."""
         if gap_units < lot_t:
             return 0
-        share = math.floor(gap_units * GAP_SHARE_PER_SESSION) // lot_t * lot_t
+        share = gap_units // SHARE_DIVISOR // lot_t * lot_t
         return min(max(lot_t, share), gap_units // lot_t * lot_t)
 
     def _discover(
-        self, access: MarketAccess, book: FirmBook, held: Fraction, units: dict[str, int]
+        self, access: MarketAccess, book: FirmBook, held: float, units: dict[str, int]
     ) -> None:
         """On a book with no price yet, quote a lot each side of what a unit is worth to it."""
         lot = book.lot_t
         if self._room_for(book, units) >= lot:
-            worth = self.worth_minor(held + lot * book.value)
-            access.buy(self.member, book.code, book.value * worth * book.factor, lot)
+            worth = self.worth_minor(held + lot * book.value_f)
+            access.buy(self.member, book.code, worth / book.per_tonne_f, lot)
         if book.sellable and self._free_t(access, book) >= lot:
-            worth = self.worth_minor(held - lot * book.value)
-            access.sell(self.member, book.code, book.value * worth * book.factor, lot)
+            worth = self.worth_minor(held - lot * book.value_f)
+            access.sell(self.member, book.code, worth / book.per_tonne_f, lot)
 
     def _free_t(self, access: MarketAccess, book: FirmBook) -> int:
         free_t = access.account_t(self.registry, self.account, book.unit_type)
@@ -289,30 +305,31 @@ class FirmAgent:
 
     # ------------------------------------------------------------ auctions
 
-    def auction_demand(self, access: MarketAccess, book: FirmBook) -> list[tuple[Fraction, int]]:
+    def auction_demand(self, access: MarketAccess, book: FirmBook) -> list[tuple[int, int]]:
         """Return its sealed bids for an auction of `book`'s unit: (price, tonnes) steps.
 
         At each of `AUCTION_BID_STEPS` of the worth of its whole shortfall, the tonnes it
         would buy at that price rather than abate, beyond what its higher bids ask: a
-        truthful demand schedule for a uniform-price auction.
+        truthful demand schedule for a uniform-price auction, in the book's minor units.
         """
         plan = self.plan
         if plan is None:
             return []
-        held = self.covered(self.holdings_units(access))
+        held = self.covered_f(self.holdings_units(access))
         short_t = plan.need_t - held
         if short_t < book.lot_t:
             return []
         top = self.worth_minor(held)
-        bids: list[tuple[Fraction, int]] = []
+        bids: list[tuple[int, int]] = []
         asked_t = 0
         for step in AUCTION_BID_STEPS:
             price = top * step
             target = self.target_t(price)
             wanted_t = short_t if target is None else target - held
             quantity_t = math.floor(wanted_t - asked_t) // book.lot_t * book.lot_t
-            if quantity_t > 0:
-                bids.append((price * book.factor, quantity_t))
+            limit = math.floor(price / book.per_tonne_f)
+            if quantity_t > 0 and limit >= 1:
+                bids.append((limit, quantity_t))
                 asked_t += quantity_t
         return bids
 

@@ -1,0 +1,159 @@
+"""How close each shipped linked scenario lands to its benchmark, beside its unlinked twin.
+
+    python benchmarks/convergence_bench.py [--years N] [SCENARIO ...]
+
+For every shipped scenario with links (default: all of fixtures/scenarios with an
+`-unlinked` twin) it runs the scenario and its twin with the same seed, as `etslink run`
+does, and prints per link and year:
+
+- `gap`: the converted price gap between the linked parties' allowances at the year's
+  close (the importer's price less the exporter's over the rate, scenario currency minor
+  units per tonne), the benchmark's gap, the band the link's frictions explain, and whether
+  the run's gap sits in it (etslink/reports/links.py; years the link opens or closes in
+  are marked: prices are still converging there);
+- `flow`: units that crossed net in the benchmark's direction, and the benchmark's flow;
+
+and per scenario:
+
+- `gain`: the run's gain from linking — the twin's cost of compliance minus the linked
+  run's, in the scenario's currency: abatement, plus the government supply sold valued at
+  its own price (an auction's reserve, a reserve's ceiling), so that a link that lets more
+  priced supply sell shows that cost — against the benchmark's, counted the same way, and
+  their ratio;
+- `efficiency`: Gode & Sunder's allocative efficiency of the linked run and of its twin
+  over the run.
+
+Its last line is one JSON object with every figure. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from etslink.economics.network import autarky_problem
+from etslink.reports.benchmark import (
+    build_benchmark,
+    compliance_cost_minor,
+    run_compliance_cost_minor,
+)
+from etslink.scenario import load_scenario
+from etslink.sim.run import run_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios"
+
+
+def linked_scenarios() -> list[Path]:
+    return sorted(
+        path
+        for path in SCENARIOS.glob("*.toml")
+        if (SCENARIOS / f"{path.stem}-unlinked.toml").is_file()
+    )
+
+
+def measure(path: Path, years: int | None, folder: Path) -> dict[str, Any]:
+    began = time.perf_counter()
+    linked = run_scenario(load_scenario(path), folder / path.stem, years=years)
+    twin_path = SCENARIOS / f"{path.stem}-unlinked.toml"
+    twin = run_scenario(load_scenario(twin_path), folder / twin_path.stem, years=years)
+    benchmark = build_benchmark(linked.record)
+    problem = benchmark.problem
+    analytic_gain = compliance_cost_minor(
+        autarky_problem(problem), benchmark.autarky
+    ) - compliance_cost_minor(problem, benchmark.linked)
+    run_gain = run_compliance_cost_minor(twin.record) - run_compliance_cost_minor(linked.record)
+    section = linked.summary["equilibrium"]
+    pairs = []
+    for link_id, link in section["links"].items():
+        for year, pair in link["years"].items():
+            view = pair["rounded"]
+            pairs.append(
+                {
+                    "link": link_id,
+                    "year": int(year),
+                    "direction": pair["direction"],
+                    "open_whole_year": pair["open_whole_year"],
+                    "gap_minor": view["gap_minor"],
+                    "analytic_gap_minor": view["analytic_gap_minor"],
+                    "band_minor": view["band_minor"],
+                    "within_band": pair["within_band"],
+                    "net_flow_t": pair["net_flow_t"],
+                    "analytic_flow_t": view["analytic_flow_t"][pair["direction"]],
+                }
+            )
+    efficiency = section["efficiency"]["over_run"]["percent"]
+    twin_efficiency = twin.summary["equilibrium"]["efficiency"]["over_run"]["percent"]
+    return {
+        "scenario": path.stem,
+        "currency": linked.record.scenario.currency,
+        "pairs": pairs,
+        "run_gain_minor": round(run_gain),
+        "analytic_gain_minor": round(analytic_gain),
+        "gain_ratio": None if analytic_gain <= 0 else round(float(run_gain / analytic_gain), 3),
+        "efficiency_percent": efficiency,
+        "twin_efficiency_percent": twin_efficiency,
+        "seconds": round(time.perf_counter() - began, 1),
+    }
+
+
+def show(figures: dict[str, Any]) -> None:
+    print(
+        f"{figures['scenario']} ({figures['currency']} minor units per t; {figures['seconds']} s)"
+    )
+    print(
+        f"  {'link':<15}{'year':>5} {'way':<7}{'gap':>7}{'bench':>7}{'band':>7}  ok  "
+        f"{'flow':>11}{'bench flow':>12}"
+    )
+    for pair in figures["pairs"]:
+        ok = {True: "yes", False: "no", None: "-"}[pair["within_band"]]
+        ok += "" if pair["open_whole_year"] else "*"
+        print(
+            f"  {pair['link']:<15}{pair['year']:>5} {pair['direction']:<7}"
+            f"{_n(pair['gap_minor']):>7}{_n(pair['analytic_gap_minor']):>7}"
+            f"{_n(pair['band_minor']):>7}  {ok:<4}{pair['net_flow_t']:>11,}"
+            f"{_n(pair['analytic_flow_t']):>12}"
+        )
+    ratio = figures["gain_ratio"]
+    print(
+        f"  gain from linking: run {figures['run_gain_minor']:,}, benchmark "
+        f"{figures['analytic_gain_minor']:,}" + ("" if ratio is None else f" (ratio {ratio:.3f})")
+    )
+    print(
+        f"  allocative efficiency: linked {figures['efficiency_percent']}%, unlinked twin "
+        f"{figures['twin_efficiency_percent']}%"
+    )
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("scenarios", nargs="*", type=Path, help="linked scenario files")
+    parser.add_argument("--years", type=int, default=None, help="run only the first N years")
+    args = parser.parse_args()
+    paths = args.scenarios or linked_scenarios()
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for path in paths:
+            figures = measure(path, args.years, Path(folder))
+            show(figures)
+            results.append(figures)
+    print("* the link was open for part of the year: prices were still converging")
+    whole = [p for r in results for p in r["pairs"] if p["open_whole_year"]]
+    summary = {
+        "scenarios": results,
+        "whole_year_pairs": len(whole),
+        "whole_year_pairs_within_band": sum(1 for p in whole if p["within_band"]),
+    }
+    sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
