@@ -58,6 +58,8 @@ from gateway.errors import GatewayError, LinkCode
 from gateway.federation import Federation
 from gateway.links import Link, LinkState
 from gateway.messages import TransactionStatus
+from registry import canonical
+from registry.canonical import quote
 from registry.clock import boundaries, format_time
 from registry.errors import RegistryError
 from registry.journal import Journal, read_entries, read_head
@@ -241,6 +243,7 @@ class Exchange:
         self.settlement_interval = SETTLEMENT_INTERVAL
         self._next_reservation = 0
         self._next_transfer = 0
+        self._stamp: tuple[datetime | None, str] = (None, "")  # the journal's time, cached
         for member_id in sorted(self.members):
             self.clearing.open_member(member_id)
             self.custody.open_member(member_id)
@@ -522,9 +525,10 @@ class Exchange:
     def _run(self, command: tuple[Any, ...]) -> None:
         """Journal one engine command (enums as their numbers), then apply it."""
         if self.journal is not None:
-            plain = [int(item) if isinstance(item, IntEnum) else item for item in command]
-            at = format_time(self.clock.now())
-            self.journal.append(at, ENGINE_COMMAND, {"command": plain})
+            now = self.clock.now()
+            if now != self._stamp[0]:
+                self._stamp = (now, format_time(now))
+            self.journal.append_text(self._stamp[1], ENGINE_COMMAND, command_text(command))
         self.engine.apply(command)
 
     # ------------------------------------------------------------ settlement
@@ -992,6 +996,28 @@ def _check_custody_not_shared(listings: Iterable[Listing]) -> None:
                 f"{listing.registry} account {listing.custody_account}; give each its own",
             )
         seen[key] = listing.code
+
+
+def command_text(command: tuple[Any, ...]) -> str:
+    """Return the canonical text of `{"command": [...]}` for an engine command.
+
+    Written directly, as `canonical.encode_text` would (`registry.canonical.quote` is the
+    encoder's own string quoting): every order pays for it. Anything but ints, enums,
+    strings and None goes to `canonical.encode_text`, which refuses what is not plain.
+    """
+    parts = []
+    for item in command:
+        kind = type(item)
+        if kind is str:
+            parts.append(quote(item))
+        elif kind is int or isinstance(item, IntEnum):
+            parts.append(str(int(item)))
+        elif item is None:
+            parts.append("null")
+        else:
+            plain = [int(i) if isinstance(i, IntEnum) else i for i in command]
+            return canonical.encode_text({"command": plain})
+    return '{"command":[' + ",".join(parts) + "]}"
 
 
 def replay_engine(

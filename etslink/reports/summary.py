@@ -2,7 +2,8 @@
 
 `build_summary(record)` returns what summary.json holds (its schema is in
 docs/scenarios.md, "Run outputs"); `write_reports(record, summary, out)` writes it with
-`trades.csv`, `prices.csv`, `transfers.csv`, `auctions.csv` and `compliance.csv`.
+`trades.csv`, `prices.csv`, `settlements.csv`, `transfers.csv`, `auctions.csv` and
+`compliance.csv`.
 """
 
 from __future__ import annotations
@@ -339,6 +340,7 @@ PRICE_COLUMNS = [
     "high_minor",
     "close_minor",
 ]
+SETTLEMENT_COLUMNS = ["day", "instrument", "bid_minor", "ask_minor", "last_minor", "settle_minor"]
 COMPLIANCE_COLUMNS = [
     "registry",
     "entity",
@@ -377,6 +379,11 @@ def write_reports(record: RunRecord, summary: dict[str, Any], out: Path) -> list
             "prices.csv",
             PRICE_COLUMNS,
             [[getattr(p, column) for column in PRICE_COLUMNS] for p in record.prices],
+        ),
+        (
+            "settlements.csv",
+            SETTLEMENT_COLUMNS,
+            [[getattr(row, column) for column in SETTLEMENT_COLUMNS] for row in record.settlements],
         ),
         ("transfers.csv", TRANSFER_COLUMNS, transfer_rows(record)),
         (

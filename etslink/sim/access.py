@@ -120,17 +120,17 @@ class MarketAccess:
         """Return the member's custody claims on every book of `unit_type`, with its bought but
         unsettled tonnes and less its sold but unsettled ones."""
         exchange = self._exchange
+        custody = exchange.custody
         total = 0
         for code in self.by_unit.get(unit_type, ()):
-            total += exchange.custody.balance(member, code).total
-            total += exchange.unsettled_t(member, code)
+            total += custody.total_of(member, code) + exchange.unsettled_t(member, code)
         return total
 
     def free_claim_t(self, member: str, code: str) -> int:
-        return self._exchange.custody.balance(member, code).free
+        return self._exchange.custody.free_of(member, code)
 
     def cash_free_minor(self, member: str, currency: str) -> int:
-        return self._exchange.clearing.balance(member, currency).free
+        return self._exchange.clearing.free_of(member, currency)
 
     def buy_room_t(self, member: str, code: str) -> int | None:
         """Return the tonnes a link's period cap still lets the member buy on `code` (None: no

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from enum import IntEnum
 
 import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -22,6 +24,7 @@ from exchange.market import (
     MarketError,
     Member,
     TradeStatus,
+    command_text,
     replay_engine,
 )
 from gateway import GatewayError, LinkCode, LinkState, load_links
@@ -29,7 +32,7 @@ from gateway.endpoint import TransferOrder
 from gateway.federation import Federation
 from gateway.links import Link
 from gateway.messages import TransactionStatus
-from registry import AccountKind, Registry, RegistryError, SigningKey, UnitKind, UnitType
+from registry import AccountKind, Registry, RegistryError, SigningKey, UnitKind, UnitType, canonical
 from registry.clock import SimulatedClock
 from registry.journal import Journal
 from registry.store import make_engine
@@ -651,3 +654,20 @@ def test_a_market_buy_reserves_past_its_own_asks_which_self_trade_prevention_can
     exchange.settle()
     assert market.held("EU", "broker") == 5
     market.check()
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-(2**63), 2**63),
+            st.text(max_size=12),
+            st.none(),
+            st.sampled_from(list(Side) + list(OrderType)),
+            st.booleans(),
+        ),
+        max_size=9,
+    )
+)
+def test_an_engine_commands_journal_text_is_its_canonical_encoding(command: list[object]) -> None:
+    plain = [int(item) if isinstance(item, IntEnum) else item for item in command]
+    assert command_text(tuple(command)) == canonical.encode_text({"command": plain})

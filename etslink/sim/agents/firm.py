@@ -82,15 +82,13 @@ class FirmBook:
     foreign: bool
     sellable: bool
     cross_registry: bool  # buying here delivers through the gateway
+    value_f: float = field(init=False, repr=False, compare=False)
+    # What converts a price on this book into home minor units per covered tonne.
+    per_tonne_f: float = field(init=False, repr=False, compare=False)
 
-    @property
-    def value_f(self) -> float:
-        return float(self.value)
-
-    @property
-    def per_tonne_f(self) -> float:
-        """Return what converts a price on this book into home minor units per covered tonne."""
-        return 1 / float(self.value * self.factor)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value_f", float(self.value))
+        object.__setattr__(self, "per_tonne_f", 1 / float(self.value * self.factor))
 
 
 @dataclass
