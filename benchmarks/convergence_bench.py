@@ -15,11 +15,11 @@ does, and prints per link and year:
 
 and per scenario:
 
-- `gain`: the run's gain from linking — the twin's cost of compliance minus the linked
-  run's, in the scenario's currency: abatement, plus the government supply sold valued at
-  its own price (an auction's reserve, a reserve's ceiling), so that a link that lets more
-  priced supply sell shows that cost — against the benchmark's, counted the same way, and
-  their ratio;
+- `gain`: the run's gain from linking — the twin's abatement cost minus the linked run's,
+  in the scenario's currency — against the benchmark's (its autarky abatement cost minus
+  its linked one), their ratio, and the benchmark's gain on its whole objective (which
+  also counts priced supply and banked units: with a floor that rises and banking,
+  linking can raise abatement while lowering the whole cost, `Benchmark`);
 - `efficiency`: Gode & Sunder's allocative efficiency of the linked run and of its twin
   over the run.
 
@@ -36,12 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from etslink.economics.network import autarky_problem
-from etslink.reports.benchmark import (
-    build_benchmark,
-    compliance_cost_minor,
-    run_compliance_cost_minor,
-)
+from etslink.reports.benchmark import build_benchmark, run_abatement_cost_minor
 from etslink.scenario import load_scenario
 from etslink.sim.run import run_scenario
 
@@ -62,11 +57,8 @@ def measure(path: Path, years: int | None, folder: Path) -> dict[str, Any]:
     twin_path = SCENARIOS / f"{path.stem}-unlinked.toml"
     twin = run_scenario(load_scenario(twin_path), folder / twin_path.stem, years=years)
     benchmark = build_benchmark(linked.record)
-    problem = benchmark.problem
-    analytic_gain = compliance_cost_minor(
-        autarky_problem(problem), benchmark.autarky
-    ) - compliance_cost_minor(problem, benchmark.linked)
-    run_gain = run_compliance_cost_minor(twin.record) - run_compliance_cost_minor(linked.record)
+    analytic_gain = benchmark.abatement_gain_minor
+    run_gain = run_abatement_cost_minor(twin.record) - run_abatement_cost_minor(linked.record)
     section = linked.summary["equilibrium"]
     pairs = []
     for link_id, link in section["links"].items():
@@ -95,6 +87,7 @@ def measure(path: Path, years: int | None, folder: Path) -> dict[str, Any]:
         "run_gain_minor": round(run_gain),
         "analytic_gain_minor": round(analytic_gain),
         "gain_ratio": None if analytic_gain <= 0 else round(float(run_gain / analytic_gain), 3),
+        "objective_gain_minor": round(benchmark.gains_from_linking_minor),
         "efficiency_percent": efficiency,
         "twin_efficiency_percent": twin_efficiency,
         "seconds": round(time.perf_counter() - began, 1),

@@ -62,7 +62,7 @@ def compare_command(
 def _print(runs: list[RunResult], comparison: dict[str, Any]) -> None:
     names = [run.scenario for run in runs]
     markets = Table(
-        title="volume-weighted price per year (minor units per t)",
+        title="closing price per year (minor units per t of the book's currency)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -71,7 +71,14 @@ def _print(runs: list[RunResult], comparison: dict[str, Any]) -> None:
         markets.add_column(column, justify="left" if column == "instrument" else "right")
     for code, by_year in comparison["markets"].items():
         for year, row in by_year.items():
-            markets.add_row(code, year, *(exact_text(row[name]) for name in names))
+            markets.add_row(
+                code,
+                year,
+                *(
+                    exact_text(None if row[name] is None else row[name]["closing_minor"])
+                    for name in names
+                ),
+            )
     console.print(markets)
     totals = Table(title="over the run", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("", *names):
@@ -87,3 +94,12 @@ def _print(runs: list[RunResult], comparison: dict[str, Any]) -> None:
         values = [comparison["totals"][name][key] for name in names]
         totals.add_row(label, *("-" if v is None else f"{v:,}" for v in values))
     console.print(totals)
+    linking = comparison.get("linking")
+    if linking is not None:
+        percent = linking["percent"]
+        console.print(
+            f"gain from linking ({linking['linked']} against {linking['unlinked']}, the same "
+            f"seed): {exact_text(linking['gain_minor'])} minor units of abatement cost saved; "
+            f"the benchmark's {exact_text(linking['benchmark_gain_minor'])}"
+            + ("" if percent is None else f" ({percent}% of it)")
+        )

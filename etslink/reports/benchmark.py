@@ -59,13 +59,26 @@ class RouteSource:
 
 @dataclass(frozen=True, slots=True)
 class Benchmark:
-    """The benchmark problem, its linked and autarky equilibria, and the gain from linking."""
+    """The benchmark problem, its linked and autarky equilibria, and the gains from linking.
+
+    `gains_from_linking_minor` is what linking saves on the benchmark's own objective (the
+    present value of abatement and of supply bought at its price, less what the bank out of
+    the horizon is worth). `abatement_gain_minor` is the saving in abatement cost alone,
+    undiscounted: the measure a run can be held to against its unlinked twin. They differ
+    where supply is priced and banks carry units to a known floor: linking can then raise
+    abatement while lowering the whole cost (California–Québec: Californian firms bank
+    Québec's cheap units towards a floor rising 5% a year).
+    """
 
     problem: NetworkProblem
     routes: tuple[RouteSource, ...]
     linked: NetworkEquilibrium
     autarky: NetworkEquilibrium
     gains_from_linking_minor: Fraction  # PV, common currency
+
+    @property
+    def abatement_gain_minor(self) -> Fraction:
+        return self.autarky.abatement_cost_common_minor - self.linked.abatement_cost_common_minor
 
 
 def build_problem(record: RunRecord) -> tuple[NetworkProblem, tuple[RouteSource, ...]]:
@@ -182,39 +195,13 @@ def share_cap_t(share: Fraction, rate: Fraction, node: SystemYear) -> int:
     return int(share * own_t / (1 - share * rate))
 
 
-def compliance_cost_minor(problem: NetworkProblem, found: NetworkEquilibrium) -> Fraction:
-    """Return an equilibrium's cost of compliance, undiscounted, in the common currency.
-
-    Abatement plus what the permits the government sold are worth at their own price (an
-    auction's reserve, a reserve's ceiling): linking that lets more of a priced supply sell
-    shows its cost, not only the abatement it saves.
-    """
-    total = Fraction(0)
-    for node, outcome in zip(problem.nodes, found.nodes, strict=True):
-        sold = sum(
-            (
-                step.price_minor * sold_t
-                for step, sold_t in zip(node.supply, outcome.supply_sold_by_step_t, strict=True)
-            ),
-            Fraction(0),
-        )
-        total += (outcome.abatement_cost_minor + sold) * node.rate_to_common
-    return total
-
-
-def run_compliance_cost_minor(record: RunRecord) -> Fraction:
-    """Return what the run's compliance cost, as `compliance_cost_minor` counts it."""
+def run_abatement_cost_minor(record: RunRecord) -> Fraction:
+    """Return the run's abatement cost over all its years, in the scenario's currency."""
     scenario = record.scenario
     total = Fraction(0)
     for row in record.firm_years:
         currency = scenario.registry(row.registry).currency
         total += row.abatement_cost_minor * scenario.fx.minor_factor(currency, scenario.currency)
-    for year in record.governments:
-        item = scenario.registry(year.registry)
-        ceiling = price_ceiling_minor(item.regime.stability, year.year) or 0
-        sold = (year.auction_sold_t + year.reserve_released_t) * year.reserve_price_minor
-        sold += year.ceiling_sold_t * ceiling
-        total += sold * scenario.fx.minor_factor(item.currency, scenario.currency)
     return total
 
 
@@ -232,10 +219,9 @@ __all__ = [
     "RouteSource",
     "build_benchmark",
     "build_problem",
-    "compliance_cost_minor",
     "counts_in",
     "routes_of",
-    "run_compliance_cost_minor",
+    "run_abatement_cost_minor",
     "share_cap_t",
     "supply_of",
 ]

@@ -2,7 +2,9 @@
 
 `write_charts(result, run)` writes into the run's out dir:
 
-- `price_paths.png`: each market's daily volume-weighted price (prices.csv's rows).
+- `price_paths.png`: each book's daily settlement price (settlements.csv), converted into
+  the scenario's currency so linked books share one axis, in major units per tonne; a
+  line breaks where a book went unpriced for more than three weeks.
 - `compliance.png`: compliant and short entities per registry and year (summary.json's
   `registries.<code>.years.<year>` counts).
 - `flows.png`: tonnes settled across registries per year, by direction (an exchange trade
@@ -22,7 +24,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from etslink.sim.record import PriceRow, RunRecord, settled
+from compliance.presets import CURRENCY_MINOR_DIGITS
+from etslink.sim.record import RunRecord, settled
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -60,62 +63,93 @@ def _empty(axes: Any, text: str) -> None:
     axes.set_yticks([])
 
 
-def price_paths_chart(
-    prices: Sequence[PriceRow], currencies: Mapping[str, str], path: Path
-) -> Path:
-    """Plot each market's daily volume-weighted price (minor units per t, its currency)."""
-    figure, axes = _figure("Daily volume-weighted price per market")
-    by_market: dict[str, list[tuple[date, float]]] = {}
-    for row in prices:
-        if row.volume_t > 0:
-            point = (date.fromisoformat(row.day), row.notional_minor / row.volume_t)  # display
-            by_market.setdefault(row.instrument, []).append(point)
-    if not by_market:
-        _empty(axes, "no trades")
+PricePoint = tuple[date, float]
+GAP_DAYS_MAX = 21  # a line breaks where a book has no price for longer than this
+
+
+def settled_series(record: RunRecord, into: str | None = None) -> dict[str, list[PricePoint]]:
+    """Return each book's daily settlement prices for plotting, in major units per tonne.
+
+    In `into`'s currency when given (the scenario's: linked books then share one axis),
+    else each book's own. Display only: floats read off the exact record.
+    """
+    series: dict[str, list[PricePoint]] = {}
+    for row in record.settlements:
+        if row.settle_minor is None:
+            continue
+        book = record.books[row.instrument]
+        currency = into or book.currency
+        factor = record.scenario.fx.minor_factor(book.currency, currency)
+        major = row.settle_minor * float(factor) / 10 ** CURRENCY_MINOR_DIGITS[currency]
+        series.setdefault(row.instrument, []).append((date.fromisoformat(row.day), major))
+    return series
+
+
+def _with_gaps(points: Sequence[PricePoint]) -> tuple[list[date], list[float]]:
+    """Return the points as x and y, with a NaN where the book went unpriced for weeks, so a
+    line never bridges a stretch without prices."""
+    days: list[date] = []
+    values: list[float] = []
+    for index, (day, value) in enumerate(points):
+        if index and (day - points[index - 1][0]).days > GAP_DAYS_MAX:
+            days.append(points[index - 1][0])
+            values.append(float("nan"))
+        days.append(day)
+        values.append(value)
+    return days, values
+
+
+def price_paths_chart(record: RunRecord, path: Path) -> Path:
+    """Plot each book's daily settlement price in the scenario's currency, major units."""
+    currency = record.scenario.currency
+    figure, axes = _figure(f"Daily settlement price per book ({currency} per t)")
+    series = settled_series(record, currency)
+    if not series:
+        _empty(axes, "no prices")
         return _save(figure, path)
-    for code in sorted(by_market)[:SERIES_MAX]:
-        days, values = zip(*by_market[code], strict=True)
-        axes.plot(days, values, label=f"{code} ({currencies.get(code, '?')})", linewidth=1)
-    axes.set_ylabel("minor units per t")
+    for code in sorted(series)[:SERIES_MAX]:
+        days, values = _with_gaps(series[code])
+        own = record.books[code].currency
+        label = code if own == currency else f"{code} (from {own})"
+        axes.plot(days, values, label=label, linewidth=1)
+    axes.set_ylabel(f"{currency} per t")
     axes.legend(loc="best", fontsize="small")
     figure.autofmt_xdate()
     return _save(figure, path)
 
 
-def compared_price_paths_chart(
-    runs: Sequence[tuple[str, Sequence[PriceRow], Mapping[str, str]]], path: Path
-) -> Path:
-    """Plot several runs' daily prices on one chart: each run its own line style.
+def compared_price_paths_chart(runs: Sequence[tuple[str, RunRecord]], path: Path) -> Path:
+    """Plot several runs' settlement prices on one chart: each run its own line style.
 
-    `runs` holds (label, prices, instrument → currency) per run; the first run's lines are
-    solid, the second's dashed, and so on, each market keeping its colour across runs.
+    `runs` holds (label, record) per run, in the first run's scenario currency; the first
+    run's lines are solid, the second's dashed, and so on, each book keeping its colour.
     """
-    figure, axes = _figure("Daily volume-weighted price: " + " vs ".join(r[0] for r in runs))
+    currency = runs[0][1].scenario.currency
+    title = "Daily settlement price: " + " vs ".join(label for label, _ in runs)
+    figure, axes = _figure(title)
     styles = ("-", "--", ":", "-.")
-    markets = sorted({row.instrument for _, prices, _ in runs for row in prices})[:SERIES_MAX]
-    colours = {code: f"C{index % 10}" for index, code in enumerate(markets)}
+    books = sorted({code for _, record in runs for code in record.books})[:SERIES_MAX]
+    colours = {code: f"C{index % 10}" for index, code in enumerate(books)}
     drawn = False
-    for index, (label, prices, currencies) in enumerate(runs):
-        by_market: dict[str, list[tuple[date, float]]] = {}
-        for row in prices:
-            if row.volume_t > 0 and row.instrument in colours:
-                point = (date.fromisoformat(row.day), row.notional_minor / row.volume_t)
-                by_market.setdefault(row.instrument, []).append(point)
-        for code in sorted(by_market):
-            days, values = zip(*by_market[code], strict=True)
+    for index, (label, record) in enumerate(runs):
+        series = settled_series(record, currency)
+        for code in sorted(series):
+            if code not in colours:
+                continue
+            days, values = _with_gaps(series[code])
             axes.plot(
                 days,
                 values,
                 styles[index % len(styles)],
                 color=colours[code],
-                label=f"{code} ({currencies.get(code, '?')}), {label}",
+                label=f"{code}, {label}",
                 linewidth=1,
             )
             drawn = True
     if not drawn:
-        _empty(axes, "no trades")
+        _empty(axes, "no prices")
         return _save(figure, path)
-    axes.set_ylabel("minor units per t")
+    axes.set_ylabel(f"{currency} per t")
     axes.legend(loc="best", fontsize="small")
     figure.autofmt_xdate()
     return _save(figure, path)
@@ -183,9 +217,8 @@ def cross_registry_flows(record: RunRecord) -> Flows:
 
 def write_charts(record: RunRecord, summary: Mapping[str, Any], out: Path) -> list[Path]:
     """Write the three charts into `out`; return their paths."""
-    currencies = {code: book.currency for code, book in record.books.items()}
     return [
-        price_paths_chart(record.prices, currencies, out / "price_paths.png"),
+        price_paths_chart(record, out / "price_paths.png"),
         compliance_chart(summary["registries"], out / "compliance.png"),
         flows_chart(cross_registry_flows(record), out / "flows.png"),
     ]

@@ -1,17 +1,25 @@
 """Two runs side by side: a linked scenario against its unlinked twin, or any two.
 
-`compare(first, second)` returns what `comparison.json` holds, each figure keyed by the
-run's scenario name:
+`compare(first, second)` takes two reported runs (anything with the `record`, `summary`
+and `out_dir` a run leaves, like `etslink.sim.run.RunResult`) and returns what
+`comparison.json` holds, each figure keyed by the run's scenario name:
 
 - `runs`: the two scenario names, seeds and report folders.
-- `markets.<instrument>.<year>.<scenario>`: the year's volume-weighted price (exact, "p/q"
-  when not whole; null when the market did not trade that year or is not listed).
+- `markets.<book>.<year>.<scenario>`: `vwap_minor` and `closing_minor` (the closing price:
+  `etslink.reports.prices`), exact ("p/q" when not whole); null when the book did not
+  trade that year or is not listed.
 - `registries.<code>.<year>.<scenario>`: `abatement_t`, `abatement_cost_minor` (the
   registry's minor units), `compliant_entities`, `entities`, `penalties_minor`, `foreign_t`
   (foreign units surrendered).
 - `totals.<scenario>`: `abatement_t`, `abatement_cost_minor` (the run's scenario
   currency), `trades`, `volume_t`, and `efficiency_percent` (Gode & Sunder over the run,
   null when no gains from trade were possible).
+- `linking` (when one run has links and the other is the same scenario without them — a
+  linked scenario and its twin, on the same seed): `gain_minor`, the run's gain from
+  linking (the twin's abatement cost minus the linked run's, exact), `benchmark_gain_minor`
+  (the same in the linked run's benchmark), `ratio` and `percent`, and
+  `benchmark_objective_gain_minor` (the benchmark's gain on its whole objective:
+  `etslink.reports.benchmark.Benchmark`).
 
 `write_comparison(first, second, out)` writes `comparison.json` and
 `price_paths_compared.png` (first run solid, second dashed) into `out`.
@@ -21,10 +29,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from etslink.reports import charts
-from etslink.sim.run import RunResult
+from etslink.reports.benchmark import build_benchmark, run_abatement_cost_minor
+from etslink.reports.numbers import exact, exact_or_none
+from etslink.reports.prices import closing_price_minor, rows_of, vwap_minor
+from etslink.sim.record import RunRecord
 
 REGISTRY_KEYS = (
     "abatement_t",
@@ -36,61 +47,119 @@ REGISTRY_KEYS = (
 )
 
 
-def compare(first: RunResult, second: RunResult) -> dict[str, Any]:
+class Reported(Protocol):
+    """A finished run as the reports see it."""
+
+    record: RunRecord
+    summary: dict[str, Any]
+    out_dir: Path
+
+
+def compare(first: Reported, second: Reported) -> dict[str, Any]:
     """Return the side-by-side figures of two runs (the module docstring's schema)."""
-    if first.scenario == second.scenario:
+    names = (first.record.scenario.name, second.record.scenario.name)
+    if names[0] == names[1]:
         raise ValueError(
-            f"both runs are of scenario {first.scenario!r}: compare two different scenarios "
+            f"both runs are of scenario {names[0]!r}: compare two different scenarios "
             "(a linked one and its -unlinked twin)"
         )
     runs = (first, second)
+    markets = _fill(_markets(runs), names)
+    registries = _fill(_registries(runs), names)
+    totals = {run.record.scenario.name: _totals(run) for run in runs}
+    comparison = {
+        "runs": [
+            {
+                "scenario": run.record.scenario.name,
+                "seed": run.record.scenario.seed,
+                "reports": str(run.out_dir),
+            }
+            for run in runs
+        ],
+        "markets": markets,
+        "registries": registries,
+        "totals": totals,
+    }
+    linking = _linking(first, second)
+    if linking is not None:
+        comparison["linking"] = linking
+    return comparison
+
+
+def _markets(runs: tuple[Reported, Reported]) -> dict[str, dict[str, dict[str, Any]]]:
     markets: dict[str, dict[str, dict[str, Any]]] = {}
     for run in runs:
-        for code, market in run.summary["markets"].items():
-            for year, row in market["years"].items():
-                if row["trades"]:
-                    by_year = markets.setdefault(code, {}).setdefault(year, {})
-                    by_year[run.scenario] = row["vwap_minor"]
+        record = run.record
+        years = sorted({row.day[:4] for row in record.prices})
+        for code in sorted(record.books):
+            for year in years:
+                rows = rows_of(record, code, int(year))
+                if not rows:
+                    continue
+                by_year = markets.setdefault(code, {}).setdefault(year, {})
+                by_year[record.scenario.name] = {
+                    "vwap_minor": exact_or_none(vwap_minor(rows)),
+                    "closing_minor": exact_or_none(closing_price_minor(record, code, int(year))),
+                }
+    return markets
+
+
+def _registries(runs: tuple[Reported, Reported]) -> dict[str, dict[str, dict[str, Any]]]:
     registries: dict[str, dict[str, dict[str, Any]]] = {}
     for run in runs:
         for code, registry in run.summary["registries"].items():
             for year, row in registry["years"].items():
                 by_year = registries.setdefault(code, {}).setdefault(year, {})
-                by_year[run.scenario] = {key: row.get(key, 0) for key in REGISTRY_KEYS}
-    for table in (markets, registries):
-        for by_year in table.values():
-            for row in by_year.values():
-                for run in runs:
-                    row.setdefault(run.scenario, None)
-    totals = {}
-    for run in runs:
-        summary = run.summary
-        efficiency = summary.get("equilibrium", {}).get("over_run", {}).get("efficiency", {})
-        totals[run.scenario] = {
-            "abatement_t": summary["totals"]["abatement_t"],
-            "abatement_cost_minor": summary["totals"]["abatement_cost_minor"],
-            "currency": summary["currency"],
-            "trades": summary["totals"]["trades"],
-            "volume_t": summary["totals"]["volume_t"],
-            "efficiency_percent": efficiency.get("percent"),
-        }
-    return {
-        "runs": [
-            {"scenario": run.scenario, "seed": run.summary["seed"], "reports": str(run.out_dir)}
-            for run in runs
-        ],
-        "markets": _sorted(markets),
-        "registries": _sorted(registries),
-        "totals": totals,
-    }
+                by_year[run.record.scenario.name] = {key: row.get(key, 0) for key in REGISTRY_KEYS}
+    return registries
 
 
-def _sorted(table: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _fill(
+    table: dict[str, dict[str, dict[str, Any]]], names: tuple[str, str]
+) -> dict[str, dict[str, Any]]:
+    for by_year in table.values():
+        for row in by_year.values():
+            for name in names:
+                row.setdefault(name, None)
     return {code: dict(sorted(by_year.items())) for code, by_year in sorted(table.items())}
 
 
+def _totals(run: Reported) -> dict[str, Any]:
+    summary = run.summary
+    efficiency = summary.get("equilibrium", {}).get("efficiency", {}).get("over_run", {})
+    return {
+        "abatement_t": summary["totals"]["abatement_t"],
+        "abatement_cost_minor": summary["totals"]["abatement_cost_minor"],
+        "currency": summary["currency"],
+        "trades": summary["totals"]["trades"],
+        "volume_t": summary["totals"]["volume_t"],
+        "efficiency_percent": efficiency.get("percent"),
+    }
+
+
+def _linking(first: Reported, second: Reported) -> dict[str, Any] | None:
+    """Return the gain from linking when one run is the other's unlinked twin."""
+    linked, twin = (first, second) if first.record.scenario.links else (second, first)
+    a, b = linked.record.scenario, twin.record.scenario
+    if not a.links or b.links or a.registries != b.registries or a.seed != b.seed:
+        return None
+    gain = run_abatement_cost_minor(twin.record) - run_abatement_cost_minor(linked.record)
+    found = build_benchmark(linked.record)
+    benchmark_gain = found.abatement_gain_minor
+    ratio = None if benchmark_gain <= 0 else gain / benchmark_gain
+    return {
+        "linked": a.name,
+        "unlinked": b.name,
+        "gain_minor": exact(gain),
+        "benchmark_gain_minor": exact(benchmark_gain),
+        "ratio": None if ratio is None else exact(ratio),
+        "percent": None if ratio is None else round(100 * ratio),
+        "benchmark_objective_gain_minor": exact(found.gains_from_linking_minor),
+    }
+
+
 def write_comparison(
-    first: RunResult, second: RunResult, out: Path
+    first: Reported, second: Reported, out: Path
 ) -> tuple[dict[str, Any], list[Path]]:
     """Write comparison.json and the compared price chart into `out`; return both."""
     out.mkdir(parents=True, exist_ok=True)
@@ -98,14 +167,10 @@ def write_comparison(
     json_path = out / "comparison.json"
     json_path.write_text(json.dumps(comparison, indent=2, sort_keys=True) + "\n", "utf-8")
     chart = charts.compared_price_paths_chart(
-        [(run.scenario, run.prices, _currencies(run)) for run in (first, second)],
+        [(run.record.scenario.name, run.record) for run in (first, second)],
         out / "price_paths_compared.png",
     )
     return comparison, [json_path, chart]
 
 
-def _currencies(run: RunResult) -> dict[str, str]:
-    return {code: market["currency"] for code, market in run.summary["markets"].items()}
-
-
-__all__ = ["compare", "write_comparison"]
+__all__ = ["Reported", "compare", "write_comparison"]

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from exchange.book import EventKind, OrderType, Side
 from registry import RegistryError
+from registry.holdings import Holding
 
 if TYPE_CHECKING:
     from etslink.sim.world import World
@@ -88,6 +89,9 @@ class MarketAccess:
         self.placed: list[tuple[str, int]] = []  # this session's orders: (book, order id)
         self.refused = 0
         self._next_order = 1
+        self._holdings: dict[tuple[str, str], Holding] = {}
+        # Orders of the last session that closed with tonnes left: the market took less.
+        self.unfilled: set[int] = set()
 
     # ------------------------------------------------------------ what anyone may see
 
@@ -109,7 +113,11 @@ class MarketAccess:
 
     def account_t(self, registry: str, account: str, unit_type: str) -> int:
         """Return the units of `unit_type` in the member's own account (any vintage)."""
-        holding = self._world.registries[registry].account(account).holding
+        holding = self._holdings.get((registry, account))
+        if holding is None:
+            # An account's holding is one object for the ledger's life: look it up once.
+            holding = self._world.registries[registry].account(account).holding
+            self._holdings[(registry, account)] = holding
         return holding.balance(unit_type)
 
     def account_vintage_t(self, registry: str, account: str, unit_type: str, vintage: int) -> int:
@@ -207,13 +215,19 @@ class MarketAccess:
         return order_id
 
     def close_session(self) -> list[tuple[str, int, int]]:
-        """Cancel what still rests of the session's orders; return (book, id, open t) of each."""
+        """Cancel what still rests of the session's orders; return (book, id, open t) of each.
+
+        Orders that still rested, whole or in part, are remembered in `unfilled` until the
+        next close: their owners learn that the market did not take all they offered.
+        """
         cancelled = []
         engine = self._exchange.engine
+        self.unfilled = set()
         for code, order_id in self.placed:
             resting = engine.book(code).order(order_id)
             if resting is not None:
                 cancelled.append((code, order_id, resting[4]))
+                self.unfilled.add(order_id)
                 self._exchange.cancel(code, order_id)
         self.placed = []
         return cancelled

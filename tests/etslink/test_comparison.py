@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from etslink.cli import cli
+from etslink.reports.benchmark import run_abatement_cost_minor
 from etslink.reports.comparison import compare
 from etslink.scenario import load_scenario
 from etslink.sim.run import RunResult, run_scenario
@@ -37,13 +39,26 @@ def test_each_figure_is_the_runs_own_summary_keyed_by_scenario(
         for code, market in run.summary["markets"].items():
             for year, row in market["years"].items():
                 if row["trades"]:
-                    assert comparison["markets"][code][year][run.scenario] == row["vwap_minor"]
+                    mine = comparison["markets"][code][year][run.scenario]
+                    assert mine["vwap_minor"] == row["vwap_minor"]
         totals = comparison["totals"][run.scenario]
         assert totals["abatement_t"] == run.summary["totals"]["abatement_t"]
         for code, registry in run.summary["registries"].items():
             for year, row in registry["years"].items():
                 mine = comparison["registries"][code][year][run.scenario]
                 assert mine["abatement_t"] == row.get("abatement_t", 0)
+
+
+def test_a_linked_scenario_and_its_twin_show_the_gain_from_linking(
+    runs: tuple[RunResult, RunResult],
+) -> None:
+    first, second = runs
+    linking = compare(first, second)["linking"]
+    assert (linking["linked"], linking["unlinked"]) == (first.scenario, second.scenario)
+    costs = [run_abatement_cost_minor(run.record) for run in runs]
+    assert Fraction(linking["gain_minor"]) == costs[1] - costs[0]
+    assert Fraction(linking["benchmark_gain_minor"]) > 0
+    assert compare(second, first)["linking"] == linking  # whichever comes first
 
 
 def test_a_scenario_is_not_compared_with_itself(runs: tuple[RunResult, RunResult]) -> None:

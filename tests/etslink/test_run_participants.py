@@ -60,12 +60,12 @@ def _trades(path: Path) -> list[dict[str, str]]:
 
 
 def test_a_typed_order_trades_and_the_team_sees_its_fill_next_round(tmp_path: Path) -> None:
-    summary, said = _run(tmp_path, ["buy EUA 1000 at 2600", "done", "", "quit"])
+    summary, said = _run(tmp_path, ["buy EUA 1000 at 3600", "done", "", "quit"])
     text = "\n".join(said)
-    assert "placed: order" in text and "buy EUA 1000 at 2600" in text
+    assert "placed: order" in text and "buy EUA 1000 at 3600" in text
     team_b = summary["participants"]["team-b"]
     assert team_b["left_early"] is True
-    assert team_b["bought_t"] == 1_000  # a resting ask at 2,500 meets the bid (seed 2020)
+    assert team_b["bought_t"] == 1_000  # team A's resting ask at 3,500 meets the bid
     assert "bought 1,000 t EUA at" in text
     trades = _trades(tmp_path / "trades.csv")
     _balanced(summary, trades, "team-b")

@@ -12,20 +12,20 @@ the tonne it would otherwise abate, at most the penalty, at least the value of b
   price (`Quote.reference_minor`) is lowest per tonne of compliance value. At that price
   it would abate every tonne whose MAC is lower and cover the rest; the gap between that
   target and what it holds, if at least a lot, it closes by a quarter a session
-  (`SHARE_DIVISOR`). Its limit is what the chunk's last unit is worth to it — it
-  never pays more than a unit saves it — but no more than the reference price plus
-  `STEP` (10%): a firm that values a tonne far above the market does not
-  offer the market its whole valuation. When buyers outnumber sellers at that price their
-  bids rest above it, the reference price moves up to the best bid, and the next session
-  bids 10% higher: the price walks to where the market clears, a step a session, instead of
-  jumping to whichever reservation price happened to rest first.
+  (`SHARE_DIVISOR`). It bids the market's price, never more than the chunk's last unit
+  is worth to it — it never pays more than a unit saves it, and a firm that values a
+  tonne far above the market does not offer the market its whole valuation. If the
+  market did not take all of its last bid on the book, it bids `STEP` (10%) above that bid
+  (still within its valuation): when buyers outnumber sellers at the price, bids walk up a
+  step a session to where the market clears, instead of jumping to whichever reservation
+  price happened to rest first.
 - **Selling.** On every book of its own registry's venue where it holds units, if the
   market's reference price per tonne is above what a tonne is worth to it, it offers the
-  gap the same way, asking at least what losing the chunk's last unit costs it (the
-  abatement it makes necessary, or the bank value) and at least the reference price less
-  10%. So it sells whatever it values less than the market does and never below the bank
-  value; bought cheap on one book and sold dear on another, a firm arbitrages linked books
-  itself.
+  gap the same way: at the market's price, or 10% below its last ask if the market did
+  not take all of it, and never below what losing the chunk's last unit costs it (the abatement it
+  makes necessary, or the bank value). So it sells whatever it values less than the market
+  does and never below the bank value; bought cheap on one book and sold dear on another, a
+  firm arbitrages linked books itself.
 - **No price yet.** On a book with no trade and no quote yet, it quotes one lot each side
   of what a unit is worth to it: firms that abate cheaply meet firms that do not, and a
   price appears on the first day — a market where every firm starts short still
@@ -57,9 +57,10 @@ from etslink.sim.valuation import (
     marginal_value_minor,
     target_held_t,
 )
+from exchange.book import Side
 
 SHARE_DIVISOR = 4  # a firm closes a quarter of its gap in a session
-STEP = 0.1  # how far from the market's price a firm will bid or ask: 10%
+STEP = 0.1  # how far beyond its last order a firm goes when the market left some of it
 # The prices of a firm's auction bids, as shares of the MAC of covering its whole need.
 AUCTION_BID_STEPS = (0.8, 0.6, 0.4, 0.2)
 
@@ -132,6 +133,9 @@ class FirmAgent:
         self.values_f = {unit: float(value) for unit, value in self.values.items()}
         self.unit_types = tuple(dict.fromkeys([self.home_unit, *self.values]))
         self._bank_f = 0.0
+        self._auction_share_f = 0.0
+        # Its last order on each (book, side): (order id, price per tonne it was placed at).
+        self._last: dict[tuple[str, Side], tuple[int, float]] = {}
 
     # ------------------------------------------------------------ position
 
@@ -176,6 +180,7 @@ class FirmAgent:
     def start_year(self, plan: FirmYearPlan) -> None:
         self.plan = plan
         self._bank_f = float(plan.bank_minor)
+        self._auction_share_f = float(plan.auction_share)
 
     # ------------------------------------------------------------ a session
 
@@ -183,7 +188,7 @@ class FirmAgent:
         """Return the cover it expects from the year's auctions still to come: its share."""
         plan = self.plan
         assert plan is not None
-        return float(plan.auction_share * access.auction_supply_t.get(self.registry, 0))
+        return self._auction_share_f * access.auction_supply_t.get(self.registry, 0)
 
     def act(self, access: MarketAccess) -> None:
         """Place this session's orders (the module docstring's rule)."""
@@ -262,8 +267,8 @@ class FirmAgent:
         if quantity_t == 0:
             return 0.0
         worth = self.worth_minor(held + quantity_t * book.value_f)
-        limit = min(worth, price_per_t * (1 + STEP))
-        access.buy(self.member, book.code, limit / book.per_tonne_f, quantity_t)
+        limit = min(worth, self._base(access, book, Side.BUY, price_per_t))
+        self._place(access, book, Side.BUY, limit, quantity_t)
         return None
 
     def _sell(self, access: MarketAccess, book: FirmBook, price_per_t: float, held: float) -> None:
@@ -275,8 +280,30 @@ class FirmAgent:
         if quantity_t == 0:
             return
         worth = self.worth_minor(held - quantity_t * book.value_f)
-        limit = max(worth, price_per_t * (1 - STEP))
-        access.sell(self.member, book.code, limit / book.per_tonne_f, quantity_t)
+        limit = max(worth, self._base(access, book, Side.SELL, price_per_t))
+        self._place(access, book, Side.SELL, limit, quantity_t)
+
+    def _base(self, access: MarketAccess, book: FirmBook, side: Side, price_per_t: float) -> float:
+        """Return where it would bid (ask) before its own valuation caps it: at the market's
+        price, or a step beyond its last order on the book if the market did not take all of
+        that one."""
+        last = self._last.get((book.code, side))
+        if last is None or last[0] not in access.unfilled:
+            return price_per_t
+        if side is Side.BUY:
+            return max(price_per_t, last[1] * (1 + STEP))
+        return min(price_per_t, last[1] * (1 - STEP))
+
+    def _place(
+        self, access: MarketAccess, book: FirmBook, side: Side, per_t: float, quantity_t: int
+    ) -> None:
+        price = per_t / book.per_tonne_f
+        if side is Side.BUY:
+            order_id = access.buy(self.member, book.code, price, quantity_t)
+        else:
+            order_id = access.sell(self.member, book.code, price, quantity_t)
+        if order_id is not None:
+            self._last[(book.code, side)] = (order_id, per_t)
 
     def _chunk(self, gap_units: int, lot_t: int) -> int:
         """Return the session's share of a gap in whole lots (at least a lot, if a lot fits)."""
