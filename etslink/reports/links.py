@@ -105,8 +105,9 @@ def _pair_year(record: RunRecord, found: Benchmark, link: Link, year: int) -> di
     prices = {code: own_closing_minor(record, code, year) for code in (a, b)}
     analytic = {code: found.linked.node(code, year).price_common_minor for code in (a, b)}
     gap = None
-    if prices[origin] is not None and prices[into] is not None:
-        gap = prices[into] - prices[origin] / rate
+    origin_price, into_price = prices[origin], prices[into]
+    if origin_price is not None and into_price is not None:
+        gap = into_price - origin_price / rate
     analytic_gap = analytic[into] - analytic[origin] / rate
     band = band_minor(link, year, analytic[into], record.scenario.interest_rate)
     flown = simulated_flows(record, link, year)

@@ -151,7 +151,7 @@ class MarketAccess:
     # ------------------------------------------------------------ acting
 
     def buy(
-        self, member: str, code: str, price_minor: Fraction | int, quantity_t: int
+        self, member: str, code: str, price_minor: Fraction | float, quantity_t: int
     ) -> int | None:
         """Place a limit buy, the price rounded down to the tick; return its id or None."""
         tick = self.books[code].tick_minor
@@ -159,7 +159,7 @@ class MarketAccess:
         return self._submit(member, code, Side.BUY, price, quantity_t)
 
     def sell(
-        self, member: str, code: str, price_minor: Fraction | int, quantity_t: int
+        self, member: str, code: str, price_minor: Fraction | float, quantity_t: int
     ) -> int | None:
         """Place a limit sell, the price rounded up to the tick, after depositing what the
         order needs beyond the member's free claim; return its id or None."""

@@ -117,7 +117,7 @@ Handler = Callable[[Any, datetime], None]
 class Kernel:
     """Simulated time and the timeline: schedule events, run them in order, dispatch them."""
 
-    def __init__(self, now: datetime, advance: Callable[[datetime], None]) -> None:
+    def __init__(self, now: datetime, advance: Callable[[datetime], object]) -> None:
         """Start at `now`; `advance(moment)` moves the world's time (settling on the way)."""
         self._now = now
         self._advance = advance

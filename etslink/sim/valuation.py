@@ -34,14 +34,26 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from fractions import Fraction
+from typing import Any, Protocol
 
 from compliance.regime import Regime, UnitOrigin
 from compliance.stability import price_floor_minor
-from etslink.economics import FloatMac, MacCurve
+from etslink.economics import MacCurve
 from registry import UnitKind
 
 Value = Fraction | float | int  # exact at the year's end, float where firms plan
-Curve = MacCurve | FloatMac
+
+
+class Curve(Protocol):
+    """The `MacCurve` questions, answered in the curve's own numbers: `MacCurve` in exact
+    fractions, its float view `FloatMac` in floats (so the answers are typed `Any`)."""
+
+    @property
+    def max_abatement_t(self) -> Any: ...
+
+    def marginal_cost(self, abatement_t: Any) -> Any: ...
+
+    def abatement_at_price(self, price_minor: Any) -> Any: ...
 
 
 def foreign_share_max(regime: Regime, year: int) -> Fraction | None:

@@ -119,6 +119,7 @@ class ZiTraderAgent:
             return
         price_max = max(self.value_max_minor, self.value_minor)
         view = MarketView(None, None, access.last_minor.get(self.book.code), 0)
+        trader: ZiConstrainedTrader | ZiUnconstrainedTrader
         if self.constrained:
             trader = ZiConstrainedTrader(
                 side, [self.value_minor], self.rng, price_max_minor=price_max
