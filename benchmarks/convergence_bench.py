@@ -19,7 +19,9 @@ and per scenario:
   in the scenario's currency — against the benchmark's (its autarky abatement cost minus
   its linked one), their ratio, and the benchmark's gain on its whole objective (which
   also counts priced supply and banked units: with a floor that rises and banking,
-  linking can raise abatement while lowering the whole cost, `Benchmark`);
+  linking can raise abatement while lowering the whole cost, `Benchmark`), and the
+  benchmark's gain as a share of the linked registries' abatement cost: where that share is
+  a fraction of a percent (Tokyo–Saitama), the ratio measures the run's noise, not linking;
 - `efficiency`: Gode & Sunder's allocative efficiency of the linked run and of its twin
   over the run.
 
@@ -88,6 +90,9 @@ def measure(path: Path, years: int | None, folder: Path) -> dict[str, Any]:
         "analytic_gain_minor": round(analytic_gain),
         "gain_ratio": None if analytic_gain <= 0 else round(float(run_gain / analytic_gain), 3),
         "objective_gain_minor": round(benchmark.gains_from_linking_minor),
+        "analytic_gain_share_percent": round(
+            float(100 * analytic_gain / benchmark.linked_parties_cost_minor), 2
+        ),
         "efficiency_percent": efficiency,
         "twin_efficiency_percent": twin_efficiency,
         "seconds": round(time.perf_counter() - began, 1),
@@ -115,6 +120,10 @@ def show(figures: dict[str, Any]) -> None:
     print(
         f"  gain from linking: run {figures['run_gain_minor']:,}, benchmark "
         f"{figures['analytic_gain_minor']:,}" + ("" if ratio is None else f" (ratio {ratio:.3f})")
+    )
+    print(
+        f"  the benchmark's gain is {figures['analytic_gain_share_percent']}% of the linked "
+        "registries' abatement cost"
     )
     print(
         f"  allocative efficiency: linked {figures['efficiency_percent']}%, unlinked twin "

@@ -102,4 +102,11 @@ def _print(runs: list[RunResult], comparison: dict[str, Any]) -> None:
             f"seed): {exact_text(linking['gain_minor'])} minor units of abatement cost saved; "
             f"the benchmark's {exact_text(linking['benchmark_gain_minor'])}"
             + ("" if percent is None else f" ({percent}% of it)")
+            + _share_text(linking["benchmark_gain_share_percent"])
         )
+
+
+def _share_text(share: float | None) -> str:
+    if share is None:
+        return ""
+    return f"; the benchmark's gain is {share}% of the linked registries' abatement cost"

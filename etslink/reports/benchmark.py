@@ -80,6 +80,19 @@ class Benchmark:
     def abatement_gain_minor(self) -> Fraction:
         return self.autarky.abatement_cost_common_minor - self.linked.abatement_cost_common_minor
 
+    @property
+    def linked_parties_cost_minor(self) -> Fraction:
+        """Return the autarky abatement cost of the registry-years a route joins: what the
+        gain from linking is a share of. A gain that is a small share of it is within what
+        a run of a few dozen firms trading in lots lands off its benchmark by."""
+        joined = {(r.route.from_system, r.route.year) for r in self.routes}
+        joined |= {(r.route.to_system, r.route.year) for r in self.routes}
+        total = Fraction(0)
+        for outcome, node in zip(self.autarky.nodes, self.problem.nodes, strict=True):
+            if (node.system_id, node.year) in joined:
+                total += outcome.abatement_cost_minor * node.rate_to_common
+        return total
+
 
 def build_problem(record: RunRecord) -> tuple[NetworkProblem, tuple[RouteSource, ...]]:
     """Return the network problem that matches the run, and where each route came from."""

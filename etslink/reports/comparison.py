@@ -19,7 +19,10 @@ and `out_dir` a run leaves, like `etslink.sim.run.RunResult`) and returns what
   linking (the twin's abatement cost minus the linked run's, exact), `benchmark_gain_minor`
   (the same in the linked run's benchmark), `ratio` and `percent`, and
   `benchmark_objective_gain_minor` (the benchmark's gain on its whole objective:
-  `etslink.reports.benchmark.Benchmark`).
+  `etslink.reports.benchmark.Benchmark`), and `benchmark_gain_share_percent`: the
+  benchmark's gain as a percentage of the linked registries' abatement cost alone (a
+  gain of a percent or two is within what a small run lands off its benchmark by, so its
+  ratio says little).
 
 `write_comparison(first, second, out)` writes `comparison.json` and
 `price_paths_compared.png` (first run solid, second dashed) into `out`.
@@ -28,6 +31,7 @@ and `out_dir` a run leaves, like `etslink.sim.run.RunResult`) and returns what
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -155,7 +159,15 @@ def _linking(first: Reported, second: Reported) -> dict[str, Any] | None:
         "ratio": None if ratio is None else exact(ratio),
         "percent": None if ratio is None else round(100 * ratio),
         "benchmark_objective_gain_minor": exact(found.gains_from_linking_minor),
+        "benchmark_gain_share_percent": _share_percent(
+            benchmark_gain, found.linked_parties_cost_minor
+        ),
     }
+
+
+def _share_percent(part: Fraction, whole: Fraction) -> float | None:
+    """Return `part` as a percentage of `whole`, to two decimals (None: nothing to share)."""
+    return None if whole <= 0 else round(float(100 * part / whole), 2)
 
 
 def write_comparison(

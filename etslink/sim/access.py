@@ -86,6 +86,8 @@ class MarketAccess:
         self.settle_minor: dict[str, int] = {}  # each book's last settlement price
         # Each registry's scheduled auction volume not yet offered this year (published).
         self.auction_supply_t: dict[str, int] = {}
+        # The year's trading sessions after this one (the calendar is public).
+        self.sessions_left = 0
         self.placed: list[tuple[str, int]] = []  # this session's orders: (book, order id)
         self.refused = 0
         self._next_order = 1

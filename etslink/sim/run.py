@@ -279,7 +279,7 @@ class Simulation:
         for trader in self.traders:
             trader.open_year(bank[trader.registry])
         for dealer in self.dealers:
-            dealer.bank_minor = dict(bank)
+            dealer.open_year(bank, self.days)
 
     def _bank_value(self, code: str, year: int) -> Fraction:
         regime = self.world.books[code].regime
@@ -399,6 +399,7 @@ class Simulation:
     # ------------------------------------------------------------ a session
 
     def on_session(self, event: SessionOpened, moment: datetime) -> None:
+        self.access.sessions_left = self.days - event.number
         self._release_reserves(moment)
         self._ceiling_offers(event.year)
         for seat in self.seats:

@@ -8,50 +8,16 @@ penalty of 10,000 cents: hand-checkable figures for each rule in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from fractions import Fraction
 
 from etslink.economics import LinearMac
 from etslink.scenario.model import Allocation, Entity
 from etslink.sim.access import Quote
 from etslink.sim.agents.firm import STEP, FirmAgent, FirmBook, FirmYearPlan
+from tests.etslink.stand_in_market import StandInMarket
 
 NEED_T = 100_000
 PENALTY = 10_000
-
-
-@dataclass
-class StandInMarket:
-    """What a firm reads and does through `MarketAccess`, with no exchange behind it."""
-
-    quotes: dict[str, Quote]
-    held: dict[str, int] = field(default_factory=dict)
-    unfilled: set[int] = field(default_factory=set)
-    auction_supply_t: dict[str, int] = field(default_factory=dict)
-    orders: list[tuple[str, str, float, int]] = field(default_factory=list)
-
-    def quote(self, code: str) -> Quote:
-        return self.quotes.get(code, Quote(None, None, None))
-
-    def account_t(self, registry: str, account: str, unit_type: str) -> int:
-        return self.held.get(unit_type, 0)
-
-    def claimed_t(self, member: str, unit_type: str) -> int:
-        return 0
-
-    def free_claim_t(self, member: str, code: str) -> int:
-        return 0
-
-    def buy_room_t(self, member: str, code: str) -> int | None:
-        return None
-
-    def buy(self, member: str, code: str, price: float, quantity_t: int) -> int:
-        self.orders.append(("buy", code, price, quantity_t))
-        return len(self.orders)
-
-    def sell(self, member: str, code: str, price: float, quantity_t: int) -> int:
-        self.orders.append(("sell", code, price, quantity_t))
-        return len(self.orders)
 
 
 def _book(code: str, unit: str, value: Fraction = Fraction(1)) -> FirmBook:

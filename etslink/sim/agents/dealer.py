@@ -20,6 +20,11 @@ member per registry: `<dealer>-<registry code>`), and cash in each currency it q
   venue's bid beats the cheap venue's ask, converted, by more than its spread plus the
   cost of carrying the units for the link's wait (`carry_days` at the scenario's interest
   rate): the wait is paid for.
+- **Into the year's end.** A dealer is not a compliance buyer: what it still holds when
+  firms surrender is missing from their cover, and they abate it instead. In the year's
+  last twelfth of sessions (a month; at least the last one) it winds down: it neither bids
+  nor arbitrages, and offers each book's inventory, a share for each session left, at
+  its bid side (fair value less half the spread, never below the bank value).
 
 What a dealer earns is the spread and, where a link's cap binds, the scarcity rent of
 moving units across it — in a run, the dealer is the one who holds the right to move them.
@@ -34,6 +39,7 @@ from fractions import Fraction
 from etslink.sim.access import BookInfo, MarketAccess
 
 SKEW_MAX = Fraction(1, 50)  # a full (or empty) inventory moves the quotes 2% off fair value
+WIND_DOWN_SHARE = Fraction(1, 12)  # the share of a year's sessions it winds down over
 DAYS_PER_YEAR = 365
 
 
@@ -71,6 +77,7 @@ class DealerAgent:
     bank_minor: dict[str, Fraction] = field(default_factory=dict)  # registry → bank value
     open_routes: set[tuple[str, str]] = field(default_factory=set)
     peers: dict[str, list[tuple[str, Fraction]]] = field(default_factory=dict)
+    wind_down_sessions: int = 1  # the year's last sessions, in which it winds down
 
     def members(self) -> list[str]:
         return [seat.member for seat in self.seats.values()]
@@ -91,11 +98,33 @@ class DealerAgent:
     # ------------------------------------------------------------ a session
 
     def act(self, access: MarketAccess) -> None:
+        if access.sessions_left < self.wind_down_sessions:
+            for book in self.books:
+                self._wind_down(access, book)
+            return
         for route in self.routes:
             if (route.source, route.target) in self.open_routes:
                 self._arbitrage(access, route)
         for book in self.books:
             self._quote(access, book)
+
+    def open_year(self, bank_minor: dict[str, Fraction], sessions: int) -> None:
+        """Learn the year's bank values per registry and its number of sessions."""
+        self.bank_minor = dict(bank_minor)
+        self.wind_down_sessions = max(1, math.ceil(sessions * WIND_DOWN_SHARE))
+
+    def _wind_down(self, access: MarketAccess, book: BookInfo) -> None:
+        fair = self.fair(access, book.code)
+        if fair is None or fair <= 0:
+            return
+        seat = self.seats[book.registry]
+        free_t = access.account_t(seat.registry, seat.account, book.unit_type)
+        free_t += access.free_claim_t(seat.member, book.code)
+        share_t = math.ceil(free_t / (access.sessions_left + 1) / book.lot_t) * book.lot_t
+        size_t = min(share_t, free_t // book.lot_t * book.lot_t)
+        if size_t > 0:
+            ask = max(fair * (1 - self.spread / 2), self._bank_in(book))
+            access.sell(seat.member, book.code, ask, size_t)
 
     def inventory_t(self, access: MarketAccess, book: BookInfo) -> int:
         seat = self.seats[book.registry]
