@@ -53,6 +53,18 @@ def linked_scenarios() -> list[Path]:
     )
 
 
+def scenario_path(parser: argparse.ArgumentParser, given: str) -> Path:
+    """Return the scenario file named by a path or a shipped scenario's name, with a twin."""
+    path = Path(given)
+    if not path.is_file():
+        path = SCENARIOS / f"{given}.toml"
+    if not path.is_file():
+        parser.error(f"{given}: no such scenario file, nor a shipped scenario of that name")
+    if not (SCENARIOS / f"{path.stem}-unlinked.toml").is_file():
+        parser.error(f"{given}: no unlinked twin {path.stem}-unlinked.toml in {SCENARIOS}")
+    return path
+
+
 def measure(path: Path, years: int | None, folder: Path) -> dict[str, Any]:
     began = time.perf_counter()
     linked = run_scenario(load_scenario(path), folder / path.stem, years=years)
@@ -137,10 +149,12 @@ def _n(value: int | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("scenarios", nargs="*", type=Path, help="linked scenario files")
+    parser.add_argument(
+        "scenarios", nargs="*", help="linked scenario files or shipped names (eu-switzerland)"
+    )
     parser.add_argument("--years", type=int, default=None, help="run only the first N years")
     args = parser.parse_args()
-    paths = args.scenarios or linked_scenarios()
+    paths = [scenario_path(parser, given) for given in args.scenarios] or linked_scenarios()
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for path in paths:
