@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ def _print(runs: list[RunResult], comparison: dict[str, Any]) -> None:
                 code,
                 year,
                 *(
-                    exact_text(None if row[name] is None else row[name]["closing_minor"])
+                    "-" if row[name] is None else _whole(row[name]["closing_minor"])
                     for name in names
                 ),
             )
@@ -110,3 +111,8 @@ def _share_text(share: float | None) -> str:
     if share is None:
         return ""
     return f"; the benchmark's gain is {share}% of the linked registries' abatement cost"
+
+
+def _whole(value: str) -> str:
+    """Return an exact price ("p" or "p/q") to the nearest minor unit, for a table."""
+    return f"{round(Fraction(value)):,}"
