@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from etslink.economics import UnitTrade, UnitValues, allocative_efficiency
+from etslink.sim.access import BookInfo, Quote
 from etslink.sim.agents.zero_intelligence import (
     Agent,
     MarketView,
@@ -19,7 +20,9 @@ from etslink.sim.agents.zero_intelligence import (
     ZiConstrainedTrader,
     ZiUnconstrainedTrader,
 )
+from etslink.sim.agents.zi_trader import ZiTraderAgent
 from exchange.book import Side
+from tests.etslink.stand_in_market import StandInMarket
 
 PRICE_MAX_MINOR = 200  # Gode & Sunder's price range was 1 to 200
 EMPTY = MarketView(best_bid_minor=None, best_ask_minor=None, last_price_minor=None, filled_t=0)
@@ -245,3 +248,37 @@ def test_zi_c_market_is_highly_efficient_as_gode_and_sunder_found() -> None:
     trades = _session(_traders(values, 2026), steps=2_000, rng=random.Random(2026))
 
     assert allocative_efficiency(trades, values) >= Fraction(9, 10)
+
+
+# ---------------------------------------------------------------- traders that follow the market
+
+
+@given(
+    st.integers(100, 100_000),
+    st.fractions(Fraction(1, 100), Fraction(1, 4)),
+    st.booleans(),
+    st.integers(0, 5),
+    st.integers(0, 2**32),
+)
+def test_a_banded_trader_offers_within_twice_its_band_and_zi_c_never_at_a_loss(
+    reference: int, band: Fraction, constrained: bool, held_lots: int, seed: int
+) -> None:
+    """With `value_band` b, each session's value is the book's price × (1 ± up to b) and
+    every offer lies within 2b of the price; a ZI-C buyer bids at most its value, a ZI-C
+    seller asks at least it (etslink/sim/agents/zi_trader.py)."""
+    book = BookInfo("EUA", "EUA", "EU", "EUR", 1_000, 1)
+    trader = ZiTraderAgent(
+        "zi-1", "EU", "acct", book, 1, 10**7, constrained, random.Random(seed), band
+    )
+    trader.open_year(Fraction(0))
+    market = StandInMarket(
+        {"EUA": Quote(None, None, reference, reference)}, held={"EUA": held_lots * 1_000}
+    )
+    trader.act(market)  # type: ignore[arg-type]
+    assert abs(trader.value_minor - reference) <= band * reference + 1
+    assert len(market.orders) == 1
+    side, _, price, quantity_t = market.orders[0]
+    assert quantity_t == 1_000
+    assert reference * (1 - 2 * band) - 1 <= price <= reference * (1 + 2 * band) + 1
+    if constrained:
+        assert price <= trader.value_minor if side == "buy" else price >= trader.value_minor
