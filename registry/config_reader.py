@@ -1,11 +1,14 @@
 """Strict reading of TOML tables: every mistake names the file, the key and what was expected.
 
 Unknown keys are errors, never silently ignored: a misspelt `quantiy` would
-otherwise run a different exercise than the trainer wrote.
+otherwise run a different exercise than the trainer wrote. Whatever a file
+holds, reading it ends in a value or in one `ConfigError` of one line: never
+another exception, never a traceback.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from fractions import Fraction
 from pathlib import Path
@@ -16,25 +19,110 @@ D = TypeVar("D")
 
 _MISSING = object()
 
+FILE_BYTES_MAX = 10 * 1024 * 1024  # a configuration file; checked before it is parsed
+NESTING_DEPTH_MAX = 32  # arrays and tables inside each other; the shipped files use 4
+NUMBER_TEXT_LENGTH_MAX = 40  # characters of an exact number written as a string
+RATE_MIN = Fraction(1, 1000)  # an exchange rate: units of one system per unit of another
+RATE_MAX = Fraction(1000)
+TONNES_MAX = 10**15  # a cap or limit in tonnes: a thousand times the world's yearly emissions
+YEAR_MIN = 1990  # a vintage, period or year: the registry's range
+YEAR_MAX = 2200
+
+# An exact number as the files write it: "0.05", "-0.01", "1/20". No exponent, so
+# "1e400" cannot ask for a 400-digit number, and "1e999999999" cannot stall a load.
+_EXACT_RE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?|[+-]?[0-9]+/[0-9]+")
+
 
 class ConfigError(Exception):
-    """A configuration file is wrong; the message says where and what was expected."""
+    """A configuration file is wrong; the message says where and what was expected.
+
+    The message is one line of printable text: a key or value holding line
+    breaks, bidi overrides or other invisible characters is shown escaped.
+    """
 
     def __init__(self, path: Path | str, key: str, message: str) -> None:
-        super().__init__(f"{path}: {key}: {message}")
+        super().__init__(one_line(f"{path}: {key}: {message}"))
         self.path = str(path)
         self.key = key
         self.message = message
 
 
+def one_line(text: str) -> str:
+    """Return `text` with every non-printable character (line breaks, controls,
+    bidi overrides, zero-width marks) escaped, so it prints as one honest line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def load_toml(path: Path) -> dict[str, Any]:
+    """Read the TOML file at `path`, refusing (ConfigError) anything but a sane document.
+
+    Refused: a missing or unreadable file, a folder, more than FILE_BYTES_MAX
+    bytes, text that is not UTF-8, TOML syntax errors, and nesting deeper than
+    NESTING_DEPTH_MAX (the parser recurses; so do the loaders).
+    """
+    data = _read_bytes(path)
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(path, "(file)", "no such file") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(path, f"line {line}", "expected UTF-8 text") from None
+    try:
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(path, "(syntax)", f"not valid TOML: {error}") from None
+    except ValueError:  # Python reads no whole number of more than 4,300 digits
+        raise ConfigError(path, "(syntax)", "a whole number of more than 4,300 digits") from None
+    except RecursionError:
+        raise ConfigError(
+            path, "(syntax)", f"nested deeper than {NESTING_DEPTH_MAX} arrays or tables"
+        ) from None
+    _check_depth(path, document)
+    return document
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(FILE_BYTES_MAX + 1)
+    except FileNotFoundError:
+        raise ConfigError(path, "(file)", "no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "(file)", "expected a file, found a folder") from None
+    except (OSError, ValueError) as error:  # ValueError: a path with a NUL in it
+        raise ConfigError(path, "(file)", f"cannot be read: {error}") from None
+    if len(data) > FILE_BYTES_MAX:
+        raise ConfigError(path, "(file)", f"larger than {FILE_BYTES_MAX:,} bytes")
+    return data
+
+
+def _check_depth(path: Path | str, document: dict[str, Any]) -> None:
+    """Refuse nesting deeper than NESTING_DEPTH_MAX, walking without recursion."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > NESTING_DEPTH_MAX:
+            raise ConfigError(
+                path, "(file)", f"nested deeper than {NESTING_DEPTH_MAX} arrays or tables"
+            )
+        items = value.values() if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+
+
+def parse_exact(path: Path | str, where: str, text: str) -> Fraction:
+    """Return `text`, a decimal ("0.05") or a ratio ("1/20"), as an exact Fraction."""
+    if len(text) > NUMBER_TEXT_LENGTH_MAX or not _EXACT_RE.fullmatch(text):
+        raise ConfigError(
+            path,
+            where,
+            f'expected an exact number like "0.05" or "1/20" (no exponent, at most '
+            f"{NUMBER_TEXT_LENGTH_MAX} characters), found {text[:NUMBER_TEXT_LENGTH_MAX]!r}",
+        )
+    try:
+        return Fraction(text)
+    except ZeroDivisionError:
+        raise ConfigError(path, where, f"a ratio over zero, found {text!r}") from None
 
 
 class Table:
@@ -88,7 +176,7 @@ class Table:
             raise ConfigError(
                 self.path,
                 self.key_path(key),
-                f"expected a whole number {low}..{high}, found {value}",
+                f"expected a whole number {low}..{high}, found {_short(value)}",
             )
         return value
 
@@ -111,19 +199,40 @@ class Table:
             self._seen.add(key)
             return default
         text = self.get(key, str)
-        try:
-            value = Fraction(text)
-        except (ValueError, ZeroDivisionError):
-            raise ConfigError(
-                self.path,
-                self.key_path(key),
-                f'expected a share like "0.05" or "1/20", found {text!r}',
-            ) from None
+        value = parse_exact(self.path, self.key_path(key), text)
         if value < 0:
             raise ConfigError(
                 self.path, self.key_path(key), f"expected a share >= 0, found {text!r}"
             )
         return value
+
+    def share(self, key: str, default: Any = _MISSING) -> Fraction:
+        """Return `key` as a share in [0, 1] ("0.05", "1/20")."""
+        value = self.fraction(key, default)
+        if value is not None and value > 1:
+            raise ConfigError(
+                self.path, self.key_path(key), f"expected a share <= 1, found {value}"
+            )
+        return value
+
+    def rate(self, key: str, default: Any = _MISSING) -> Fraction:
+        """Return `key` as an exchange rate in [RATE_MIN, RATE_MAX] ("1", "1/2")."""
+        value = self.fraction(key, default)
+        if value is not None and not RATE_MIN <= value <= RATE_MAX:
+            raise ConfigError(
+                self.path,
+                self.key_path(key),
+                f"expected a rate {RATE_MIN}..{RATE_MAX}, found {_short(value)}",
+            )
+        return value
+
+    def tonnes(self, key: str, default: Any = _MISSING) -> int:
+        """Return `key`, a cap or limit in whole tonnes, 1..TONNES_MAX."""
+        return self.whole(key, 1, TONNES_MAX, default)
+
+    def year(self, key: str, default: Any = _MISSING) -> int:
+        """Return `key`, a year (vintage, period), YEAR_MIN..YEAR_MAX."""
+        return self.whole(key, YEAR_MIN, YEAR_MAX, default)
 
     def table(self, key: str, required: bool = True) -> Table | None:
         self._seen.add(key)
@@ -181,3 +290,9 @@ def refuse_floats(path: Path | str, value: Any, where: str = "") -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             refuse_floats(path, item, f"{where}[{index}]")
+
+
+def _short(value: int | Fraction) -> str:
+    """Return `value` for a message, its middle elided when it is very long."""
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-10:]} ({len(text)} characters)"

@@ -7,11 +7,14 @@ Each event encodes to canonical plain data (`to_data`) and back
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from registry import canonical
 from registry.accounts import AccountKind, AccountStatus
+from registry.clock import format_time, parse_time
+from registry.controls import ControlSettings, TransferStatus
 from registry.quarantine import QuarantinedRange
 from registry.units import UnitBlock, UnitType, block_text, blocks_text
 
@@ -215,7 +218,7 @@ def _texts_or_none(*values: Any) -> tuple[str, ...] | None:
 
 @dataclass(frozen=True, slots=True)
 class RegistrySuspended:
-    """Registry-wide suspension: only issuance, allocation and surrender go on."""
+    """Registry-wide suspension: only allocation and surrender go on (DOMAIN.md, D2)."""
 
     kind: ClassVar[str] = "registry_suspended"
     reason: str
@@ -339,6 +342,174 @@ class UnitsImported:
         return cls(data["transfer_id"], data["from_registry"], data["account_id"], blocks)
 
 
+# ---------------------------------------------------------------- transfer controls
+
+
+@dataclass(frozen=True, slots=True)
+class ControlsConfigured:
+    """The registry's transfer controls from now on (see `registry.controls`)."""
+
+    kind: ClassVar[str] = "controls_configured"
+    settings: ControlSettings
+
+    def to_data(self) -> dict[str, Any]:
+        return {"settings": self.settings.to_data()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ControlsConfigured:
+        return cls(ControlSettings.from_data(data["settings"]))
+
+
+@dataclass(frozen=True, slots=True)
+class RepresentativeAdded:
+    """The administrator named a person an authorised representative of an account."""
+
+    kind: ClassVar[str] = "representative_added"
+    account_id: str
+    representative: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"account_id": self.account_id, "representative": self.representative}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> RepresentativeAdded:
+        return cls(data["account_id"], data["representative"])
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedOnlySet:
+    """Whether an account may pay only accounts on its trusted list (check 2507)."""
+
+    kind: ClassVar[str] = "trusted_only_set"
+    account_id: str
+    trusted_only: bool
+
+    def to_data(self) -> dict[str, Any]:
+        return {"account_id": self.account_id, "trusted_only": self.trusted_only}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> TrustedOnlySet:
+        return cls(data["account_id"], data["trusted_only"])
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedAccountAdded:
+    """A payee joined an account's trusted list; it counts from `effective_at`."""
+
+    kind: ClassVar[str] = "trusted_account_added"
+    account_id: str
+    trusted_registry: str
+    trusted_account: str
+    effective_at: datetime
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id,
+            "trusted_registry": self.trusted_registry,
+            "trusted_account": self.trusted_account,
+            "effective_at": format_time(self.effective_at),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> TrustedAccountAdded:
+        return cls(
+            data["account_id"],
+            data["trusted_registry"],
+            data["trusted_account"],
+            parse_time(data["effective_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TransferInitiated:
+    """A representative initiated a transfer; it awaits approval (status 0)."""
+
+    kind: ClassVar[str] = "transfer_initiated"
+    transaction_id: str
+    from_account: str
+    to_registry: str
+    to_account: str
+    unit_type: str
+    quantity: int
+    vintage: int | None
+    initiator: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "transaction_id": self.transaction_id,
+            "from_account": self.from_account,
+            "to_registry": self.to_registry,
+            "to_account": self.to_account,
+            "unit_type": self.unit_type,
+            "quantity": self.quantity,
+            "vintage": self.vintage,
+            "initiator": self.initiator,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> TransferInitiated:
+        return cls(
+            data["transaction_id"],
+            data["from_account"],
+            data["to_registry"],
+            data["to_account"],
+            data["unit_type"],
+            data["quantity"],
+            data["vintage"],
+            data["initiator"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TransferApproved:
+    """A second representative approved a transfer; it executes at `execute_at` (status 30).
+
+    An internal transfer executes as a `UnitsMoved` transfer whose reference
+    is the transaction id; an external one when its units are locked under it.
+    """
+
+    kind: ClassVar[str] = "transfer_approved"
+    transaction_id: str
+    approver: str
+    execute_at: datetime
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "transaction_id": self.transaction_id,
+            "approver": self.approver,
+            "execute_at": format_time(self.execute_at),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> TransferApproved:
+        return cls(data["transaction_id"], data["approver"], parse_time(data["execute_at"]))
+
+
+@dataclass(frozen=True, slots=True)
+class TransferEnded:
+    """A controlled transfer ended without moving units: cancelled (7) or terminated (5)."""
+
+    kind: ClassVar[str] = "transfer_ended"
+    transaction_id: str
+    status: TransferStatus
+    code: int
+    message: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "transaction_id": self.transaction_id,
+            "status": int(self.status),
+            "code": self.code,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> TransferEnded:
+        return cls(
+            data["transaction_id"], TransferStatus(data["status"]), data["code"], data["message"]
+        )
+
+
 Event = (
     RegistryCreated
     | UnitTypeRegistered
@@ -353,6 +524,13 @@ Event = (
     | QuarantineLifted
     | UnitsExported
     | UnitsImported
+    | ControlsConfigured
+    | RepresentativeAdded
+    | TrustedOnlySet
+    | TrustedAccountAdded
+    | TransferInitiated
+    | TransferApproved
+    | TransferEnded
 )
 
 EVENT_TYPES: dict[str, Any] = {
@@ -371,6 +549,13 @@ EVENT_TYPES: dict[str, Any] = {
         QuarantineLifted,
         UnitsExported,
         UnitsImported,
+        ControlsConfigured,
+        RepresentativeAdded,
+        TrustedOnlySet,
+        TrustedAccountAdded,
+        TransferInitiated,
+        TransferApproved,
+        TransferEnded,
     )
 }
 

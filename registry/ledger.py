@@ -14,6 +14,7 @@ import hashlib
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NoReturn
 
 from registry import canonical
@@ -25,10 +26,25 @@ from registry.accounts import (
     AccountKind,
     AccountStatus,
 )
+from registry.control_state import ControlState
+from registry.controls import (
+    CONTROLLED_KINDS,
+    HOLDING_LIMIT_KINDS,
+    OPEN_TRANSFERS_MAX,
+    RELEASES_PER_CALL_MAX,
+    REPRESENTATIVES_PER_ACCOUNT_MAX,
+    TRUSTED_PER_ACCOUNT_MAX,
+    ControlSettings,
+    PendingTransfer,
+    TransferStatus,
+    execute_at,
+    trusted_effective_at,
+)
 from registry.errors import CheckCode, RegistryError
 from registry.events import (
     AccountOpened,
     AccountStatusChanged,
+    ControlsConfigured,
     Event,
     IssuanceCapSet,
     LockPurpose,
@@ -36,14 +52,21 @@ from registry.events import (
     RegistryCreated,
     RegistryResumed,
     RegistrySuspended,
+    RepresentativeAdded,
     SerialsQuarantined,
     TransactionType,
+    TransferApproved,
+    TransferEnded,
+    TransferInitiated,
+    TrustedAccountAdded,
+    TrustedOnlySet,
     UnitsExported,
     UnitsImported,
     UnitsIssued,
     UnitsMoved,
     UnitTypeRegistered,
 )
+from registry.labels import checked_name, nfc
 from registry.quarantine import QuarantinedRange, QuarantineList
 from registry.serial_ranges import RangeSet, add_ranges, remove_ranges
 from registry.units import UnitBlock, UnitKind, UnitType
@@ -70,8 +93,20 @@ _SOURCES = {
     TransactionType.ALLOCATE: ALLOCATING_KINDS,
     TransactionType.SURRENDER: frozenset({AccountKind.COMPLIANCE}),
 }
-# Transactions allowed while the registry is suspended (EU, 19 January 2011).
+# Transactions allowed while the registry is suspended (EU, 19 January 2011; DOMAIN.md:
+# "a registry-wide suspension that allows only allocation and surrender").
 _ALLOWED_WHILE_SUSPENDED = frozenset({TransactionType.ALLOCATE, TransactionType.SURRENDER})
+_CONTROL_EVENTS = frozenset(
+    {
+        ControlsConfigured,
+        RepresentativeAdded,
+        TrustedOnlySet,
+        TrustedAccountAdded,
+        TransferInitiated,
+        TransferApproved,
+        TransferEnded,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +168,9 @@ class Ledger:
         self._away: dict[tuple[str, str, int], RangeSet] = {}
         self._foreign: dict[tuple[str, str, int], RangeSet] = {}
         self._transfer_ids: set[str] = set()
+        self.controls = ControlState()
+        # Account ids by holder: the entity a holding limit applies to.
+        self._holder_accounts: dict[str, list[str]] = {}
 
     # ---------------------------------------------------------------- commands
 
@@ -206,6 +244,7 @@ class Ledger:
             )
         _check_text("holder", holder, required=True)
         _check_text("label", label)
+        holder, label = checked_name("holder", holder), checked_name("label", label)
         if label and ("-" in label or label in self._labels):
             reason = "contains '-'" if "-" in label else "is taken"
             raise RegistryError(CheckCode.INVALID_ARGUMENT, f"account label {label!r} {reason}")
@@ -233,7 +272,7 @@ class Ledger:
         return self._change_status(account, AccountStatus.CLOSED, allowed, reason)
 
     def suspend(self, reason: str) -> RegistrySuspended:
-        """Suspend the registry: only issuance, allocation and surrender go on."""
+        """Suspend the registry: only allocation and surrender go on."""
         self._require_created()
         _check_text("reason", reason, required=True)
         if self.suspension_reason is not None:
@@ -291,11 +330,22 @@ class Ledger:
         article6_authorized: bool = False,
         start_serial: int | None = None,
     ) -> UnitsIssued:
-        """Issue `quantity` new units, serials allocated sequentially per type and vintage."""
+        """Issue `quantity` new units, serials allocated sequentially per type and vintage.
+
+        Refused while the registry is suspended (9102): DOMAIN.md's suspension
+        "allows only allocation and surrender" (EU, January 2011; reference D2).
+        """
+        if self.suspension_reason is not None:
+            raise RegistryError(
+                CheckCode.REGISTRY_SUSPENDED,
+                f"registry {self.code} is suspended ({self.suspension_reason}); "
+                "only allocation and surrender are allowed, not issuance",
+            )
         _check_quantity(quantity)
         known = self._own_unit_type(unit_type)
         _check_vintage(vintage)
         _check_text("project id", project_id)
+        project_id = checked_name("project id", project_id)  # kept in the holdings table
         if type(article6_authorized) is not bool:
             raise RegistryError(
                 CheckCode.INVALID_ARGUMENT,
@@ -424,8 +474,15 @@ class Ledger:
         quantity: int,
         purpose: LockPurpose,
         vintage: int | None = None,
+        *,
+        now: datetime | None = None,
     ) -> UnitsMoved:
-        """Lock units pending-out under `lock_id` (an external transfer, custody)."""
+        """Lock units pending-out under `lock_id` (an external transfer, custody).
+
+        Where transfer controls gate an account, an external-transfer lock is
+        only the release of an approved transfer whose delay has run out at
+        `now`, under its transaction id (9113 otherwise).
+        """
         self._check_new_lock(lock_id)
         target = self._singleton_id(AccountKind.PENDING_OUT)
         return self._move_quantity(
@@ -437,6 +494,7 @@ class Ledger:
             vintage,
             reference=lock_id,
             lock_purpose=purpose,
+            now=now,
         )
 
     def lock_blocks(
@@ -543,7 +601,482 @@ class Ledger:
                 )
             self._check_acquiring_may_hold(target, block.unit_type)
             self._check_arrival(block)
+        self._check_holding_limit(None, target, arriving)
         return target, arriving
+
+    # ---------------------------------------------------------------- transfer controls
+
+    def configure_controls(self, settings: ControlSettings) -> ControlsConfigured:
+        """Set the registry's transfer controls from now on (see `registry.controls`)."""
+        self._require_created()
+        problem = (
+            settings.problem()
+            if isinstance(settings, ControlSettings)
+            else f"expected transfer control settings, was {settings!r}"
+        )
+        if problem is not None:
+            raise RegistryError(CheckCode.INVALID_ARGUMENT, f"transfer controls: {problem}")
+        return self._apply(ControlsConfigured(settings))
+
+    def add_representative(self, account: str, representative: str) -> RepresentativeAdded:
+        """Name `representative` an authorised representative of `account` (administrator)."""
+        record = self._controlled_account(account)
+        _check_text("representative", representative, required=True)
+        people = self.controls.representatives.get(record.account_id, ())
+        if representative in people:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT,
+                f"{representative!r} already represents account {record.account_id}",
+            )
+        if len(people) >= REPRESENTATIVES_PER_ACCOUNT_MAX:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT,
+                f"account {record.account_id} has the maximum "
+                f"{REPRESENTATIVES_PER_ACCOUNT_MAX} representatives",
+            )
+        return self._apply(RepresentativeAdded(record.account_id, representative))
+
+    def set_trusted_only(self, account: str, trusted_only: bool) -> TrustedOnlySet:
+        """Let `account` pay only payees on its trusted list (2507), or any payee again."""
+        record = self._controlled_account(account)
+        if type(trusted_only) is not bool:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT,
+                f"trusted_only must be true or false, was {trusted_only!r}",
+            )
+        return self._apply(TrustedOnlySet(record.account_id, trusted_only))
+
+    def add_trusted_account(
+        self, account: str, trusted_account: str, now: datetime, trusted_registry: str | None = None
+    ) -> TrustedAccountAdded:
+        """Put a payee on `account`'s trusted list; it counts once the registry's delay has run."""
+        record = self._controlled_account(account)
+        registry_code = self.code if trusted_registry is None else trusted_registry
+        payee = self._payee(registry_code, trusted_account)
+        if registry_code == self.code and payee == record.account_id:
+            raise RegistryError(
+                CheckCode.ACQUIRING_ACCOUNT_EQUALS_TRANSFERRING,
+                f"account {payee} cannot trust itself",
+            )
+        listed = self.controls.trusted.get(record.account_id, {})
+        if (registry_code, payee) in listed:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT,
+                f"{payee} is already on the trusted list of {record.account_id}",
+            )
+        if len(listed) >= TRUSTED_PER_ACCOUNT_MAX:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT,
+                f"account {record.account_id} trusts the maximum "
+                f"{TRUSTED_PER_ACCOUNT_MAX:,} payees",
+            )
+        effective_at = trusted_effective_at(self.controls.settings, now)
+        return self._apply(
+            TrustedAccountAdded(record.account_id, registry_code, payee, effective_at)
+        )
+
+    def initiate_transfer(
+        self,
+        transaction_id: str,
+        from_account: str,
+        to_account: str,
+        unit_type: str,
+        quantity: int,
+        representative: str,
+        now: datetime,
+        vintage: int | None = None,
+        to_registry: str | None = None,
+    ) -> list[Event]:
+        """Initiate a transfer as `representative` of `from_account`; return the events.
+
+        Under four-eyes it awaits another representative's approval (status 0);
+        otherwise it is approved at once and waits only for its payee delay.
+        `to_registry` names another registry for an external transfer, which
+        the registry's endpoint proposes once it is due.
+        """
+        self._check_not_suspended(TransactionType.TRANSFER)
+        self._check_new_controlled_id(transaction_id)
+        registry_code = self.code if to_registry is None else to_registry
+        pending = PendingTransfer(
+            transaction_id,
+            from_account,
+            registry_code,
+            to_account,
+            unit_type,
+            quantity,
+            vintage,
+            representative,
+        )
+        source, payee, _ = self._controlled_checks(pending, now, executing=False)
+        self._check_representative(source.account_id, representative)
+        events: list[Event] = [
+            self._apply(
+                TransferInitiated(
+                    transaction_id,
+                    source.account_id,
+                    registry_code,
+                    payee,
+                    unit_type,
+                    quantity,
+                    vintage,
+                    representative,
+                )
+            )
+        ]
+        if not self.controls.settings.four_eyes:
+            events.extend(self._approve(self.controls.open[transaction_id], representative, now))
+        return events
+
+    def approve_transfer(
+        self, transaction_id: str, representative: str, now: datetime
+    ) -> list[Event]:
+        """Approve a transfer awaiting approval as a second representative; return the events.
+
+        The checks run again; the transfer is then delayed until its execution
+        time, and an internal one due at once executes now.
+        """
+        record = self._open_transfer(transaction_id)
+        if record.status is not TransferStatus.AWAITING_APPROVAL:
+            raise RegistryError(
+                CheckCode.TRANSFER_NOT_PENDING,
+                f"transfer {transaction_id} is {record.status.name.lower()}, not awaiting approval",
+            )
+        self._check_representative(record.from_account, representative)
+        if representative == record.initiator:
+            raise RegistryError(
+                CheckCode.APPROVER_IS_INITIATOR,
+                f"{representative!r} initiated transfer {transaction_id}; another authorised "
+                "representative of the account must approve it",
+            )
+        return self._approve(record, representative, now)
+
+    def cancel_transfer(self, transaction_id: str, representative: str) -> TransferEnded:
+        """Cancel a transfer awaiting approval or waiting out its delay (status 7)."""
+        record = self._open_transfer(transaction_id)
+        self._check_representative(record.from_account, representative)
+        return self._apply(
+            TransferEnded(
+                transaction_id, TransferStatus.CANCELLED, 0, f"cancelled by {representative}"
+            )
+        )
+
+    def terminate_transfer(self, transaction_id: str, code: int, message: str) -> TransferEnded:
+        """End a due transfer that could not be proposed (status 5), e.g. its lock was refused."""
+        record = self._open_transfer(transaction_id)
+        if record.status is not TransferStatus.DELAYED:
+            raise RegistryError(
+                CheckCode.TRANSFER_NOT_PENDING,
+                f"transfer {transaction_id} is {record.status.name.lower()}, not approved",
+            )
+        _check_text("message", message[:TEXT_LENGTH_MAX])
+        return self._apply(
+            TransferEnded(
+                transaction_id, TransferStatus.TERMINATED, int(code), message[:TEXT_LENGTH_MAX]
+            )
+        )
+
+    def release_due(self, now: datetime) -> list[Event]:
+        """Execute the internal transfers whose delay has run out at `now`; return the events.
+
+        One that no longer passes its checks ends terminated (status 5) with the
+        failed check's code. External ones wait for the endpoint (`due_external`).
+        """
+        events: list[Event] = []
+        for record in self.controls.due(now)[:RELEASES_PER_CALL_MAX]:
+            if not record.external(self.code):
+                events.append(self._execute(record, now))
+        return events
+
+    def due_external(self, now: datetime) -> list[PendingTransfer]:
+        """Return approved external transfers due at `now`, for the endpoint to propose."""
+        return [record for record in self.controls.due(now) if record.external(self.code)]
+
+    def controlled_transfer(self, transaction_id: str) -> PendingTransfer:
+        """Return a controlled transfer as it stands (9114 when unknown)."""
+        record = (
+            self.controls.transfers.get(transaction_id) if isinstance(transaction_id, str) else None
+        )
+        if record is None:
+            raise RegistryError(
+                CheckCode.UNKNOWN_CONTROLLED_TRANSFER,
+                f"no initiated transfer {transaction_id!r} in {self.code}",
+            )
+        return record
+
+    def _approve(self, record: PendingTransfer, approver: str, now: datetime) -> list[Event]:
+        self._controlled_checks(record, now, executing=False)
+        payee = (record.to_registry, record.to_account)
+        trusted = self.controls.is_trusted(record.from_account, payee, now)
+        when = execute_at(self.controls.settings, now, trusted)
+        events: list[Event] = [self._apply(TransferApproved(record.transaction_id, approver, when))]
+        if when <= now and not record.external(self.code):
+            events.append(self._execute(self.controls.open[record.transaction_id], now))
+        return events
+
+    def _execute(self, record: PendingTransfer, now: datetime) -> Event:
+        try:
+            source, payee, blocks = self._controlled_checks(record, now, executing=True)
+        except RegistryError as error:
+            return self._apply(
+                TransferEnded(
+                    record.transaction_id,
+                    TransferStatus.TERMINATED,
+                    int(error.code),
+                    error.message[:TEXT_LENGTH_MAX],
+                )
+            )
+        moved = UnitsMoved(
+            TransactionType.TRANSFER,
+            source.account_id,
+            payee,
+            blocks,
+            None,
+            record.transaction_id,
+        )
+        return self._apply(moved)
+
+    def _controlled_checks(
+        self, record: PendingTransfer, now: datetime, executing: bool
+    ) -> tuple[Account, str, tuple[UnitBlock, ...]]:
+        """Run a controlled transfer's checks in code order; return source, payee id, blocks.
+
+        At execution the trusted-list and concurrency checks, decided at
+        approval, are not run again; the account, balance and holding limit are.
+        """
+        self._check_not_suspended(TransactionType.TRANSFER)
+        _check_quantity(record.quantity)
+        external = record.external(self.code)
+        if external:
+            source = self._transferring(TransactionType.TRANSFER, record.from_account)
+            payee = self._payee(record.to_registry, record.to_account)
+            target = None
+        else:
+            source, target = self._parties(
+                TransactionType.TRANSFER, record.from_account, record.to_account
+            )
+            payee = target.account_id
+        self._unit_type(record.unit_type)
+        if record.vintage is not None:
+            _check_vintage(record.vintage)
+        blocks = source.holding.select(
+            record.unit_type, record.quantity, record.vintage, self.quarantine
+        )
+        if blocks is None:
+            self._refuse_short(source, record.unit_type, record.quantity, record.vintage)
+        if target is not None:
+            self._check_acquiring_may_hold(target, record.unit_type)
+        if not executing:
+            self._check_trusted_only(source, (record.to_registry, payee), now)
+            self._check_concurrency(source, target, external, record.transaction_id)
+        if target is not None:
+            self._check_holding_limit(source, target, tuple(blocks))
+        return source, payee, tuple(blocks)
+
+    def _check_trusted_only(self, source: Account, payee: tuple[str, str], now: datetime) -> None:
+        if source.account_id in self.controls.trusted_only and not self.controls.is_trusted(
+            source.account_id, payee, now
+        ):
+            raise RegistryError(
+                CheckCode.TRANSFER_OUTSIDE_TRUSTED_LIST_NOT_ALLOWED,
+                f"account {source.account_id} pays only trusted accounts; {payee[1]} of "
+                f"{payee[0]} is not on its trusted list (or not yet in effect)",
+            )
+
+    def _check_concurrency(
+        self, source: Account, target: Account | None, external: bool, skip: str
+    ) -> None:
+        """Refuse a second open transaction of a type from one account (1006) or to one (3013).
+
+        Exchange custody accounts are exempt: settlement nets many trades into
+        transfers from and to them in every cycle.
+        """
+        if not self.controls.settings.refuse_concurrent_same_type:
+            return
+        if source.kind is not AccountKind.EXCHANGE_CUSTODY:
+            other = self.controls.open_from(source.account_id, external, self.code, skip)
+            if not other and external:
+                other = next(
+                    (
+                        lock.lock_id
+                        for lock in self._locks.values()
+                        if lock.account_id == source.account_id
+                        and lock.purpose is LockPurpose.EXTERNAL_TRANSFER
+                        and lock.lock_id != skip
+                    ),
+                    "",
+                )
+            if other:
+                raise RegistryError(
+                    CheckCode.OTHER_PENDING_TRANSACTION_OF_SAME_TYPE,
+                    f"account {source.account_id} has another "
+                    f"{'external' if external else 'internal'} transfer pending ({other})",
+                )
+        if target is not None and target.kind is not AccountKind.EXCHANGE_CUSTODY:
+            other = self.controls.open_to(target.account_id, self.code, skip)
+            if other:
+                raise RegistryError(
+                    CheckCode.ACQUIRING_ACCOUNT_HAS_PENDING_TRANSACTION_OF_SAME_TYPE,
+                    f"acquiring account {target.account_id} has an internal transfer pending "
+                    f"({other})",
+                )
+
+    def _check_direct(
+        self,
+        kind: TransactionType,
+        source: Account,
+        target: Account,
+        blocks: Iterable[UnitBlock],
+        reference: str,
+        lock_purpose: LockPurpose | None,
+        now: datetime | None,
+    ) -> None:
+        """Apply the controls to a transfer or external lock not initiated by a representative."""
+        gated = self.controls.settings.gates_transfers and source.kind in CONTROLLED_KINDS
+        if kind is TransactionType.TRANSFER:
+            self._check_concurrency(source, target, False, "")
+            self._check_holding_limit(source, target, tuple(blocks))
+            if gated:
+                raise RegistryError(
+                    CheckCode.TRANSFER_NEEDS_APPROVAL,
+                    f"a transfer from {source.kind.value} account {source.account_id} must be "
+                    "initiated by an authorised representative (and approved where four-eyes "
+                    "applies); it cannot be made directly",
+                )
+        elif kind is TransactionType.LOCK and lock_purpose is LockPurpose.EXTERNAL_TRANSFER:
+            if self._is_release(reference, source, blocks, now):
+                return
+            self._check_concurrency(source, None, True, reference)
+            if gated:
+                raise RegistryError(
+                    CheckCode.TRANSFER_NEEDS_APPROVAL,
+                    f"an external transfer from {source.kind.value} account {source.account_id} "
+                    "must be initiated, approved and due before it is proposed",
+                )
+
+    def _is_release(
+        self, lock_id: str, source: Account, blocks: Iterable[UnitBlock], now: datetime | None
+    ) -> bool:
+        """Return whether a lock is the proposal of an approved external transfer now due."""
+        record = self.controls.open.get(lock_id)
+        return (
+            record is not None
+            and now is not None
+            and record.status is TransferStatus.DELAYED
+            and record.execute_at is not None
+            and record.execute_at <= now
+            and record.external(self.code)
+            and record.from_account == source.account_id
+            and all(block.unit_type == record.unit_type for block in blocks)
+            and sum(block.quantity for block in blocks) == record.quantity
+        )
+
+    def _check_holding_limit(
+        self, source: Account | None, target: Account, blocks: tuple[UnitBlock, ...]
+    ) -> None:
+        """Refuse (9112) what would take the target's entity over the holding limit.
+
+        The entity is the account holder; its compliance and trading accounts
+        count, exchange custody (WCI's exchange-clearing account) does not
+        (17 CCR §95920, reference A27). Only allowances count. Moves between
+        one entity's counted accounts change nothing and pass.
+        """
+        limit = self.controls.holding_limit_t
+        if limit is None or target.kind not in HOLDING_LIMIT_KINDS:
+            return
+        if (
+            source is not None
+            and source.holder == target.holder
+            and source.kind in HOLDING_LIMIT_KINDS
+        ):
+            return
+        unit_types = self.unit_types
+        arriving_t = sum(
+            block.quantity
+            for block in blocks
+            if unit_types[block.unit_type].kind is UnitKind.ALLOWANCE
+        )
+        if not arriving_t:
+            return
+        held_t = self.entity_allowances(target.holder)
+        if held_t + arriving_t > limit:
+            raise RegistryError(
+                CheckCode.HOLDING_LIMIT_EXCEEDED,
+                f"{target.holder} would hold {held_t + arriving_t:,} t of allowances, over the "
+                f"holding limit {limit:,} t ({held_t:,} t held, {arriving_t:,} t arriving)",
+            )
+
+    def entity_allowances(self, holder: str) -> int:
+        """Return the allowances an entity holds in the accounts its holding limit counts."""
+        codes = [
+            code for code, known in self.unit_types.items() if known.kind is UnitKind.ALLOWANCE
+        ]
+        total = 0
+        for account_id in self._holder_accounts.get(holder, ()):
+            record = self._accounts[account_id]
+            if record.kind in HOLDING_LIMIT_KINDS:
+                total += sum(record.holding.balance(code) for code in codes)
+        return total
+
+    def _controlled_account(self, reference: str) -> Account:
+        record = self.account(reference)
+        if record.kind not in CONTROLLED_KINDS:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT,
+                f"{record.kind.value} account {record.account_id} has no representatives or "
+                f"trusted list; only {_names(CONTROLLED_KINDS)} accounts do",
+            )
+        return record
+
+    def _check_representative(self, account_id: str, person: str) -> None:
+        if not isinstance(person, str) or not self.controls.is_representative(account_id, person):
+            raise RegistryError(
+                CheckCode.NOT_A_REPRESENTATIVE,
+                f"{person!r} is not an authorised representative of account {account_id}",
+            )
+
+    def _payee(self, registry_code: str, account: str) -> str:
+        """Return a payee's account id: resolved here, or checked for form in another registry."""
+        if registry_code == self.code:
+            return self._acquiring(account, _TRANSFER_TARGETS, TransactionType.TRANSFER).account_id
+        self._check_other_registry(registry_code)
+        try:
+            parsed = AccountId.parse(account) if isinstance(account, str) else None
+        except AccountIdError as error:
+            raise RegistryError(
+                CheckCode.ACQUIRING_ACCOUNT_CHECK_DIGITS_INVALID, str(error)
+            ) from None
+        if parsed is None or parsed.registry != registry_code:
+            raise RegistryError(
+                CheckCode.ACQUIRING_ACCOUNT_CHECK_DIGITS_INVALID,
+                f"acquiring account {account!r} is not an account id of registry {registry_code}",
+            )
+        return account
+
+    def _open_transfer(self, transaction_id: str) -> PendingTransfer:
+        record = self.controlled_transfer(transaction_id)
+        if record.status.final or record.status is TransferStatus.PROPOSED:
+            raise RegistryError(
+                CheckCode.TRANSFER_NOT_PENDING,
+                f"transfer {transaction_id} is already {record.status.name.lower()}",
+            )
+        return record
+
+    def _check_new_controlled_id(self, transaction_id: str) -> None:
+        _check_text("transaction id", transaction_id, required=True)
+        if (
+            transaction_id in self.controls.transfers
+            or transaction_id in self._locks
+            or transaction_id in self._transfer_ids
+        ):
+            raise RegistryError(
+                CheckCode.TRANSACTION_ID_EXISTS,
+                f"transaction id {transaction_id!r} was used before in {self.code}",
+            )
+        if len(self.controls.open) >= OPEN_TRANSFERS_MAX:
+            raise RegistryError(
+                CheckCode.INVALID_ARGUMENT,
+                f"registry {self.code} holds the maximum {OPEN_TRANSFERS_MAX:,} open transfers",
+            )
 
     # ---------------------------------------------------------------- queries
 
@@ -721,6 +1254,7 @@ class Ledger:
             "away": [[list(key), ranges] for key, ranges in sorted(self.away().items())],
             "foreign": [[list(key), ranges] for key, ranges in sorted(self.foreign().items())],
             "transfer_ids": sorted(self._transfer_ids),
+            "controls": self.controls.to_snapshot(),
         }
 
     @classmethod
@@ -770,6 +1304,8 @@ class Ledger:
         for key, ranges in data["foreign"]:
             ledger._foreign[(key[0], key[1], key[2])] = RangeSet([tuple(r) for r in ranges])
         ledger._transfer_ids = set(data["transfer_ids"])
+        if "controls" in data:  # a snapshot without them has every control off
+            ledger.controls = ControlState.from_snapshot(data["controls"])
         return ledger
 
     def state_digest(self) -> str:
@@ -830,6 +1366,8 @@ class Ledger:
         elif kind is RegistryCreated:
             self.code = event.code
             self.name = event.name
+        elif kind in _CONTROL_EVENTS:
+            self.controls.apply(event)
         else:
             raise AssertionError(f"no apply rule for {kind.__name__}")
         return event
@@ -865,6 +1403,11 @@ class Ledger:
             self._locks[event.reference] = Lock(
                 event.reference, event.from_account, event.lock_purpose, event.blocks
             )
+            if event.reference in self.controls.open:
+                self.controls.handed_on(event.reference, TransferStatus.PROPOSED)
+        elif kind is TransactionType.TRANSFER and event.reference:
+            # Only the execution of an approved transfer carries a reference.
+            self.controls.handed_on(event.reference, TransferStatus.COMPLETED)
         elif kind is TransactionType.UNLOCK:
             del self._locks[event.reference]
         elif kind is TransactionType.SURRENDER:
@@ -924,6 +1467,7 @@ class Ledger:
         period: int | None = None,
         reference: str = "",
         lock_purpose: LockPurpose | None = None,
+        now: datetime | None = None,
     ) -> UnitsMoved:
         self._check_not_suspended(kind)
         _check_quantity(quantity)
@@ -935,6 +1479,8 @@ class Ledger:
         if blocks is None:
             self._refuse_short(source, unit_type, quantity, vintage)
         self._check_acquiring_may_hold(target, unit_type)
+        if self.controls.active:
+            self._check_direct(kind, source, target, blocks, reference, lock_purpose, now)
         return self._apply(
             UnitsMoved(
                 kind,
@@ -981,6 +1527,8 @@ class Ledger:
                     f"are quarantined ({entry.reason}); block {block} cannot move",
                 )
             self._check_acquiring_may_hold(target, block.unit_type)
+        if self.controls.active:
+            self._check_direct(kind, source, target, ordered, reference, lock_purpose, None)
         return self._apply(
             UnitsMoved(
                 kind,
@@ -996,6 +1544,18 @@ class Ledger:
     def _parties(
         self, kind: TransactionType, from_account: str, to_account: str
     ) -> tuple[Account, Account]:
+        source = self._transferring(kind, from_account)
+        # `kind` itself, not `kind.value` (an enum property, dear on every transfer):
+        # a StrEnum formats as its value in the message.
+        target = self._acquiring(to_account, _targets(kind), kind)
+        if target is source:
+            raise RegistryError(
+                CheckCode.ACQUIRING_ACCOUNT_EQUALS_TRANSFERRING,
+                f"transferring and acquiring account are the same ({source.account_id})",
+            )
+        return source, target
+
+    def _transferring(self, kind: TransactionType, from_account: str) -> Account:
         source = self._resolve(from_account, "transferring")
         if source.status is AccountStatus.CLOSED:
             raise RegistryError(
@@ -1014,15 +1574,7 @@ class Ledger:
                 f"a {kind.value} may not take units from a {source.kind.value} account "
                 f"({source.account_id}); allowed: {_names(allowed_sources)}",
             )
-        # `kind` itself, not `kind.value` (an enum property, dear on every transfer):
-        # a StrEnum formats as its value in the message.
-        target = self._acquiring(to_account, _targets(kind), kind)
-        if target is source:
-            raise RegistryError(
-                CheckCode.ACQUIRING_ACCOUNT_EQUALS_TRANSFERRING,
-                f"transferring and acquiring account are the same ({source.account_id})",
-            )
-        return source, target
+        return source
 
     def _acquiring(self, reference: str, allowed: frozenset[AccountKind], action: str) -> Account:
         target = self._resolve(reference, "acquiring")
@@ -1078,7 +1630,7 @@ class Ledger:
                 raise RegistryError(code, str(error)) from None
             account_id = reference
         else:
-            account_id = self._labels.get(reference, "")
+            account_id = self._labels.get(nfc(reference), "")
             record = self._accounts.get(account_id)
             if record is not None:
                 return record
@@ -1110,7 +1662,7 @@ class Ledger:
             raise RegistryError(
                 CheckCode.REGISTRY_SUSPENDED,
                 f"registry {self.code} is suspended ({self.suspension_reason}); "
-                f"only issuance, allocation and surrender are allowed, not {kind.value}",
+                f"only allocation and surrender are allowed, not {kind.value}",
             )
 
     def _check_new_lock(self, lock_id: str) -> None:
@@ -1118,6 +1670,13 @@ class Ledger:
         if lock_id in self._locks:
             raise RegistryError(
                 CheckCode.TRANSACTION_ID_EXISTS, f"lock {lock_id!r} already exists in {self.code}"
+            )
+        controlled = self.controls.transfers.get(lock_id)
+        if controlled is not None and controlled.status is not TransferStatus.DELAYED:
+            raise RegistryError(
+                CheckCode.TRANSACTION_ID_EXISTS,
+                f"{lock_id!r} names a controlled transfer in {self.code} "
+                f"({controlled.status.name.lower()}), not one ready to be proposed",
             )
 
     def _unit_type(self, code: str) -> UnitType:
@@ -1173,6 +1732,7 @@ class Ledger:
 
     def _index_account(self, record: Account) -> None:
         self._accounts[record.account_id] = record
+        self._holder_accounts.setdefault(record.holder, []).append(record.account_id)
         if record.label:
             # A singleton account's label is its kind ("issuance", "surrender", ...).
             self._labels[record.label] = record.account_id

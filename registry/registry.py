@@ -11,7 +11,7 @@ reopen, which replays what was committed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import Engine, delete, insert, select
 from registry import canonical
 from registry.accounts import Account, AccountKind
 from registry.clock import SimulatedClock, format_time
+from registry.controls import ControlSettings
 from registry.errors import ConcurrentWriterError, JournalIntegrityError
 from registry.events import (
     AccountOpened,
@@ -75,6 +76,9 @@ class Registry:
         # The journal's time text of the last moment seen: the clock stands still
         # across many commands, and formatting costs more than comparing.
         self._sim_time: tuple[datetime | None, str] = (None, "")
+        # Called with (journal seq, event) after each event is journaled: a registry's
+        # endpoint tells the transaction log of what changes its units' fate.
+        self.listeners: list[Callable[[int, Any], None]] = []
 
     # ------------------------------------------------------------ lifecycle
 
@@ -350,10 +354,11 @@ class Registry:
         vintage: int | None = None,
         durable: bool = False,
     ) -> UnitsMoved:
-        return self._record(
-            self._writable_ledger.lock(lock_id, account, unit_type, quantity, purpose, vintage),
-            durable,
+        ledger = self._writable_ledger
+        event = ledger.lock(
+            lock_id, account, unit_type, quantity, purpose, vintage, now=self.clock.now()
         )
+        return self._record(event, durable)
 
     def lock_blocks(
         self,
@@ -389,6 +394,95 @@ class Registry:
 
     def unlock(self, lock_id: str, durable: bool = False) -> UnitsMoved:
         return self._record(self._writable_ledger.unlock(lock_id), durable)
+
+    # ------------------------------------------------------------ transfer controls
+
+    def configure_controls(self, settings: ControlSettings, durable: bool = False) -> Any:
+        return self._record(self._writable_ledger.configure_controls(settings), durable)
+
+    def add_representative(self, account: str, representative: str, durable: bool = False) -> Any:
+        return self._record(
+            self._writable_ledger.add_representative(account, representative), durable
+        )
+
+    def set_trusted_only(self, account: str, trusted_only: bool, durable: bool = False) -> Any:
+        return self._record(self._writable_ledger.set_trusted_only(account, trusted_only), durable)
+
+    def add_trusted_account(
+        self,
+        account: str,
+        trusted_account: str,
+        trusted_registry: str | None = None,
+        durable: bool = False,
+    ) -> Any:
+        """Trust a payee; it counts from the time the registry's delay rule gives."""
+        event = self._writable_ledger.add_trusted_account(
+            account, trusted_account, self.clock.now(), trusted_registry
+        )
+        return self._record(event, durable)
+
+    def initiate_transfer(
+        self,
+        transaction_id: str,
+        from_account: str,
+        to_account: str,
+        unit_type: str,
+        quantity: int,
+        representative: str,
+        vintage: int | None = None,
+        to_registry: str | None = None,
+        durable: bool = False,
+    ) -> Any:
+        """Initiate a transfer as an authorised representative; return the transfer's record."""
+        events = self._writable_ledger.initiate_transfer(
+            transaction_id,
+            from_account,
+            to_account,
+            unit_type,
+            quantity,
+            representative,
+            self.clock.now(),
+            vintage,
+            to_registry,
+        )
+        self._record_all(events, durable)
+        return self.ledger.controlled_transfer(transaction_id)
+
+    def approve_transfer(
+        self, transaction_id: str, representative: str, durable: bool = False
+    ) -> Any:
+        """Approve as a second representative; return the transfer's record."""
+        events = self._writable_ledger.approve_transfer(
+            transaction_id, representative, self.clock.now()
+        )
+        self._record_all(events, durable)
+        return self.ledger.controlled_transfer(transaction_id)
+
+    def cancel_transfer(
+        self, transaction_id: str, representative: str, durable: bool = False
+    ) -> Any:
+        return self._record(
+            self._writable_ledger.cancel_transfer(transaction_id, representative), durable
+        )
+
+    def terminate_transfer(
+        self, transaction_id: str, code: int, message: str, durable: bool = False
+    ) -> Any:
+        return self._record(
+            self._writable_ledger.terminate_transfer(transaction_id, code, message), durable
+        )
+
+    def release_due(self, durable: bool = False) -> list[Any]:
+        """Execute the internal transfers whose delay has run out by the clock's now."""
+        events = self._writable_ledger.release_due(self.clock.now())
+        self._record_all(events, durable)
+        return events
+
+    def _record_all(self, events: list[Any], durable: bool) -> None:
+        for event in events:
+            self._record(event, False)
+        if durable:
+            self.flush()
 
     # ------------------------------------------------------------ queries
 
@@ -427,7 +521,9 @@ class Registry:
             body = event.to_text()
         else:
             body = canonical.encode_text(event.to_data())
-        self.journal.append_text(sim_time, event.kind, body)
+        seq = self.journal.append_text(sim_time, event.kind, body)
+        for listener in self.listeners:
+            listener(seq, event)
         if durable:
             self.flush()
         return event

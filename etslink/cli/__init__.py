@@ -9,7 +9,9 @@ assesses two presets for a link; `etslink run SCENARIO` runs a scenario
 and writes its reports; `etslink compare A B` runs two side by side (a
 linked scenario and its unlinked twin); `etslink verify SCENARIO` checks
 its rules with Hypothesis state machines. A refused command prints its
-check code and message and exits 1; a store that does not verify exits 3.
+check code and message and exits 1; a mistake in a file or an option (a
+`--at` in the past) prints one line and exits 2; a store that does not verify
+exits 3.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from registry import (
     make_engine,
     verify_journal,
 )
+from registry.controls import PendingTransfer
 from registry.events import event_from_data
 from registry.journal import read_entries
 
@@ -300,6 +301,15 @@ def _command(
 
 
 def _describe(event: Any) -> str:
+    if isinstance(event, PendingTransfer):
+        when = "" if event.execute_at is None else f", executes {event.execute_at.isoformat()}"
+        return (
+            f"transfer {event.transaction_id} {event.quantity:,} t {event.unit_type} "
+            f"{event.from_account} -> {event.to_account}: status {int(event.status)} "
+            f"{event.status.name.lower()}{when}"
+        )
+    if isinstance(event, list):
+        return f"{len(event)} due transfer(s) executed or ended"
     blocks = getattr(event, "blocks", None)
     if blocks is not None:
         return (
@@ -429,7 +439,7 @@ _command(
 )
 _command(
     "suspend",
-    "Suspend the registry: only issuance, allocation and surrender go on.",
+    "Suspend the registry: only allocation and surrender go on.",
     [click.Argument(["reason"])],
     lambda r, **v: r.suspend(v["reason"]),
 )
@@ -463,4 +473,66 @@ _command(
         click.Argument(["end"], type=int),
     ],
     lambda r, **v: r.lift_quarantine(v["unit_type"], v["vintage"], v["start"], v["end"]),
+)
+
+# ---------------------------------------------------------------- transfer controls
+
+_representative = click.Option(
+    ["--as", "representative"], required=True, help="The authorised representative acting."
+)
+_command(
+    "add-representative",
+    "Name REPRESENTATIVE an authorised representative of ACCOUNT (administrator).",
+    [click.Argument(["account"]), click.Argument(["representative"])],
+    lambda r, **v: r.add_representative(v["account"], v["representative"]),
+)
+_command(
+    "add-trusted",
+    "Put PAYEE on ACCOUNT's trusted list; it counts after the registry's delay.",
+    [
+        click.Argument(["account"]),
+        click.Argument(["payee"]),
+        click.Option(["--registry", "payee_registry"], default=None, help="Payee's registry."),
+    ],
+    lambda r, **v: r.add_trusted_account(v["account"], v["payee"], v["payee_registry"]),
+)
+_command(
+    "initiate",
+    "Initiate transfer ID of QUANTITY UNIT_TYPE from SOURCE to TARGET as a representative.",
+    [
+        click.Argument(["transaction_id"]),
+        click.Argument(["source"]),
+        click.Argument(["target"]),
+        click.Argument(["unit_type"]),
+        click.Argument(["quantity"], type=int),
+        _representative,
+        _vintage,
+    ],
+    lambda r, **v: r.initiate_transfer(
+        v["transaction_id"],
+        v["source"],
+        v["target"],
+        v["unit_type"],
+        v["quantity"],
+        v["representative"],
+        v["vintage"],
+    ),
+)
+_command(
+    "approve",
+    "Approve transfer TRANSACTION_ID as a second authorised representative.",
+    [click.Argument(["transaction_id"]), _representative],
+    lambda r, **v: r.approve_transfer(v["transaction_id"], v["representative"]),
+)
+_command(
+    "cancel-transfer",
+    "Cancel transfer TRANSACTION_ID while it awaits approval or its execution time.",
+    [click.Argument(["transaction_id"]), _representative],
+    lambda r, **v: r.cancel_transfer(v["transaction_id"], v["representative"]),
+)
+_command(
+    "release",
+    "Execute the approved internal transfers whose delay has run out (use --at).",
+    [],
+    lambda r, **v: r.release_due(),
 )

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from registry import (
     ConcurrentWriterError,
@@ -25,8 +26,8 @@ from registry import (
     make_engine,
 )
 from registry.account_ids import is_registry_code
-from registry.clock import parse_time
-from registry.config_reader import ConfigError
+from registry.clock import format_time, parse_time
+from registry.config_reader import ConfigError, one_line
 from registry.journal import last_sim_time, list_streams
 
 DEFAULT_DB = "sqlite:///etslink.db"
@@ -75,7 +76,9 @@ def sqlite_file_of(db: str) -> Path | None:
 
 
 def fail(code: int, message: str) -> None:
-    errors.print(f"[bold red]error[/]: {message}", highlight=False)
+    """Print `message` as one line, read as plain text (never as markup), and exit."""
+    line = Text.assemble(("error", "bold red"), ": ", one_line(message))
+    errors.print(line, highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -109,6 +112,7 @@ def open_registry(
         last = last_sim_time(engine, code)
         clock = SimulatedClock(parse_time(last) if last else None)
         if at is not None:
+            refuse_past(at, clock.now(), f"registry {code}'s")
             clock.set(at)
         registry = Registry.open(engine, code, key, clock)
         try:
@@ -160,8 +164,19 @@ at_option = click.option(
     "--at",
     type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
     default=None,
-    help="Move the registry's simulated clock forward to this moment (UTC) first.",
+    help="Move the registry's simulated clock forward to this moment (UTC) first; "
+    "a moment before its simulated now is refused (exit 2).",
 )
+
+
+def refuse_past(at: datetime, now: datetime, whose: str) -> None:
+    """Exit 2 before anything is written when `at` is earlier than `whose` simulated now."""
+    if at < now:
+        fail(
+            EXIT_USAGE,
+            f"--at {format_time(at)} is before {whose} simulated now {format_time(now)}; "
+            "simulated time never goes backwards",
+        )
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

@@ -50,7 +50,7 @@ from etslink.scenario.model import (
 from exchange.book import Instrument
 from gateway.links import Link, LinkState, load_links
 from registry.account_ids import is_registry_code
-from registry.config_reader import ConfigError, Table, load_toml, refuse_floats
+from registry.config_reader import ConfigError, Table, load_toml, parse_exact, refuse_floats
 from registry.units import UnitKind
 
 REGISTRIES_MAX = 20
@@ -970,15 +970,7 @@ def _currency(table: Table, key: str) -> str:
 
 
 def _parse_fraction(table: Table, key: str) -> Fraction:
-    text = table.get(key, str)
-    try:
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise ConfigError(
-            table.path,
-            table.key_path(key),
-            f'expected an exact number as a string like "0.05" or "1/20", found {text!r}',
-        ) from None
+    return parse_exact(table.path, table.key_path(key), table.get(key, str))
 
 
 def _fraction(

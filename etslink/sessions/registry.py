@@ -26,6 +26,15 @@ from registry import (
 )
 from registry.account_ids import is_registry_code
 from registry.config_reader import ConfigError, Table, load_toml
+from registry.controls import (
+    DELAY_MINUTES_MAX,
+    REPRESENTATIVES_PER_ACCOUNT_MAX,
+    WCI_BASE_BUDGET_T,
+    WCI_BUDGET_MAX_T,
+    WORKING_DAYS_MAX,
+    ControlSettings,
+    DelayRule,
+)
 
 OPERATIONS_MAX = 100_000
 
@@ -152,6 +161,40 @@ _OPERATION_SPECS: dict[str, tuple[str, tuple[Param, ...]]] = {
             Param("end", int),
         ),
     ),
+    "initiate": (
+        "initiate_transfer",
+        (
+            Param("transaction_id", str),
+            Param("from", str, ..., "from_account"),
+            Param("to", str, ..., "to_account"),
+            Param("unit_type", str),
+            Param("quantity", int),
+            Param("representative", str),
+            Param("vintage", int, None),
+            Param("to_registry", str, None),
+        ),
+    ),
+    "approve": (
+        "approve_transfer",
+        (Param("transaction_id", str), Param("representative", str)),
+    ),
+    "cancel_transfer": (
+        "cancel_transfer",
+        (Param("transaction_id", str), Param("representative", str)),
+    ),
+    "add_trusted": (
+        "add_trusted_account",
+        (
+            Param("account", str),
+            Param("trusted_account", str),
+            Param("trusted_registry", str, None),
+        ),
+    ),
+    "add_representative": (
+        "add_representative",
+        (Param("account", str), Param("representative", str)),
+    ),
+    "release": ("release_due", ()),
     "set_cap": (
         "set_issuance_cap",
         (
@@ -197,6 +240,8 @@ class AccountSpec:
     label: str
     kind: AccountKind
     holder: str
+    representatives: tuple[str, ...] = ()
+    trusted_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +257,7 @@ class RegistrySession:
     accounts: tuple[AccountSpec, ...]
     operations: tuple[Operation, ...]
     description: str = ""
+    controls: ControlSettings | None = None
 
 
 @dataclass(slots=True)
@@ -255,6 +301,7 @@ def load_session(path: Path) -> RegistrySession:
     registry_table.done()
 
     unit_types = read_unit_types(root, code)
+    controls = read_controls(root)
     caps = read_issuance_caps(root)
     accounts = read_accounts(root)
     operations = [
@@ -275,7 +322,50 @@ def load_session(path: Path) -> RegistrySession:
         accounts,
         tuple(operations),
         description,
+        controls,
     )
+
+
+_DELAY_RULES = {rule.value: rule for rule in DelayRule}
+
+
+def read_controls(root: Table) -> ControlSettings | None:
+    """Read the optional `[controls]` table: the registry's transfer controls."""
+    table = root.table("controls", required=False)
+    if table is None:
+        return None
+    defaults = ControlSettings()
+    budget = table.whole("holding_limit_budget_t", WCI_BASE_BUDGET_T, WCI_BUDGET_MAX_T, None)
+    limit = table.whole("holding_limit_t", 0, WCI_BUDGET_MAX_T, None)
+    if budget is not None and limit is not None:
+        raise ConfigError(
+            table.path,
+            table.key_path("holding_limit_t"),
+            "set holding_limit_t or holding_limit_budget_t, not both",
+        )
+    settings = ControlSettings(
+        four_eyes=table.get("four_eyes", bool, defaults.four_eyes),
+        payee_delay_rule=table.choice("payee_delay_rule", _DELAY_RULES, DelayRule.NONE),
+        untrusted_delay_minutes=table.whole(
+            "untrusted_delay_minutes", 0, DELAY_MINUTES_MAX, defaults.untrusted_delay_minutes
+        ),
+        trusted_add_delay_minutes=table.whole(
+            "trusted_add_delay_minutes", 0, DELAY_MINUTES_MAX, defaults.trusted_add_delay_minutes
+        ),
+        trusted_add_working_days=table.whole(
+            "trusted_add_working_days", 0, WORKING_DAYS_MAX, defaults.trusted_add_working_days
+        ),
+        utc_offset_minutes=table.whole(
+            "utc_offset_minutes", -14 * 60, 14 * 60, defaults.utc_offset_minutes
+        ),
+        refuse_concurrent_same_type=table.get(
+            "refuse_concurrent_same_type", bool, defaults.refuse_concurrent_same_type
+        ),
+        holding_limit_t=limit,
+        holding_limit_budget_t=budget,
+    )
+    table.done()
+    return settings
 
 
 def read_unit_types(root: Table, code: str) -> tuple[UnitType, ...]:
@@ -309,11 +399,22 @@ def read_accounts(root: Table) -> tuple[AccountSpec, ...]:
     """Read `[[accounts]]`: label, kind (not a registry's own singleton kind), holder."""
     accounts = []
     for table in root.tables("accounts"):
+        people = table.get("representatives", list, [])
+        if len(people) > REPRESENTATIVES_PER_ACCOUNT_MAX or not all(
+            isinstance(person, str) for person in people
+        ):
+            raise ConfigError(
+                table.path,
+                table.key_path("representatives"),
+                f"expected at most {REPRESENTATIVES_PER_ACCOUNT_MAX} names (strings)",
+            )
         accounts.append(
             AccountSpec(
                 table.get("label", str),
                 table.choice("kind", _ACCOUNT_KINDS),
                 table.get("holder", str),
+                tuple(people),
+                table.get("trusted_only", bool, False),
             )
         )
         table.done()
@@ -386,10 +487,16 @@ def utc_moment(path: Path, key: str, value: datetime) -> datetime:
 def build_registry(session: RegistrySession, create: Callable[..., Registry]) -> Registry:
     """Create the registry, its caps and accounts; `create(code, name, unit_types)` makes it."""
     registry = create(session.code, session.name, session.unit_types)
+    if session.controls is not None:
+        registry.configure_controls(session.controls)
     for unit_type, vintage, cap_t in session.issuance_caps:
         registry.set_issuance_cap(unit_type, vintage, cap_t)
     for account in session.accounts:
         registry.open_account(account.kind, account.holder, account.label)
+        for person in account.representatives:
+            registry.add_representative(account.label, person)
+        if account.trusted_only:
+            registry.set_trusted_only(account.label, True)
     registry.flush()
     return registry
 
@@ -402,6 +509,8 @@ def run_operations(
     for operation in session.operations:
         if operation.at is not None and operation.at > registry.clock.now():
             registry.clock.set(operation.at)
+            # Time passing executes the approved transfers whose delay has run out.
+            registry.release_due()
         try:
             apply_operation(registry, operation.op, operation.arguments)
         except RegistryError as error:

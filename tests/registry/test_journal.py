@@ -193,7 +193,8 @@ def test_journal_body_is_the_canonical_json_of_the_event_for_awkward_text_and_pr
         registry.allocate(issuance, "broker", "KOC", 1_000),  # 2024 first: both blocks
         registry.lock(lock_id, "broker", "KOC", 950, LockPurpose.EXCHANGE_CUSTODY),
         registry.unlock(lock_id),
-        registry.open_account(AccountKind.TRADING, 'Trader "Ünal"\n', "unal"),
+        # A holder is visible text (registry/labels.py); the lock id carries the tab.
+        registry.open_account(AccountKind.TRADING, 'Trader "Ünal" \\ é', "unal"),
         registry.transfer("broker", "posco", "KOC", 400),
         registry.surrender("posco", "KOC", 400, 2026),
     ]

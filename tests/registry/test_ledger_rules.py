@@ -652,9 +652,13 @@ def test_the_same_range_is_quarantined_once_and_only_a_quarantined_range_is_lift
 # -------------------------------------------------- 9102 registry suspension
 
 
-def test_a_suspended_registry_allows_only_issuance_allocation_and_surrender(ledger: Ledger) -> None:
-    """EU, 19 January 2011: all registries closed; only allocation and surrender went on (D2)."""
+def test_a_suspended_registry_allows_only_allocation_and_surrender(ledger: Ledger) -> None:
+    """EU, 19 January 2011: all registries closed; only allocation and surrender went on (D2).
+
+    Issuance is refused too: DOMAIN.md's suspension "allows only allocation and surrender".
+    """
     ledger.lock("L1", "posco", KAU, 10, EXTERNAL)
+    ledger.issue(KAU, 2022, 100)
     ledger.suspend("registry intrusion reported")
     code = CheckCode.REGISTRY_SUSPENDED
     refused(ledger, code, lambda: ledger.transfer("posco", "kepco", KAU, 1))
@@ -664,7 +668,7 @@ def test_a_suspended_registry_allows_only_issuance_allocation_and_surrender(ledg
     refused(ledger, code, lambda: ledger.lock("L2", "posco", KAU, 1, EXTERNAL))
     refused(ledger, code, lambda: ledger.lock_blocks("L2", "posco", [kau(11, 11)], EXTERNAL))
     refused(ledger, code, lambda: ledger.suspend("again"))
-    ledger.issue(KAU, 2022, 100)
+    refused(ledger, code, lambda: ledger.issue(KAU, 2022, 100))
     ledger.allocate(singleton_id(ledger, AccountKind.ISSUANCE), "kepco", KAU, 100, 2022)
     ledger.surrender("kepco", KAU, 60, 2022)
     ledger.surrender_blocks("kepco", [kau(61, 70, 2022)], 2022)

@@ -567,6 +567,8 @@ class RegistryMachine(RuleBasedStateMachine):
         }[how]
 
         def predict() -> list[Serial]:
+            if self.suspended:  # only allocation and surrender go on (DOMAIN.md, D2)
+                raise Refusal(CheckCode.REGISTRY_SUSPENDED)
             if type(quantity) is not int or quantity <= 0:
                 raise Refusal(CheckCode.QUANTITY_NOT_POSITIVE_INTEGER)
             if unit_type not in OWN_TYPES:
