@@ -18,7 +18,7 @@ by replaying a journal costs no signatures.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from gateway.errors import LinkCode
@@ -48,6 +48,7 @@ class Receipt:
     journal_seq: int = 0
     code: int = 0
     message: str = ""
+    expected_sequence: int = 0  # with 9030: the sequence the recipient takes next
 
     @property
     def settles_delivery(self) -> bool:
@@ -114,6 +115,23 @@ class Outbox:
                 entry.signed_bytes = SignedMessage.sign(entry.message, key).to_bytes()
             found.append((entry.message.sequence, entry.signed_bytes))
         return found
+
+    def renumber(self, recipient_id: str, from_sequence: int, to_sequence: int) -> int:
+        """Give the messages to `recipient_id` from `from_sequence` on new sequences from
+        `to_sequence` (the recipient took their numbers from another message); return how
+        many. They are signed again when next sent."""
+        renumbered = 0
+        next_sequence = to_sequence
+        for entry in self._entries.get(recipient_id, ()):
+            if entry.message.sequence < from_sequence:
+                continue
+            entry.message = replace(entry.message, sequence=next_sequence)
+            entry.signed_bytes = None
+            next_sequence += 1
+            renumbered += 1
+        if renumbered:
+            self._next_sequence[recipient_id] = next_sequence
+        return renumbered
 
     def recipients(self) -> list[str]:
         return [recipient for recipient, queue in self._entries.items() if queue]

@@ -15,6 +15,15 @@ so `registry` stays free of protocol concepts.
 - On a `Completion`, the origin exports the locked units and the
   destination credits them; on a `Rejection` or `Termination` the origin
   unlocks and the destination forgets the accepted transfer.
+- It tells the log, in a signed `Notice`, of every registry event that
+  changes a block's fate or the registry's state (`gateway.notices`): the log
+  refuses what it knows to be terminal, quarantined or suspended. Notices go
+  out before any later proposal, and a notice lost in a crash is sent again
+  on reopening (the endpoint reads the registry's journal after the last
+  registry event it told).
+- A transfer with no final word when the link's origin time-out passes is
+  withdrawn: the endpoint asks the log to end it (`Withdrawal`) and unlocks
+  on the log's answer, never on its own — the log may have completed it.
 
 Registry effects are not repeated on replay: the registry's journal already
 holds them. The registry's journal is committed before the endpoint's, so
@@ -28,16 +37,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.errors import GatewayError, LinkCode
-from gateway.links import Link
+from gateway.links import ORIGIN_TIMEOUT_MINUTES, Link
 from gateway.messages import (
     TEXT_LENGTH_MAX,
     TRANSFERS_PER_MESSAGE_MAX,
     Acceptance,
     Completion,
     Forward,
+    Notice,
     Refusal,
     Rejection,
     SignedMessage,
@@ -45,18 +56,22 @@ from gateway.messages import (
     TransactionStatus,
     Transfer,
     TransferProposal,
+    UnitChange,
+    Withdrawal,
 )
-from gateway.participant import Participant
-from registry.clock import format_time
+from gateway.notices import changes_of, is_noticed
+from gateway.participant import Participant, ProtocolAlert
+from registry.clock import format_time, parse_time
 from registry.errors import CheckCode, RegistryError
-from registry.events import LockPurpose
-from registry.journal import GroupCommit
+from registry.events import LockPurpose, event_from_data
+from registry.journal import GroupCommit, read_entries
 from registry.keys import SigningKey, VerifyKey
 from registry.registry import Registry
 from registry.serial_ranges import RangeSet, add_range, add_ranges, remove_ranges
 from registry.units import UnitBlock
 
 SerialKey = tuple[str, str, int]  # (origin, unit type, vintage)
+CATCH_UP_MARK = 1_000  # registry entries read without a change before the reading is marked
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +117,27 @@ class RegistryEndpoint(Participant):
         self._arriving: dict[SerialKey, RangeSet] = {}  # the serials of `incoming`
         self.finished: dict[str, FinalStatus] = {}
         self.stranded: dict[str, str] = {}  # completed but not credited: id → why
-        self._handlers.update({"proposed": self._record_proposal, "trusted": self._trust})
+        self.proposed_at: dict[str, datetime] = {}  # outgoing id → when it was proposed
+        self.withdrawn: dict[str, datetime] = {}  # outgoing id → when its time-out withdrew it
+        # What the log must hear of, seen in the registry and not yet journaled here.
+        self._changes: list[UnitChange] = []
+        self._changes_through = 0  # the registry journal seq of the last change seen
+        self.noticed_seq = 0  # the registry journal seq through which the log was told
+        self._handlers.update(
+            {
+                "proposed": self._record_proposal,
+                "trusted": self._trust,
+                "noticed": self._record_notice,
+                "withdrawn": self._record_withdrawal,
+            }
+        )
+        # One endpoint speaks for a registry: a reopened one takes the old one's place.
+        registry.listeners[:] = [
+            listener
+            for listener in registry.listeners
+            if not isinstance(getattr(listener, "__self__", None), RegistryEndpoint)
+        ]
+        registry.listeners.append(self._observe)
 
     @classmethod
     def create(
@@ -120,6 +155,7 @@ class RegistryEndpoint(Participant):
         endpoint._start_journal(registry.journal.engine, link_stream(registry.code), group_commit)
         endpoint._commit_registry_first()
         endpoint.trust_participant(gateway_id, gateway_key)
+        endpoint._catch_up_notices()
         endpoint.flush()
         return endpoint
 
@@ -138,6 +174,7 @@ class RegistryEndpoint(Participant):
         endpoint._replay_journal(registry.journal.engine, link_stream(registry.code), group_commit)
         endpoint._commit_registry_first()
         endpoint._release_orphaned_locks()
+        endpoint._catch_up_notices()
         return endpoint
 
     def _commit_registry_first(self) -> None:
@@ -154,9 +191,119 @@ class RegistryEndpoint(Participant):
         )
 
     def flush(self, force: bool = True) -> None:
-        """Commit the registry's journal, then the endpoint's (see the module's crash rule)."""
+        """Tell the log what changed, then commit the registry's journal and the endpoint's
+        (see the module's crash rule)."""
+        self._send_notices()
         self.registry.flush()
         super().flush(force)
+
+    # ------------------------------------------------------------ notices
+
+    def _observe(self, seq: int, event: object) -> None:
+        """Note a registry event the log must hear of (the registry calls this)."""
+        changes = changes_of(event)
+        if changes:
+            self._changes.extend(changes)
+            self._changes_through = seq
+
+    def _catch_up_notices(self) -> None:
+        """Note the changes journaled by the registry after the last one the log was told of:
+        lost with a crash between the registry's commit and the endpoint's, or made before
+        the endpoint existed."""
+        registry = self.registry
+        read = 0
+        for entry in read_entries(registry.journal.engine, registry.code, self.noticed_seq):
+            read += 1
+            if is_noticed(entry.kind, entry.data):
+                self._observe(entry.seq, event_from_data(entry.kind, entry.data))
+        if not self._changes and read > CATCH_UP_MARK:
+            # Nothing to tell: mark how far the journal was read, so the next opening
+            # does not read it again.
+            self._command("noticed", {"registry_seq": registry.journal.seq, "changes": []})
+
+    def _send_notices(self) -> None:
+        if not self._changes:
+            return
+        changes, self._changes = self._changes, []
+        self._command(
+            "noticed",
+            {"registry_seq": self._changes_through, "changes": changes},
+            {"registry_seq": self._changes_through, "changes": [c.to_data() for c in changes]},
+        )
+
+    def _record_notice(self, data: dict[str, Any]) -> None:
+        changes = [
+            item if type(item) is UnitChange else UnitChange.from_data(item)
+            for item in data["changes"]
+        ]
+        seq = data["registry_seq"]
+        self.noticed_seq = max(self.noticed_seq, seq)
+        size = TRANSFERS_PER_MESSAGE_MAX
+        for index in range(0, len(changes), size):
+            self._send(
+                Notice,
+                self.gateway_id,
+                transaction_id=f"notice-{seq}" + (f"-{index // size}" if index else ""),
+                changes=tuple(changes[index : index + size]),
+            )
+
+    # ------------------------------------------------------------ time-outs
+
+    def origin_timeout(self, transfer: Transfer) -> timedelta:
+        """How long this registry waits for the log's final word on `transfer`."""
+        parties = {transfer.from_registry, transfer.to_registry}
+        timeouts = [link.origin_timeout for link in self.links.values() if link.parties == parties]
+        return max(timeouts, default=timedelta(minutes=ORIGIN_TIMEOUT_MINUTES))
+
+    def next_due(self) -> datetime | None:
+        """Return the earliest moment an outgoing transfer's time-out passes, if any."""
+        return min(
+            (
+                moment + self.origin_timeout(self.outgoing[transfer_id])
+                for transfer_id, moment in self.proposed_at.items()
+                if transfer_id not in self.withdrawn
+            ),
+            default=None,
+        )
+
+    def advance(self, now: datetime | None = None) -> list[str]:
+        """Withdraw every outgoing transfer whose time-out has passed; return their ids.
+
+        The units stay locked until the log answers: it may have completed the
+        transfer, and then the units have left.
+        """
+        if now is not None and now > self.clock.now():
+            self.clock.set(now)
+        moment = self._now()
+        due = sorted(
+            transfer_id
+            for transfer_id, proposed in self.proposed_at.items()
+            if transfer_id not in self.withdrawn
+            and proposed + self.origin_timeout(self.outgoing[transfer_id]) <= moment
+        )
+        if due:
+            self._command("withdrawn", {"transfers": due})
+        return due
+
+    def _record_withdrawal(self, data: dict[str, Any]) -> None:
+        ids = list(data["transfers"])
+        moment = self._now()
+        for transfer_id in ids:
+            self.withdrawn[transfer_id] = moment
+        for index in range(0, len(ids), TRANSFERS_PER_MESSAGE_MAX):
+            chunk = tuple(ids[index : index + TRANSFERS_PER_MESSAGE_MAX])
+            self._send(Withdrawal, self.gateway_id, transaction_id=chunk[0], withdrawn=chunk)
+
+    def stuck(self) -> list[tuple[Transfer, datetime, datetime | None]]:
+        """Return the outgoing transfers past their time-out or withdrawn, with when they
+        were proposed and withdrawn: units locked with no final word."""
+        moment = self._now()
+        return [
+            (self.outgoing[transfer_id], proposed, self.withdrawn.get(transfer_id))
+            for transfer_id, proposed in sorted(self.proposed_at.items())
+            if transfer_id in self.withdrawn
+            or proposed + self.origin_timeout(self.outgoing[transfer_id]) <= moment
+        ]
 
     # ------------------------------------------------------------ proposing
 
@@ -167,6 +314,7 @@ class RegistryEndpoint(Participant):
         locks already taken: then nothing is proposed.
         """
         orders = list(orders)
+        self._send_notices()  # the log hears of what changed before anything new is proposed
         if not 1 <= len(orders) <= TRANSFERS_PER_MESSAGE_MAX:
             raise GatewayError(
                 CheckCode.INVALID_ARGUMENT,
@@ -237,8 +385,10 @@ class RegistryEndpoint(Participant):
             item if type(item) is Transfer else Transfer.from_data(item)
             for item in data["transfers"]
         )
+        proposed_at = parse_time(data["proposed_at"])
         for transfer in transfers:
             self.outgoing[transfer.transaction_id] = transfer
+            self.proposed_at[transfer.transaction_id] = proposed_at
         proposal = self._send(
             TransferProposal,
             self.gateway_id,
@@ -276,6 +426,19 @@ class RegistryEndpoint(Participant):
         if isinstance(message, Completion):
             stranded: dict[str, str] = dict(decision or {})
             for transfer_id in message.completed:
+                if not self._knows(transfer_id):
+                    # The log completed a transfer in this registry's name that it never
+                    # proposed nor accepted: a proposal was signed with its key elsewhere.
+                    self.alerts.append(
+                        ProtocolAlert(
+                            format_time(self._now()),
+                            int(LinkCode.UNKNOWN_TRANSFER),
+                            message.sender_id,
+                            message.sequence,
+                            f"the log completed {transfer_id}, which {self.participant_id} "
+                            "never proposed nor accepted: its key signed a proposal elsewhere",
+                        )
+                    )
                 self._complete(transfer_id, stranded)
             return stranded or None
         if isinstance(message, Rejection | Termination):
@@ -383,7 +546,7 @@ class RegistryEndpoint(Participant):
     def _complete(self, transfer_id: str, stranded: dict[str, str]) -> None:
         registry = self.registry
         if transfer_id in self.outgoing:
-            transfer = self.outgoing.pop(transfer_id)
+            transfer = self._forget_outgoing(transfer_id)
             if not self.replaying and not registry.ledger.has_transfer(transfer_id):
                 registry.export_locked(transfer_id, transfer_id, transfer.to_registry)
         elif transfer_id in self.incoming:
@@ -406,7 +569,7 @@ class RegistryEndpoint(Participant):
     def _end(self, refusal: Refusal, status: TransactionStatus) -> None:
         transfer_id = refusal.transaction_id
         if transfer_id in self.outgoing:
-            self.outgoing.pop(transfer_id)
+            self._forget_outgoing(transfer_id)
             if not self.replaying and self.registry.ledger.lock_record(transfer_id) is not None:
                 self.registry.unlock(transfer_id)
         elif transfer_id in self.incoming:
@@ -423,10 +586,89 @@ class RegistryEndpoint(Participant):
             or transaction_id in self.finished
         )
 
+    def _forget_outgoing(self, transfer_id: str) -> Transfer:
+        self.proposed_at.pop(transfer_id, None)
+        self.withdrawn.pop(transfer_id, None)
+        return self.outgoing.pop(transfer_id)
+
     def _forget_incoming(self, transfer_id: str) -> Transfer:
         transfer = self.incoming.pop(transfer_id)
         remove_ranges(self._arriving, ((b.serial_key, b.start, b.end) for b in transfer.blocks))
         return transfer
+
+    # ------------------------------------------------------------ controlled transfers
+    #
+    # Where the registry's transfer controls gate an account (four-eyes, a payee
+    # delay), an external transfer is initiated and approved in the registry,
+    # which journals it; once its delay has run out, `propose_due` proposes it
+    # under its transaction id. The registry refuses a direct proposal from a
+    # gated account (9113), so these are the only way out of one.
+
+    def initiate(self, order: TransferOrder, representative: str) -> list[TransferProposal]:
+        """Initiate an external transfer as an authorised representative.
+
+        Returns the proposals made: one when no second approval or delay is
+        needed, none while it awaits approval or its execution time.
+        """
+        if order.blocks:
+            raise GatewayError(
+                CheckCode.INVALID_ARGUMENT,
+                f"{order.transaction_id}: an initiated transfer names a quantity, not blocks",
+            )
+        if self._knows(order.transaction_id):
+            raise GatewayError(
+                CheckCode.TRANSACTION_ID_EXISTS,
+                f"transaction id {order.transaction_id} was used before",
+            )
+        if order.to_registry == self.registry.code:
+            raise GatewayError(
+                CheckCode.ACQUIRING_ACCOUNT_EQUALS_TRANSFERRING,
+                f"{order.transaction_id}: an external transfer leaves {self.registry.code}",
+            )
+        self.registry.initiate_transfer(
+            order.transaction_id,
+            order.from_account,
+            order.to_account,
+            order.unit_type,
+            order.quantity,
+            representative,
+            order.vintage,
+            order.to_registry,
+        )
+        return self.propose_due()
+
+    def approve(self, transaction_id: str, representative: str) -> list[TransferProposal]:
+        """Approve an external transfer as a second representative; return the proposals made."""
+        self.registry.approve_transfer(transaction_id, representative)
+        return self.propose_due()
+
+    def cancel(self, transaction_id: str, representative: str) -> None:
+        """Cancel a transfer awaiting approval or its execution time (status 7)."""
+        self.registry.cancel_transfer(transaction_id, representative)
+
+    def propose_due(self) -> list[TransferProposal]:
+        """Execute due internal transfers and propose each due external one, by the clock.
+
+        A due transfer whose lock is refused (its units moved meanwhile, the
+        registry was suspended) ends terminated (status 5) with that code.
+        """
+        self.registry.release_due()
+        proposals: list[TransferProposal] = []
+        for record in self.registry.ledger.due_external(self._now()):
+            order = TransferOrder(
+                record.transaction_id,
+                record.from_account,
+                record.to_registry,
+                record.to_account,
+                record.unit_type,
+                record.quantity,
+                record.vintage,
+            )
+            try:
+                proposals.append(self.propose([order]))
+            except RegistryError as error:
+                self.registry.terminate_transfer(record.transaction_id, error.code, error.message)
+        return proposals
 
     # ------------------------------------------------------------ queries
 

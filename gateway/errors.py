@@ -1,4 +1,4 @@
-"""Link-rule and protocol check codes (9001-9014, etslink's own) and the error that carries them.
+"""Link-rule and protocol check codes (9001-9031, etslink's own) and the error that carries them.
 
 The numbering is the project's plan in reference/registry-and-linking.md §b5;
 the gateway raises a registry code where a real one exists (2006: the
@@ -47,6 +47,13 @@ class LinkCode(IntEnum):
     MESSAGES_UNDELIVERED = 9025
     # The gateway holds as many open transfers as it may; new ones are refused until some end.
     GATEWAY_BUSY = 9026
+    # What the log knows of units and registries from their notices (reference D5, D2).
+    UNITS_TERMINAL = 9027  # surrendered, cancelled or retired: they never move again
+    REGISTRY_SUSPENDED = 9028  # a party registry notified a registry-wide suspension
+    # Time and liveness.
+    PROPOSAL_STALE = 9029  # older than the link's maximum age (reference A19, D7)
+    SEQUENCE_TAKEN = 9030  # a sequence number taken by another message, not a real retry
+    TRANSFER_WITHDRAWN = 9031  # the origin's time-out passed without a final word
 
 
 class GatewayError(RegistryError):

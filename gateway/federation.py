@@ -170,12 +170,23 @@ class Federation:
 
     def _advance_to(self, now: datetime) -> None:
         gateway = self.gateway
-        while (due := gateway.next_due()) is not None and due <= now:
+        while (due := self.next_due()) is not None and due <= now:
             if due > gateway.clock.now():
                 gateway.clock.set(due)
-            gateway.advance()
-            self._deliver()
-        gateway.advance(now)
+            self._act_on_due()
+        gateway.clock.set(now)
+        self._act_on_due()
+
+    def next_due(self) -> datetime | None:
+        """Return the earliest moment the gateway or an origin's time-out acts, if any."""
+        moments = [self.gateway.next_due(), *(e.next_due() for e in self.endpoints.values())]
+        return min((moment for moment in moments if moment is not None), default=None)
+
+    def _act_on_due(self) -> None:
+        self.gateway.advance()
+        now = self.gateway.clock.now()
+        for code in sorted(self.endpoints):
+            self.endpoints[code].advance(now)
         self._deliver()
 
     def _deliver(self) -> None:

@@ -26,13 +26,24 @@ life of one transfer, in the Kyoto statuses:
 
 Every transfer ends completed, rejected or terminated exactly once: a final
 transfer never changes again, and answers about it are taken and ignored.
+
+The log knows each unit's fate, not only its crossings. Registries send
+`Notice`s of surrenders, cancellations, retirements (terminal: 9027),
+quarantines (9101) and registry-wide suspensions (9028), and the log checks
+them when a transfer is proposed and again when it would complete: a transfer
+whose serials became terminal or quarantined, or whose party registry was
+suspended, while it was open is terminated — or, for a suspension on a link
+whose rule is `hold`, kept until the registry resumes. A proposal older than
+the link's maximum age is refused (9029). No transfer stays open past the
+link's origin time-out: the log ends it (9015), and answers an origin that
+withdraws it (9031).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -40,13 +51,22 @@ from sqlalchemy import Engine
 
 from gateway.article6 import Article6Ledger, Article6Report
 from gateway.errors import GatewayError, LinkCode
-from gateway.links import Link, LinkState
+from gateway.links import (
+    ORIGIN_TIMEOUT_MINUTES,
+    PROPOSAL_MAX_AGE_MINUTES,
+    Link,
+    LinkState,
+    SuspensionRule,
+)
 from gateway.messages import (
     TEXT_LENGTH_MAX,
     TRANSFERS_PER_MESSAGE_MAX,
     Acceptance,
+    Change,
     Completion,
     Forward,
+    Message,
+    Notice,
     Refusal,
     Rejection,
     SignedMessage,
@@ -54,8 +74,10 @@ from gateway.messages import (
     TransactionStatus,
     Transfer,
     TransferProposal,
+    UnitChange,
+    Withdrawal,
 )
-from gateway.participant import Participant
+from gateway.participant import Participant, ProtocolAlert
 from gateway.reconciliation import (
     HoldingsStatement,
     ReconciliationReport,
@@ -89,6 +111,9 @@ class TransferRecord:
     answer_due: datetime | None = None  # forwarded: terminated if no answer by then
     period: int | None = None  # the year whose flow counter holds this transfer
     reserved: bool = False  # its serials count as in flight (waiting or forwarded)
+    expires_at: datetime | None = None  # the origin's time-out: terminated if still open then
+    held: bool = False  # a party registry is suspended and the link holds its transfers
+    accepted: bool = False  # held after the destination accepted: completes on resumption
     codes: tuple[int, ...] = ()
     messages: tuple[str, ...] = ()
 
@@ -123,6 +148,9 @@ class _Outcome:
     completed: dict[str, list[str]] = field(default_factory=dict)  # registry → ids
     # (origin, batch id, destination) → ids
     forwarded: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    # Names the messages when they repeat final notices (a withdrawal's answers): a
+    # recipient takes one message of a kind per transaction id.
+    message_id: str = ""
 
 
 class Gateway(Participant):
@@ -143,6 +171,12 @@ class Gateway(Participant):
         self._flows_t: dict[tuple[str, int], int] = {}  # (link, year) → tonnes, incl. reserved
         self.quarantine: dict[SerialKey, RangeSet] = {}
         self.frozen: dict[SerialKey, RangeSet] = {}
+        # What registries notified: serials that never move again, serials they
+        # quarantined, and which of them are suspended (with the reason).
+        self.terminal: dict[SerialKey, RangeSet] = {}
+        self.registry_quarantine: dict[SerialKey, RangeSet] = {}
+        self.suspended: dict[str, str] = {}
+        self._withdrawn_unseen: set[str] = set()  # withdrawn before their proposal arrived
         self.unreconciled: dict[str, ReconciliationReport] = {}
         self.reconciliations: list[ReconciliationReport] = []
         self.article6 = Article6Ledger()
@@ -460,6 +494,7 @@ class Gateway(Participant):
         ranges = self.quarantine.setdefault(key, RangeSet())
         for piece in _missing(ranges, start, end):
             ranges.add(*piece)
+        self._recheck_open()
 
     def _lift_quarantine(self, data: dict[str, Any]) -> None:
         start, end = data["start"], data["end"]
@@ -484,7 +519,16 @@ class Gateway(Participant):
         now = self._now()
         for transfer_id in sorted(self._open):
             record = self.transfers[transfer_id]
-            if record.answer_due is not None and now >= record.answer_due:
+            if record.expires_at is not None and now >= record.expires_at:
+                self._terminate(
+                    record,
+                    LinkCode.TRANSFER_TIMED_OUT,
+                    f"no final word by {format_time(record.expires_at)}, the link's time-out "
+                    f"for a transfer{' held while a registry is suspended' if record.held else ''}"
+                    "; the units return to the origin",
+                    outcome,
+                )
+            elif record.answer_due is not None and now >= record.answer_due:
                 self._terminate(
                     record,
                     LinkCode.TRANSFER_TIMED_OUT,
@@ -503,7 +547,7 @@ class Gateway(Participant):
         moments = [
             moment
             for record in (self.transfers[t] for t in self._open)
-            for moment in (record.answer_due, record.waiting_until)
+            for moment in (record.answer_due, record.waiting_until, record.expires_at)
             if moment is not None
         ]
         return min(moments, default=None)
@@ -571,6 +615,10 @@ class Gateway(Participant):
         elif isinstance(message, Rejection):
             for refusal in message.refusals:
                 self._take_answer(message.sender_id, [refusal.transaction_id], refusal)
+        elif isinstance(message, Notice):
+            self._take_notice(message)
+        elif isinstance(message, Withdrawal):
+            self._take_withdrawal(message)
         # Other kinds are the gateway's own; a registry never sends them, and the
         # tracker has already recorded the message: it changes nothing else.
 
@@ -598,17 +646,67 @@ class Gateway(Participant):
                     outcome,
                 )
                 continue
+            if transfer.transaction_id in self._withdrawn_unseen:
+                self._refuse_unrecorded(
+                    transfer,
+                    LinkCode.TRANSFER_WITHDRAWN,
+                    f"{transfer.from_registry} withdrew transfer {transfer.transaction_id} "
+                    "before its proposal arrived",
+                    outcome,
+                )
+                continue
             record = TransferRecord(transfer, batch_id, TransactionStatus.PROPOSED, now)
+            carrier = self._link_between(transfer)
+            timeout = (
+                carrier.origin_timeout
+                if carrier is not None
+                else timedelta(minutes=ORIGIN_TIMEOUT_MINUTES)
+            )
+            record.expires_at = now + timeout
             self.transfers[transfer.transaction_id] = record
             new_records.append(record)
         if new_records:
             batch_key = new_records[0].batch_key
             self._proposals[batch_key] = signed
             self._open_in_batch[batch_key] = len(new_records)
+            stale = self._staleness(proposal, now)
             for record in new_records:
                 self._open.add(record.transfer.transaction_id)
+                error = stale(record.transfer)
+                if error is not None:
+                    self._finish(record, TransactionStatus.REJECTED, error)
+                    outcome.rejected.setdefault(record.transfer.from_registry, []).append(
+                        _refusal(record)
+                    )
+                    continue
                 self._check_and_route(record, outcome)
         self._send_outcome(outcome)
+
+    def _staleness(
+        self, proposal: TransferProposal, now: datetime
+    ) -> Callable[[Transfer], GatewayError | None]:
+        """Return a check that refuses a transfer of `proposal` older than its link allows
+        (the UKTL's "stopped transaction", reference A19; catalogue D7)."""
+        proposed_at = parse_time(proposal.proposed_at)
+        age = now - proposed_at
+
+        def stale(transfer: Transfer) -> GatewayError | None:
+            link = self._link_between(transfer)
+            limit = (
+                link.proposal_max_age
+                if link is not None
+                else timedelta(minutes=PROPOSAL_MAX_AGE_MINUTES)
+            )
+            if age <= limit:
+                return None
+            return GatewayError(
+                LinkCode.PROPOSAL_STALE,
+                f"proposed at {proposal.proposed_at}, {_duration(age)} before it reached the "
+                f"log; a link {'' if link is None else link.link_id + ' '}proposal may be at most "
+                f"{_duration(limit)} old",
+            )
+
+        return stale
 
     def _refuse_unrecorded(
         self, transfer: Transfer, code: CheckCode | LinkCode, message: str, outcome: _Outcome
@@ -667,6 +765,12 @@ class Gateway(Participant):
                     CheckCode.TRANSACTION_DURING_RECONCILIATION,
                     f"{registry} has an unresolved reconciliation; no transfer may start",
                 )
+            if registry in self.suspended:
+                raise GatewayError(
+                    LinkCode.REGISTRY_SUSPENDED,
+                    f"{registry} notified a registry-wide suspension "
+                    f"({self.suspended[registry]}); nothing leaves or arrives until it resumes",
+                )
         link = self._link_between(transfer)
         if link is None:
             raise GatewayError(LinkCode.UNKNOWN_LINK, f"no link joins {origin} and {destination}")
@@ -715,12 +819,9 @@ class Gateway(Participant):
         allowed: set[tuple[SerialKey, bool]],
     ) -> None:
         key = block.serial_key
-        quarantined = self.quarantine.get(key)
-        if quarantined is not None and quarantined.overlaps(block.start, block.end):
-            raise GatewayError(
-                CheckCode.UNITS_QUARANTINED,
-                f"block {block} holds quarantined serials; no link carries them",
-            )
+        error = self._unit_fate_error(block)
+        if error is not None:
+            raise error
         frozen = self.frozen.get(key)
         if frozen is not None and frozen.overlaps(block.start, block.end):
             raise GatewayError(
@@ -743,6 +844,46 @@ class Gateway(Participant):
             authorised=authorised or not article6,
             adjusted=True,  # the Article 6 ledger checks the parties' NDC periods (9007)
         )
+
+    def _unit_fate_error(self, block: UnitBlock) -> GatewayError | None:
+        """Return why the log refuses to carry `block` for what registries and the log's
+        operator said of its serials, or None."""
+        key = block.serial_key
+        terminal = self.terminal.get(key)
+        if terminal is not None and terminal.overlaps(block.start, block.end):
+            return GatewayError(
+                LinkCode.UNITS_TERMINAL,
+                f"block {block} holds serials a registry notified as surrendered, cancelled "
+                "or retired; they never move again",
+            )
+        for quarantine, by in (
+            (self.quarantine, "the log"),
+            (self.registry_quarantine, "a registry"),
+        ):
+            quarantined = quarantine.get(key)
+            if quarantined is not None and quarantined.overlaps(block.start, block.end):
+                return GatewayError(
+                    CheckCode.UNITS_QUARANTINED,
+                    f"block {block} holds serials {by} quarantined; no link carries them",
+                )
+        return None
+
+    def _fate_error(self, record: TransferRecord) -> GatewayError | None:
+        """Return why an open transfer may no longer complete, or None: a party registry
+        suspended, or serials that became terminal or quarantined since it was checked."""
+        transfer = record.transfer
+        for registry in (transfer.from_registry, transfer.to_registry):
+            if registry in self.suspended:
+                return GatewayError(
+                    LinkCode.REGISTRY_SUSPENDED,
+                    f"{registry} was suspended while the transfer was open "
+                    f"({self.suspended[registry]})",
+                )
+        for block in transfer.blocks:
+            error = self._unit_fate_error(block)
+            if error is not None:
+                return error
+        return None
 
     def _check_holding(self, origin: str, block: UnitBlock) -> None:
         key = block.serial_key
@@ -768,6 +909,147 @@ class Gateway(Participant):
                     f"block {block}: the log has no record of these serials arriving in {origin}",
                 )
 
+    def _take_notice(self, notice: Notice) -> None:
+        """Record what a registry says changed its units' fate or its own state, then end
+        (or hold) the open transfers that may no longer complete."""
+        registry = notice.sender_id
+        if registry not in self.registries:
+            return
+        for change in notice.changes:
+            kind = change.change
+            if kind is Change.SUSPENDED:
+                self.suspended[registry] = change.reason or "no reason given"
+            elif kind is Change.RESUMED:
+                self.suspended.pop(registry, None)
+            else:
+                self._record_serials(notice, change)
+        self._recheck_open()
+
+    def _record_serials(self, notice: Notice, change: UnitChange) -> None:
+        registry = notice.sender_id
+        lifting = change.change is Change.QUARANTINE_LIFTED
+        quarantine = change.change in (Change.QUARANTINED, Change.QUARANTINE_LIFTED)
+        target = self.registry_quarantine if quarantine else self.terminal
+        for origin, unit_type, vintage, start, end in change.serials:
+            key = (origin, unit_type, vintage)
+            if not self._speaks_for(registry, key, start, end):
+                self._alert(
+                    notice,
+                    CheckCode.BLOCKS_NOT_HELD,
+                    f"{registry} notified {change.change} serials {start}-{end} of {key}, "
+                    "which the log records elsewhere; the notice of them is ignored",
+                )
+                continue
+            ranges = target.setdefault(key, RangeSet())
+            if lifting:
+                if ranges.covers(start, end):
+                    ranges.remove(start, end)
+                continue
+            for piece in _missing(ranges, start, end):
+                ranges.add(*piece)
+
+    def _speaks_for(self, registry: str, key: SerialKey, start: int, end: int) -> bool:
+        """Return whether the log records serials start-end of `key` in `registry`: its own
+        units not away, or others' units that crossed into it."""
+        if key[0] == registry:
+            away = self.away.get(registry, {}).get(key)
+            return away is None or not away.overlaps(start, end)
+        here = self.foreign.get(registry, {}).get(key)
+        return here is not None and here.covers(start, end)
+
+    def _alert(self, message: Message, code: LinkCode | CheckCode, detail: str) -> None:
+        self.alerts.append(
+            ProtocolAlert(
+                format_time(self._now()), int(code), message.sender_id, message.sequence, detail
+            )
+        )
+
+    def _recheck_open(self) -> None:
+        """End or hold each open transfer whose fate changed; resume held ones that may go on."""
+        outcome = _Outcome()
+        for transfer_id in sorted(self._open):
+            record = self.transfers[transfer_id]
+            if self._fate_error(record) is None:
+                if record.held:
+                    self._resume(record, outcome)
+            else:
+                self._stop_if_fate_changed(record, outcome)
+        self._send_outcome(outcome)
+
+    def _stop_if_fate_changed(
+        self, record: TransferRecord, outcome: _Outcome, accepted: bool = False
+    ) -> bool:
+        """Terminate (or hold, for a suspension the link holds through) a transfer that may
+        no longer complete; return whether it was stopped."""
+        error = self._fate_error(record)
+        if error is None:
+            return False
+        link = self.links.get(record.link_id) if record.link_id else None
+        if (
+            error.code == LinkCode.REGISTRY_SUSPENDED
+            and link is not None
+            and link.on_suspension is SuspensionRule.HOLD
+        ):
+            record.held = True
+            record.accepted = record.accepted or accepted
+            record.answer_due = None
+            record.waiting_until = None
+            return True
+        code = error.code
+        assert isinstance(code, LinkCode | CheckCode)
+        self._terminate(record, code, f"{error.message}; the units return to the origin", outcome)
+        return True
+
+    def _resume(self, record: TransferRecord, outcome: _Outcome) -> None:
+        """Go on with a held transfer: complete it if accepted, else wait or check again."""
+        record.held = False
+        if record.status is TransactionStatus.CHECKED_NO_DISCREPANCY:
+            if record.accepted:
+                record.accepted = False
+                self._complete(record, outcome)
+            else:
+                assert record.link_id is not None
+                record.answer_due = self._now() + self.links[record.link_id].answer_timeout
+            return
+        self._release_in_flight(record)
+        self._check_and_route(record, outcome)
+
+    def _take_withdrawal(self, withdrawal: Withdrawal) -> None:
+        """Answer an origin whose time-out passed: end what is open, repeat what ended."""
+        origin = withdrawal.sender_id
+        outcome = _Outcome(message_id=f"withdrawal-{withdrawal.sequence}")
+        for transfer_id in withdrawal.withdrawn:
+            record = self.transfers.get(transfer_id)
+            if record is None:
+                self._withdrawn_unseen.add(transfer_id)
+                text = (
+                    f"{origin} withdrew {transfer_id} before the log received it; refused for good"
+                )
+                outcome.terminated.setdefault(origin, []).append(
+                    Refusal(transfer_id, (int(LinkCode.TRANSFER_WITHDRAWN),), (text,))
+                )
+            elif record.transfer.from_registry != origin:
+                continue  # only the origin may withdraw a transfer
+            elif not record.is_final:
+                self._terminate(
+                    record,
+                    LinkCode.TRANSFER_WITHDRAWN,
+                    f"{origin} withdrew it: no final word within its time-out; "
+                    "the units return to the origin",
+                    outcome,
+                )
+            elif record.status is TransactionStatus.COMPLETED:
+                outcome.completed.setdefault(origin, []).append(transfer_id)
+            elif record.status is TransactionStatus.REJECTED:
+                outcome.rejected.setdefault(origin, []).append(_refusal(record))
+            else:
+                outcome.terminated.setdefault(origin, []).append(_refusal(record))
+        self._send_outcome(outcome)
+
+    def held_transfers(self) -> list[TransferRecord]:
+        """Return the open transfers held while a party registry is suspended."""
+        return [r for r in self.open_transfers() if r.held]
+
     def _take_answer(self, sender: str, transfer_ids: list[str], refusal: Refusal | None) -> None:
         """Complete or reject forwarded transfers on their destination's answer."""
         outcome = _Outcome()
@@ -782,7 +1064,8 @@ class Gateway(Participant):
                 # a final transfer never changes again.
                 continue
             if refusal is None:
-                self._complete(record, outcome)
+                if not self._stop_if_fate_changed(record, outcome, accepted=True):
+                    self._complete(record, outcome)
             else:
                 self._release(record)
                 record.status = TransactionStatus.REJECTED
@@ -831,7 +1114,7 @@ class Gateway(Participant):
         outcome.completed.setdefault(destination, []).append(transfer.transaction_id)
 
     def _terminate(
-        self, record: TransferRecord, code: LinkCode, message: str, outcome: _Outcome
+        self, record: TransferRecord, code: LinkCode | CheckCode, message: str, outcome: _Outcome
     ) -> None:
         forwarded = record.status is TransactionStatus.CHECKED_NO_DISCREPANCY
         self._release(record)
@@ -889,18 +1172,27 @@ class Gateway(Participant):
                     proposal=proposal,
                     transfers=tuple(chunk),
                 )
+        count = 0
+
+        def name(first: str) -> str:
+            nonlocal count
+            count += 1
+            return f"{outcome.message_id}-{count}" if outcome.message_id else first
+
         for kind, answers in ((Rejection, outcome.rejected), (Termination, outcome.terminated)):
             for registry, refusals in sorted(answers.items()):
                 for chunk in _chunks(refusals):
                     self._send(
                         kind,
                         registry,
-                        transaction_id=chunk[0].transaction_id,
+                        transaction_id=name(chunk[0].transaction_id),
                         refusals=tuple(chunk),
                     )
         for registry, ids in sorted(outcome.completed.items()):
             for chunk in _chunks(ids):
-                self._send(Completion, registry, transaction_id=chunk[0], completed=tuple(chunk))
+                self._send(
+                    Completion, registry, transaction_id=name(chunk[0]), completed=tuple(chunk)
+                )
 
     # ------------------------------------------------------------ lookups
 
@@ -937,6 +1229,15 @@ class Gateway(Participant):
             )
         )
         return candidates[0]
+
+
+def _duration(span: timedelta) -> str:
+    """Return a span as a person reads it: '60 days', '3 h 20 min'."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes >= 2 * 1440:
+        return f"{minutes // 1440} days"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 def _pieces(blocks: tuple[UnitBlock, ...]) -> list[Piece]:

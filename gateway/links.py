@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gateway.errors import GatewayError, LinkCode
 from registry.account_ids import is_registry_code
 from registry.accounts import AccountKind
-from registry.config_reader import ConfigError, Table, load_toml
+from registry.config_reader import YEAR_MAX, ConfigError, Table, load_toml
 from registry.errors import CheckCode
 from registry.formatting import percent
 
@@ -38,6 +38,13 @@ VINTAGE_MIN = 1990
 VINTAGE_MAX = 9999
 ANSWER_TIMEOUT_MINUTES = 1440  # a day for the destination to answer a forwarded transfer
 ANSWER_TIMEOUT_MINUTES_MAX = 60 * 24 * 30
+# The log refuses a proposal older than this when it arrives (UKTL's "transaction
+# older than N hours", reference A19, D7; N is configurable there, a day here [U]).
+PROPOSAL_MAX_AGE_MINUTES = 1440
+# The origin asks the log to end a transfer with no final word after this: longer
+# than the longest wait for a window (EU–CH: Thursday to Tuesday) plus an answer [U].
+ORIGIN_TIMEOUT_MINUTES = 60 * 24 * 7
+ORIGIN_TIMEOUT_MINUTES_MAX = 60 * 24 * 90
 
 _UNIT_CODE_RE = re.compile(r"[A-Z0-9]{1,16}")
 _LINK_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
@@ -58,6 +65,13 @@ class Direction(StrEnum):
 
     BILATERAL = "bilateral"
     UNILATERAL = "unilateral"
+
+
+class SuspensionRule(StrEnum):
+    """What the log does with a link's open transfers when a party registry is suspended."""
+
+    TERMINATE = "terminate"  # end them at once; the units return to the origin
+    HOLD = "hold"  # keep them, locked, until the registry resumes or the origin's time-out
 
 
 class LinkState(StrEnum):
@@ -221,6 +235,9 @@ class Link:
     reexport_allowed: bool = False
     article6: bool = False
     answer_timeout_minutes: int = ANSWER_TIMEOUT_MINUTES
+    proposal_max_age_minutes: int = PROPOSAL_MAX_AGE_MINUTES
+    origin_timeout_minutes: int = ORIGIN_TIMEOUT_MINUTES
+    on_suspension: SuspensionRule = SuspensionRule.TERMINATE
     notes: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -253,6 +270,30 @@ class Link:
                 f"link {self.link_id}: answer time-out must be 1..{ANSWER_TIMEOUT_MINUTES_MAX} "
                 f"minutes, was {self.answer_timeout_minutes}"
             )
+        if not 1 <= self.proposal_max_age_minutes <= ORIGIN_TIMEOUT_MINUTES_MAX:
+            raise ValueError(
+                f"link {self.link_id}: proposal maximum age must be "
+                f"1..{ORIGIN_TIMEOUT_MINUTES_MAX} minutes, was {self.proposal_max_age_minutes}"
+            )
+        if (
+            not self.answer_timeout_minutes
+            < self.origin_timeout_minutes
+            <= ORIGIN_TIMEOUT_MINUTES_MAX
+        ):
+            raise ValueError(
+                f"link {self.link_id}: the origin's time-out must be longer than the answer "
+                f"time-out ({self.answer_timeout_minutes} minutes) and at most "
+                f"{ORIGIN_TIMEOUT_MINUTES_MAX}, was {self.origin_timeout_minutes}"
+            )
+
+    @property
+    def proposal_max_age(self) -> timedelta:
+        return timedelta(minutes=self.proposal_max_age_minutes)
+
+    @property
+    def origin_timeout(self) -> timedelta:
+        """How long the origin waits for the final word before asking the log to end it."""
+        return timedelta(minutes=self.origin_timeout_minutes)
 
     @property
     def answer_timeout(self) -> timedelta:
@@ -283,6 +324,9 @@ class Link:
             "reexport_allowed": self.reexport_allowed,
             "article6": self.article6,
             "answer_timeout_minutes": self.answer_timeout_minutes,
+            "proposal_max_age_minutes": self.proposal_max_age_minutes,
+            "origin_timeout_minutes": self.origin_timeout_minutes,
+            "on_suspension": self.on_suspension.value,
             "windows": [window.to_data() for window in self.windows],
             "notes": self.notes,
         }
@@ -316,6 +360,10 @@ class Link:
             reexport_allowed=data["reexport_allowed"],
             article6=data["article6"],
             answer_timeout_minutes=data["answer_timeout_minutes"],
+            # Journals written before these settings existed replay with the defaults.
+            proposal_max_age_minutes=data.get("proposal_max_age_minutes", PROPOSAL_MAX_AGE_MINUTES),
+            origin_timeout_minutes=data.get("origin_timeout_minutes", ORIGIN_TIMEOUT_MINUTES),
+            on_suspension=SuspensionRule(data.get("on_suspension", SuspensionRule.TERMINATE)),
             windows=tuple(TransferWindow.from_data(window) for window in data["windows"]),
             notes=data["notes"],
         )
@@ -652,6 +700,9 @@ _LINK_KEYS = {
     "reexport_allowed",
     "article6",
     "answer_timeout_minutes",
+    "proposal_max_age_minutes",
+    "origin_timeout_minutes",
+    "on_suspension",
     "windows",
     "notes",
 }
@@ -702,8 +753,9 @@ def _read_link(path: Path, table: Table) -> Link:
     unit_types = _strings(table, "unit_types", _UNIT_CODE_RE.fullmatch, "unit codes like 'EUA'")
     if not unit_types:
         raise ConfigError(path, table.key_path("unit_types"), "expected at least one unit type")
-    vintage_first = table.whole("vintage_first", VINTAGE_MIN, VINTAGE_MAX, VINTAGE_MIN)
-    vintage_last = table.whole("vintage_last", vintage_first, VINTAGE_MAX, VINTAGE_MAX)
+    # A written vintage is a year the registry knows; left out, the range is open.
+    vintage_first = table.whole("vintage_first", VINTAGE_MIN, YEAR_MAX, VINTAGE_MIN)
+    vintage_last = table.whole("vintage_last", vintage_first, YEAR_MAX, VINTAGE_MAX)
     exchange_rate = _rate(table, "exchange_rate", Fraction(1))
     rates_table = table.table("exchange_rate_into", required=False)
     rates: list[tuple[str, Fraction]] = []
@@ -711,11 +763,7 @@ def _read_link(path: Path, table: Table) -> Link:
         rates_table.refuse_unknown(parties)
         rates = [(code, _rate(rates_table, code, None)) for code in sorted(parties)]
         rates = [(code, rate) for code, rate in rates if rate is not None]
-    share = table.fraction("entity_share_cap", None)
-    if share is not None and share > 1:
-        raise ConfigError(
-            path, table.key_path("entity_share_cap"), f"expected a share <= 1, found {share}"
-        )
+    share = table.share("entity_share_cap", None)
     kinds = _strings(table, "importing_account_kinds", _is_kind, "account kinds like 'compliance'")
     effective_from = _moment(table, "effective_from", required=True)
     assert effective_from is not None  # required=True never returns None
@@ -727,6 +775,9 @@ def _read_link(path: Path, table: Table) -> Link:
     windows = [_read_window(path, window) for window in table.tables("windows")]
     if len(windows) > WINDOWS_MAX:
         raise ConfigError(path, table.key_path("windows"), f"more than {WINDOWS_MAX} windows")
+    answer_timeout = table.whole(
+        "answer_timeout_minutes", 1, ANSWER_TIMEOUT_MINUTES_MAX, ANSWER_TIMEOUT_MINUTES
+    )
     link = Link(
         link_id=link_id,
         registry_a=registry_a,
@@ -745,8 +796,18 @@ def _read_link(path: Path, table: Table) -> Link:
         effective_to=effective_to,
         reexport_allowed=table.get("reexport_allowed", bool, False),
         article6=table.get("article6", bool, False),
-        answer_timeout_minutes=table.whole(
-            "answer_timeout_minutes", 1, ANSWER_TIMEOUT_MINUTES_MAX, ANSWER_TIMEOUT_MINUTES
+        answer_timeout_minutes=answer_timeout,
+        proposal_max_age_minutes=table.whole(
+            "proposal_max_age_minutes", 1, ORIGIN_TIMEOUT_MINUTES_MAX, PROPOSAL_MAX_AGE_MINUTES
+        ),
+        origin_timeout_minutes=table.whole(
+            "origin_timeout_minutes",
+            answer_timeout + 1,
+            ORIGIN_TIMEOUT_MINUTES_MAX,
+            max(ORIGIN_TIMEOUT_MINUTES, answer_timeout + 1),
+        ),
+        on_suspension=table.choice(
+            "on_suspension", _by_value(SuspensionRule), SuspensionRule.TERMINATE
         ),
         windows=tuple(windows),
         notes=table.get("notes", str, ""),
@@ -826,7 +887,7 @@ def _is_day(value: Any) -> bool:
     return isinstance(value, date) and not isinstance(value, datetime)
 
 
-def _by_value(enum: type[Direction] | type[LinkState]) -> dict[str, Any]:
+def _by_value(enum: type[Direction] | type[LinkState] | type[SuspensionRule]) -> dict[str, Any]:
     return {member.value: member for member in enum}
 
 
@@ -856,20 +917,11 @@ def _strings(table: Table, key: str, valid: Any, expected: str) -> list[str]:
 
 
 def _limit(table: Table, key: str) -> int | None:
-    if not table.has(key):
-        table.get(key, int, None)  # mark as read
-        return None
-    value = table.get(key, int)
-    if value <= 0:
-        raise ConfigError(table.path, table.key_path(key), f"expected tonnes > 0, found {value}")
-    return value
+    return table.tonnes(key, None)
 
 
 def _rate(table: Table, key: str, default: Fraction | None) -> Any:
-    rate = table.fraction(key, default)
-    if rate is not None and rate <= 0:
-        raise ConfigError(table.path, table.key_path(key), f"expected a rate > 0, found {rate}")
-    return rate
+    return table.rate(key, default)
 
 
 def _moment(table: Table, key: str, required: bool) -> datetime | None:

@@ -38,7 +38,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from gateway import peer_data
@@ -213,7 +213,7 @@ class Refusal:
 class Message(ABC):
     """The header every protocol message carries; each kind adds its own fields.
 
-    Abstract: only the six message kinds below are ever built.
+    Abstract: only the eight message kinds below are ever built.
     """
 
     KIND: ClassVar[str] = ""
@@ -499,6 +499,139 @@ class Completion(Message):
         )
 
 
+class Change(StrEnum):
+    """What a registry tells the log about its units or itself (a `Notice`'s entries)."""
+
+    SURRENDERED = "surrendered"  # terminal: the units never move again (reference D5)
+    CANCELLED = "cancelled"
+    RETIRED = "retired"
+    QUARANTINED = "quarantined"  # no link may carry them until lifted (reference D2)
+    QUARANTINE_LIFTED = "quarantine_lifted"
+    SUSPENDED = "suspended"  # registry-wide: nothing leaves or arrives (EU, 19 Jan 2011)
+    RESUMED = "resumed"
+
+    @property
+    def names_serials(self) -> bool:
+        return self not in (Change.SUSPENDED, Change.RESUMED)
+
+
+SerialRange = tuple[str, str, int, int, int]  # (origin, unit type, vintage, start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitChange:
+    """One change a registry made to its units' fate, or to its own state, and why."""
+
+    change: Change
+    serials: tuple[SerialRange, ...] = ()
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if type(self.change) is not Change:
+            raise ValueError(f"{self.change!r} is not a Change")
+        _check_tuple("serials", self.serials)
+        if self.change.names_serials != bool(self.serials):
+            raise ValueError(
+                f"a {self.change} notice names serials"
+                if self.change.names_serials
+                else f"a {self.change} notice names no serials"
+            )
+        if len(self.serials) > BLOCKS_PER_TRANSFER_MAX:
+            raise ValueError(f"a change names at most {BLOCKS_PER_TRANSFER_MAX} serial ranges")
+        for item in self.serials:
+            _check_serial_range(item)
+        _check_text("reason", self.reason)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "change": self.change.value,
+            "serials": [list(item) for item in self.serials],
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_data(cls, data: Any) -> UnitChange:
+        fields = peer_data.fields(data, _CHANGE_KEYS, "change")
+        name = peer_data.text(fields, "change")
+        try:
+            change = Change(name)
+        except ValueError:
+            raise peer_data.malformed(f"unknown change {name!r}") from None
+        serials = []
+        for item in peer_data.items(fields, "serials", BLOCKS_PER_TRANSFER_MAX):
+            if type(item) is not list or len(item) != 5:
+                raise peer_data.malformed(
+                    "a serial range is [origin, unit type, vintage, start, end]"
+                )
+            serials.append((item[0], item[1], item[2], item[3], item[4]))
+        try:
+            return cls(change, tuple(serials), peer_data.text(fields, "reason"))
+        except ValueError as error:
+            raise peer_data.malformed(str(error)) from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice(Message):
+    """A registry's notice to the log of what changed its units' fate or its own state.
+
+    Registries tell the log of surrenders, cancellations, retirements,
+    quarantines and suspensions as Kyoto registries tell the ITL of
+    retirements and cancellations, so the log refuses — at proposal and again
+    at completion — serials it knows to be terminal or quarantined, and
+    transfers of a suspended registry. `transaction_id` names the notice.
+    """
+
+    KIND: ClassVar[str] = "notice"
+
+    changes: tuple[UnitChange, ...]
+
+    def __post_init__(self) -> None:
+        Message.__post_init__(self)
+        _check_tuple("changes", self.changes)
+        if not 1 <= len(self.changes) <= TRANSFERS_PER_MESSAGE_MAX:
+            raise ValueError(f"a notice carries 1 to {TRANSFERS_PER_MESSAGE_MAX} changes")
+        for change in self.changes:
+            if type(change) is not UnitChange:
+                raise ValueError(f"{change!r} is not a UnitChange")
+
+    def body_data(self) -> dict[str, Any]:
+        return {"changes": [change.to_data() for change in self.changes]}
+
+    @classmethod
+    def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> Notice:
+        changes = peer_data.items(fields, "changes", TRANSFERS_PER_MESSAGE_MAX)
+        return cls(**header, changes=tuple(UnitChange.from_data(item) for item in changes))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Withdrawal(Message):
+    """The origin's request to end transfers its time-out passed without a final word.
+
+    The log answers each with its final notice: a `Termination` (9031) for a
+    transfer it has not completed — or never received, which it then refuses
+    for good — and the final notice it gave before for one that had ended.
+    """
+
+    KIND: ClassVar[str] = "withdrawal"
+
+    withdrawn: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        Message.__post_init__(self)
+        _check_tuple("withdrawn", self.withdrawn)
+        _check_transfer_ids(self.transaction_id, list(self.withdrawn))
+
+    def body_data(self) -> dict[str, Any]:
+        return {"withdrawn": list(self.withdrawn)}
+
+    @classmethod
+    def from_body(cls, header: dict[str, Any], fields: dict[str, Any]) -> Withdrawal:
+        return cls(
+            **header,
+            withdrawn=tuple(peer_data.items(fields, "withdrawn", TRANSFERS_PER_MESSAGE_MAX)),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class SignedMessage:
     """A message with its sender's Ed25519 signature over `message.signed_bytes()`."""
@@ -593,7 +726,16 @@ class SignedMessage:
 
 MESSAGE_KINDS: Mapping[str, type[Message]] = {
     kind.KIND: kind
-    for kind in (TransferProposal, Forward, Acceptance, Rejection, Completion, Termination)
+    for kind in (
+        TransferProposal,
+        Forward,
+        Acceptance,
+        Rejection,
+        Completion,
+        Termination,
+        Notice,
+        Withdrawal,
+    )
 }
 
 
@@ -661,7 +803,10 @@ _BODY_KEYS: Mapping[str, frozenset[str]] = {
     "rejection": frozenset({"refusals"}),
     "termination": frozenset({"refusals"}),
     "completion": frozenset({"completed"}),
+    "notice": frozenset({"changes"}),
+    "withdrawal": frozenset({"withdrawn"}),
 }
+_CHANGE_KEYS = frozenset({"change", "serials", "reason"})
 _TRANSFER_KEYS = frozenset(
     {"transaction_id", "from_registry", "from_account", "to_registry", "to_account", "blocks"}
 )
@@ -720,6 +865,20 @@ def _check_tuple(name: str, value: Any) -> None:
 def _check_text(name: str, value: Any) -> None:
     if type(value) is not str or len(value) > TEXT_LENGTH_MAX:
         raise ValueError(f"{name} must be a string of at most {TEXT_LENGTH_MAX} characters")
+
+
+def _check_serial_range(item: Any) -> None:
+    if type(item) is not tuple or len(item) != 5:
+        raise ValueError(
+            f"a serial range is (origin, unit type, vintage, start, end), was {item!r}"
+        )
+    origin, unit_type, vintage, start, end = item
+    _check_id("origin", origin)
+    _check_id("unit_type", unit_type)
+    if type(vintage) is not int or not 0 <= vintage <= 9999:
+        raise ValueError(f"bad vintage {vintage!r}")
+    if type(start) is not int or type(end) is not int or not 1 <= start <= end <= SERIAL_MAX:
+        raise ValueError(f"bad serial range {start!r}-{end!r}")
 
 
 def _check_time(name: str, value: Any) -> None:

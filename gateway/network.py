@@ -192,7 +192,10 @@ class Network:
                     if receipt is None:
                         break
                     if not receipt.settles_delivery:
-                        if receipt.code != LinkCode.MESSAGE_OUT_OF_SEQUENCE:
+                        if receipt.code == LinkCode.SEQUENCE_TAKEN:
+                            # Another message took this number: go on from the next one.
+                            sender.resequence(recipient_id, sequence, receipt.expected_sequence)
+                        elif receipt.code != LinkCode.MESSAGE_OUT_OF_SEQUENCE:
                             self.stuck.append(
                                 StuckMessage(
                                     sender_id, recipient_id, sequence, receipt.code, receipt.message

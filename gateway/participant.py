@@ -19,13 +19,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from gateway.channel import Outbox, Outcome, Receipt
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, LinkCode
 from gateway.messages import Message, SignedMessage
 from gateway.trust import Admission, SequenceTracker, TrustStore
 from registry import canonical
@@ -36,6 +37,19 @@ from registry.keys import SigningKey
 
 RECEIVED = "received"  # the journal kind of a message taken
 ACKNOWLEDGED = "acknowledged"  # a recipient committed our messages up to a sequence
+RESEQUENCED = "resequenced"  # our messages to a recipient took new sequence numbers
+ALERTED = "alerted"  # something a person must look at: the protocol was abused
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolAlert:
+    """A refused message that says more than a fault: a key used by someone else."""
+
+    at: str
+    code: int
+    sender_id: str
+    sequence: int
+    detail: str
 
 
 class Participant(ABC):
@@ -62,8 +76,11 @@ class Participant(ABC):
         self._must_commit = False  # an entry other than an acknowledgement is buffered
         # Journal seq that took each sender's last message, for a duplicate's receipt.
         self._last_taken: dict[str, int] = {}
+        self.alerts: list[ProtocolAlert] = []
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
-            ACKNOWLEDGED: self._take_acknowledgement
+            ACKNOWLEDGED: self._take_acknowledgement,
+            RESEQUENCED: self._take_resequencing,
+            ALERTED: self._take_alert,
         }
 
     # ------------------------------------------------------------ journal
@@ -175,6 +192,8 @@ class Participant(ABC):
             signed.verify(self.trust)
             admission = self.tracker.admit(signed)
         except GatewayError as error:
+            if error.code == LinkCode.SEQUENCE_TAKEN:
+                return self._refuse_taken_sequence(signed, error)
             return Receipt(Outcome.REFUSED, 0, int(error.code), error.message)
         sender = signed.message.sender_id
         if admission is Admission.ALREADY_PROCESSED:
@@ -191,6 +210,54 @@ class Participant(ABC):
         self._must_commit = True
         self._last_taken[sender] = seq
         return Receipt(Outcome.TAKEN, seq)
+
+    def _refuse_taken_sequence(self, signed: SignedMessage, error: GatewayError) -> Receipt:
+        """Refuse an honest message whose sequence another message took, and raise an alert.
+
+        The message that took it was signed with the sender's key: the key is in
+        other hands, or the sender's channel was written by someone else. The
+        receipt tells the sender the sequence to go on from, so its honest
+        messages are not lost (see `resequence`).
+        """
+        message = signed.message
+        self._command(
+            ALERTED,
+            {
+                "code": int(error.code),
+                "sender_id": message.sender_id,
+                "sequence": message.sequence,
+                "detail": error.message,
+            },
+        )
+        expected = self.tracker.expected(message.sender_id)
+        return Receipt(Outcome.REFUSED, 0, int(error.code), error.message, expected)
+
+    def _take_alert(self, data: dict[str, Any]) -> None:
+        self.alerts.append(
+            ProtocolAlert(
+                format_time(self._now()),
+                data["code"],
+                data["sender_id"],
+                data["sequence"],
+                data["detail"],
+            )
+        )
+
+    def resequence(self, recipient_id: str, from_sequence: int, to_sequence: int) -> None:
+        """Send our messages to `recipient_id` from `from_sequence` on again as `to_sequence`
+        on: the recipient took `from_sequence` from another message (9030)."""
+        if to_sequence <= from_sequence:
+            raise GatewayError(
+                LinkCode.MESSAGE_OUT_OF_SEQUENCE,
+                f"re-sequencing moves messages forward, not from {from_sequence} to {to_sequence}",
+            )
+        self._command(
+            RESEQUENCED,
+            {"recipient": recipient_id, "from_sequence": from_sequence, "to_sequence": to_sequence},
+        )
+
+    def _take_resequencing(self, data: dict[str, Any]) -> None:
+        self.outbox.renumber(data["recipient"], data["from_sequence"], data["to_sequence"])
 
     @abstractmethod
     def _take(self, signed: SignedMessage, decision: Any) -> Any:

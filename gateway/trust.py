@@ -15,8 +15,11 @@ channel. The rule, for a message whose signature has already been verified:
 - an exact copy of the last accepted message (same sequence, transaction id
   and signed bytes) is answered `ALREADY_PROCESSED`, not an error: it is a
   retry after a lost answer, and the caller re-sends its earlier answer;
-- any other sequence at or below the last accepted one is a replay (9012),
-  and one above the next is out of sequence (9011). Either changes nothing.
+- any other sequence at or below the last accepted one is a replay (9012) —
+  unless the message differs from the one taken at that sequence (remembered
+  for the last `SEQUENCES_REMEMBERED`): then another message signed with the
+  sender's key took the number (9030), and the honest sender re-sequences; one
+  above the next is out of sequence (9011). Either changes nothing.
 
 Only the last message is remembered whole, so a retry must come before the
 sender's next message; transaction ids are remembered for as long as the
@@ -87,6 +90,9 @@ class TrustStore:
             )
 
 
+SEQUENCES_REMEMBERED = 4_096  # per sender: signatures of the messages taken last
+
+
 class Admission(Enum):
     """What a recipient does with a verified message the tracker let through."""
 
@@ -108,6 +114,7 @@ class SequenceTracker:
         self.recipient_id = recipient_id
         self._last: dict[str, _Last] = {}
         self._transactions: dict[str, set[tuple[str, str]]] = {}  # sender → (kind, id)
+        self._taken: dict[str, dict[int, bytes]] = {}  # sender → sequence → signature
 
     def expected(self, sender_id: str) -> int:
         """Return the sequence number the next new message from `sender_id` must carry."""
@@ -130,6 +137,14 @@ class SequenceTracker:
             return Admission.ALREADY_PROCESSED
         expected = self.expected(message.sender_id)
         if message.sequence < expected:
+            earlier = self._taken.get(message.sender_id, {}).get(message.sequence)
+            if earlier is not None and earlier != digest:
+                raise GatewayError(
+                    LinkCode.SEQUENCE_TAKEN,
+                    f"sequence {message.sequence} from {message.sender_id!r} was taken by "
+                    f"another message signed with its key; this one is not a retry of it "
+                    f"(expected {expected}): re-sequence from {expected}",
+                )
             raise GatewayError(
                 LinkCode.MESSAGE_REPLAYED,
                 f"sequence {message.sequence} from {message.sender_id!r} was already used "
@@ -151,6 +166,9 @@ class SequenceTracker:
             )
         seen.add(key)
         self._last[message.sender_id] = _Last(message.sequence, message.transaction_id, digest)
+        signatures = self._taken.setdefault(message.sender_id, {})
+        signatures[message.sequence] = digest
+        signatures.pop(message.sequence - SEQUENCES_REMEMBERED, None)
         return Admission.ACCEPTED
 
     def _check_addressed(self, message: Message) -> None:

@@ -34,6 +34,7 @@ from etslink.cli.support import (
     existing_engine,
     fail,
     guarded,
+    refuse_past,
     sqlite_file_of,
 )
 from etslink.sessions.federation import FederationFile, load_federation
@@ -217,12 +218,8 @@ def open_federation(spec: FederationFile, at: datetime | None = None) -> Iterato
 
 def _move_time(federation: Federation, at: datetime | None) -> None:
     clock = federation.gateway.clock
-    if at is not None and at < clock.now():
-        fail(
-            EXIT_USAGE,
-            f"--at {format_time(at)} is before the federation's simulated now "
-            f"{format_time(clock.now())}; simulated time never goes backwards",
-        )
+    if at is not None:
+        refuse_past(at, clock.now(), "the federation's")
     before = _open_statuses(federation.gateway)
     runs = federation.advance(at or clock.now())
     if at is not None:
@@ -618,14 +615,79 @@ def _blocks(record: TransferRecord) -> str:
 @link.command("transfers")
 @_federation_argument
 @click.option("--open", "open_only", is_flag=True, help="Only transfers not yet final.")
-def transfers_command(federation_file: Path, open_only: bool) -> None:
+@click.option(
+    "--stuck",
+    is_flag=True,
+    help="Only transfers with units locked and no final word past their time-outs, and the "
+    "protocol alerts.",
+)
+def transfers_command(federation_file: Path, open_only: bool, stuck: bool) -> None:
     """List the gateway's transfers: status, link, quantity and check codes."""
     with guarded():
         spec = load_federation(federation_file)
         with open_federation(spec) as federation:
             gateway = federation.gateway
+            if stuck:
+                _print_stuck(federation)
+                return
             records = gateway.open_transfers() if open_only else list(gateway.transfers.values())
             _print_transfers(records, "Open transfers" if open_only else "Transfers")
+
+
+def _print_stuck(federation: Federation) -> None:
+    """Print what holds units with no final word in sight, at the log and at each origin,
+    then every protocol alert: what an operator must look at."""
+    gateway = federation.gateway
+    now = gateway.clock.now()
+    at_log = [
+        record
+        for record in gateway.open_transfers()
+        if record.held
+        or (
+            record.link_id is not None
+            and now >= record.proposed_at + gateway.links[record.link_id].answer_timeout
+        )
+    ]
+    _print_transfers(at_log, "Open at the log past the answer time-out, or held")
+    table = Table(title="Locked at the origin with no final word", title_justify="left")
+    for column in ("id", "route", "proposed", "withdrawn", "at the log"):
+        table.add_column(column, overflow="fold")
+    table.add_column("quantity (t)", justify="right", no_wrap=True)
+    rows = 0
+    for code in sorted(federation.endpoints):
+        endpoint = federation.endpoints[code]
+        for transfer, proposed, withdrawn in endpoint.stuck():
+            known = gateway.transfers.get(transfer.transaction_id)
+            table.add_row(
+                transfer.transaction_id,
+                f"{transfer.from_registry} → {transfer.to_registry}",
+                format_time(proposed),
+                "" if withdrawn is None else format_time(withdrawn),
+                "never received" if known is None else _status(known.status),
+                f"{transfer.quantity_t:,}",
+            )
+            rows += 1
+    if rows:
+        console.print(table)
+    else:
+        console.print("No transfer is locked at its origin past its time-out.")
+    alerts = [
+        (participant, alert)
+        for participant in (
+            gateway,
+            *(federation.endpoints[c] for c in sorted(federation.endpoints)),
+        )
+        for alert in participant.alerts
+    ]
+    for participant, alert in alerts:
+        console.print(
+            f"alert at {participant.participant_id}, {alert.at}: {alert.code} "
+            f"{_code_name(alert.code)} from {alert.sender_id} (message {alert.sequence}): "
+            f"{alert.detail}",
+            highlight=False,
+        )
+    if not alerts:
+        console.print("No protocol alerts.")
 
 
 def _print_transfers(records: list[TransferRecord], title: str) -> None:
@@ -656,6 +718,13 @@ def _print_transfers(records: list[TransferRecord], title: str) -> None:
 
 
 def _note(record: TransferRecord) -> str:
+    if record.held and not record.is_final:
+        return (
+            "held: a party registry is suspended; it goes on when the registry resumes, "
+            f"or ends at {format_time(record.expires_at)}"
+            if record.expires_at is not None
+            else "held: a party registry is suspended"
+        )
     if record.waiting_until is not None and not record.is_final:
         return f"waits for the window: {format_time(record.waiting_until)}"
     if record.answer_due is not None:
@@ -877,3 +946,81 @@ def article6_command(federation_file: Path) -> None:
             )
     if not balanced:
         fail(EXIT_REFUSED, "the Article 6 report does not balance")
+
+
+# ---------------------------------------------------------------- circular trading
+
+WINDOW_HOURS_MAX = 24 * 366  # a year: longer windows say nothing about carousels
+
+
+@link.command("alerts")
+@_federation_argument
+@click.option(
+    "--window-hours",
+    type=click.IntRange(1, WINDOW_HOURS_MAX),
+    default=72,
+    show_default=True,
+    help="Flag cycles whose last transfer is at most this long after the first.",
+)
+@click.option(
+    "--hops-max",
+    type=click.IntRange(2, 12),
+    default=6,
+    show_default=True,
+    help="Longest cycle looked for, in transfers (2: wash trades A → B → A).",
+)
+def alerts_command(federation_file: Path, window_hours: int, hops_max: int) -> None:
+    """List circular trading (A → B → … → A) in the registries' journals: alerts, not refusals."""
+    from datetime import timedelta
+
+    from gateway.circular_trading import CycleRules, find_circular_trading
+    from gateway.journal_transfers import read_transfer_history
+    from registry.journal import read_entries
+
+    with guarded():
+        spec = load_federation(federation_file)
+        with open_federation(spec) as federation:
+            journals = {
+                member.code: read_entries(
+                    federation.registry(member.code).journal.engine, member.code
+                )
+                for member in spec.members
+            }
+            history = read_transfer_history(journals)
+        rules = CycleRules(window=timedelta(hours=window_hours), hops_max=hops_max)
+        report = find_circular_trading(history.transfers, rules, history.custody_accounts)
+        table = Table(title=f"Circular trading alerts ({len(report.alerts)})", title_justify="left")
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("evidence", no_wrap=True)
+        table.add_column("route", overflow="fold")
+        table.add_column("quantity (t)", justify="right", no_wrap=True)
+        table.add_column("first → last", overflow="fold")
+        for number, alert in enumerate(report.alerts, start=1):
+            table.add_row(
+                str(number),
+                alert.evidence.value,
+                alert.route(),
+                f"{alert.quantity_t:,}",
+                f"{format_time(alert.first_at)} → {format_time(alert.last_at)}",
+            )
+        console.print(table)
+        for number, alert in enumerate(report.alerts, start=1):
+            console.print(f"#{number}: {', '.join(alert.transfer_ids)}", highlight=False)
+        console.print(
+            f"{report.transfers_examined:,} completed transfers examined; window "
+            f"{window_hours} h, at most {hops_max} transfers per cycle",
+            highlight=False,
+        )
+        for transfer_id in history.unmatched_imports:
+            errors.print(
+                f"[yellow]warning[/]: import {transfer_id} has no export in the federation's "
+                "journals; its sending account is unknown and it is left out",
+                highlight=False,
+            )
+        if report.searches_cut or report.alerts_cut:
+            errors.print(
+                f"[yellow]warning[/]: {report.searches_cut:,} searches reached their limit"
+                + ("; the alert limit was reached" if report.alerts_cut else "")
+                + "; some cycles may be missing",
+                highlight=False,
+            )

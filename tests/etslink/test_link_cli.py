@@ -167,6 +167,25 @@ def test_suspending_terminates_a_waiting_transfer_and_returns_its_units(
     assert "250,000" in held.output
 
 
+def test_a_registry_suspended_by_its_own_command_ends_the_transfer_waiting_for_its_window(
+    federation_dir: Path,
+) -> None:
+    """EU, 19 January 2011: the registry's suspension reaches the log as a signed notice the
+    next time the federation opens, and the waiting transfer ends (9028); its units return."""
+    assert _transfer(500, WEDNESDAY).exit_code == 0
+    suspended = _run("registry", "suspend", "registry thefts", "--db", "sqlite:///eu.db")
+    assert suspended.exit_code == 0, suspended.output
+
+    listed = _run("link", "transfers", FEDERATION)
+    assert "TERMINATED (5)" in listed.output and "9028 REGISTRY_SUSPENDED" in listed.output
+    held = _run("registry", "holdings", "broker", "--db", "sqlite:///eu.db")
+    assert "250,000" in held.output
+    stuck = _run("link", "transfers", FEDERATION, "--stuck")
+    assert stuck.exit_code == 0, stuck.output
+    assert "No transfer is locked at its origin past its time-out." in stuck.output
+    assert "No protocol alerts." in stuck.output
+
+
 def test_transfer_over_the_balance_is_refused_3005_and_changes_nothing(
     federation_dir: Path,
 ) -> None:
@@ -211,6 +230,35 @@ def test_time_never_goes_backwards(federation_dir: Path) -> None:
     result = _run("link", "advance", FEDERATION, "--at", "2024-03-01T00:00:00Z")
     assert result.exit_code == 2
     assert "never goes backwards" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["suspend", FEDERATION, "eu-ch", "--reason", "audit"],
+        ["resume", FEDERATION, "eu-ch", "--reason", "audit"],
+        ["terminate", FEDERATION, "eu-ch", "--reason", "audit"],
+        ["reconcile", FEDERATION],
+        ["advance", FEDERATION],
+    ],
+    ids=lambda command: command[0],
+)
+def test_every_link_command_refuses_an_at_in_the_past_with_one_line_and_writes_nothing(
+    federation_dir: Path, command: list[str]
+) -> None:
+    assert _transfer(10, TUESDAY).exit_code == 0
+    stores = sorted(federation_dir.glob("*.db"))
+    before = [sqlite3.connect(db).execute("SELECT * FROM journal").fetchall() for db in stores]
+    result = _run("link", *command, "--at", "2024-03-01T00:00:00Z")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        "error: --at 2024-03-01T00:00:00Z is before the federation's simulated now "
+        f"{TUESDAY}; simulated time never goes backwards"
+    )
+    after = [sqlite3.connect(db).execute("SELECT * FROM journal").fetchall() for db in stores]
+    assert after == before
+    past_transfer = _transfer(10, "2024-03-01T00:00:00Z")
+    assert past_transfer.exit_code == 2 and "never goes backwards" in past_transfer.output
 
 
 def test_an_edited_gateway_journal_exits_3(federation_dir: Path) -> None:

@@ -2,11 +2,16 @@
 
 The machine proposes transfers (good and bad), pumps the network fully or
 partly, suspends, resumes and terminates links, moves simulated time,
-partitions a registry, quarantines serials and restarts everything from the
-store, with or without a crash. Beside it, a small model keeps what the
+partitions a registry, quarantines serials at the log and in registries, has
+registries surrender units and suspend and resume themselves while transfers
+are in flight, and restarts everything from the store, with or without a
+crash. Beside it, a small model keeps what the
 machine has seen: each transfer's first final status, the link states, and
 when each transfer was forwarded. DESIGN.md "Invariants" 1-3 and 5 and the
-gateway's "ends exactly once" rule are checked after every step.
+gateway's "ends exactly once" rule are checked after every step, and that
+nothing the log knew to be terminal, quarantined or suspended when a step
+began completed a crossing in it, and that no transfer is open past its
+time-out at the log or at the origin.
 
 Example tests at the end pin the fault cases one by one.
 """
@@ -143,6 +148,8 @@ def gateway_view(federation: Federation) -> dict[str, Any]:
                 record.waiting_until,
                 record.answer_due,
                 record.reserved,
+                record.expires_at,
+                record.held,
                 record.transfer,
             )
             for transfer_id, record in gateway.transfers.items()
@@ -154,6 +161,12 @@ def gateway_view(federation: Federation) -> dict[str, Any]:
         "away": _ranges_by_registry(gateway.away),
         "frozen": {key: ranges.ranges() for key, ranges in gateway.frozen.items() if ranges},
         "quarantine": {key: r.ranges() for key, r in gateway.quarantine.items() if r},
+        "terminal": {key: r.ranges() for key, r in gateway.terminal.items() if r},
+        "registry_quarantine": {
+            key: r.ranges() for key, r in gateway.registry_quarantine.items() if r
+        },
+        "suspended": dict(gateway.suspended),
+        "alerts": list(gateway.alerts),
         "outbox": gateway.outbox.unacknowledged(),
         "open": [record.transfer.transaction_id for record in gateway.open_transfers()],
     }
@@ -165,6 +178,8 @@ def endpoint_view(endpoint: RegistryEndpoint) -> dict[str, Any]:
         "incoming": dict(endpoint.incoming),
         "finished": dict(endpoint.finished),
         "stranded": dict(endpoint.stranded),
+        "proposed_at": dict(endpoint.proposed_at),
+        "withdrawn": dict(endpoint.withdrawn),
         "outbox": endpoint.outbox.unacknowledged(),
         "ledger": endpoint.registry.ledger.state_digest(),
     }
@@ -240,6 +255,11 @@ class FederationMachine(RuleBasedStateMachine):
         self.links_before: dict[str, LinkState] = {}  # link states when this step began
         self.terminated_once = False
         self.quarantines = 0
+        # What the log knew when this step began: (suspended registries, serial fates).
+        self.known_before: tuple[frozenset[str], dict[Any, list[tuple[int, int]]]] = (
+            frozenset(),
+            {},
+        )
 
     # ------------------------------------------------------------ set-up
 
@@ -344,7 +364,10 @@ class FederationMachine(RuleBasedStateMachine):
 
     @rule(delay=delays, then_pump=st.booleans())
     def advance(self, delay: timedelta, then_pump: bool) -> None:
-        self.federation.gateway.advance(self.world.clock.now() + delay)
+        now = self.world.clock.now() + delay
+        self.federation.gateway.advance(now)
+        for code in CODES:
+            self.federation.endpoints[code].advance(now)
         if then_pump:
             self.pump(full=True, rounds=SHORT_PUMP_ROUNDS_MAX)
 
@@ -379,6 +402,12 @@ class FederationMachine(RuleBasedStateMachine):
         else:
             self._forget_what_the_crash_took()
         self.links_before = dict(self.seen.links)
+        # Reopened, each acts on what fell due while it was down (a withdrawal the
+        # crash took), as `etslink link` commands do on opening.
+        now = self.world.clock.now()
+        gateway.advance(now)
+        for code in CODES:
+            self.federation.endpoints[code].advance(now)
         for transfer_id, (origin, _, _) in list(self.proposed.items()):
             endpoint = self.federation.endpoints[origin]
             if transfer_id not in endpoint.outgoing and transfer_id not in endpoint.finished:
@@ -414,16 +443,102 @@ class FederationMachine(RuleBasedStateMachine):
             code, UNIT_OF[code], vintage, start, end, "suspected double issuance"
         )
 
+    @rule(code=st.sampled_from(CODES), data=st.data())
+    def surrender(self, code: str, data: st.DataObject) -> None:
+        """A covered entity surrenders what it holds, its registry's units or others'."""
+        registry = self.federation.registry(code)
+        holding = registry.account(OPERATOR).holding
+        held = [unit for unit in sorted(UNIT_OF.values()) if holding.balance(unit) > 0]
+        if not held:
+            return
+        unit = data.draw(st.sampled_from(held))
+        quantity = data.draw(st.integers(1, holding.balance(unit)))
+        try:
+            registry.surrender(OPERATOR, unit, quantity, period=2023)
+        except RegistryError as error:
+            assert error.code in (
+                CheckCode.REGISTRY_SUSPENDED,
+                CheckCode.QUANTITY_EXCEEDS_BALANCE,
+                CheckCode.UNITS_QUARANTINED,
+            ), error
+
+    @rule(code=st.sampled_from(CODES))
+    def suspend_registry(self, code: str) -> None:
+        """A registry-wide suspension (EU, 19 January 2011), in flight or not."""
+        registry = self.federation.registry(code)
+        if registry.ledger.suspension_reason is None:
+            registry.suspend("drill: registry thefts")
+
+    @rule(code=st.sampled_from(CODES))
+    def resume_registry(self, code: str) -> None:
+        registry = self.federation.registry(code)
+        if registry.ledger.suspension_reason is not None:
+            registry.resume("drill: security attestation done")
+
+    @precondition(lambda self: self.quarantines < QUARANTINES_MAX)
+    @rule(
+        code=st.sampled_from(CODES),
+        vintage=st.sampled_from(VINTAGES),
+        start=st.integers(1, ISSUED_PER_VINTAGE_T),
+        length=st.integers(1, 500),
+    )
+    def registry_quarantine(self, code: str, vintage: int, start: int, length: int) -> None:
+        """A registry quarantines serials of its own units; the log hears by notice."""
+        self.quarantines += 1
+        end = min(start + length - 1, ISSUED_PER_VINTAGE_T)
+        try:
+            self.federation.registry(code).quarantine_serials(
+                UNIT_OF[code], vintage, start, end, "drill: stolen"
+            )
+        except RegistryError as error:  # some of them already are
+            assert error.code == CheckCode.INVALID_ARGUMENT, error
+
     # ------------------------------------------------------------ invariants
 
     @invariant()
     def invariants_hold(self) -> None:
         """Run every check in order: the model is updated by the earlier ones."""
         self.links_are_as_set()
+        self.nothing_completes_that_the_log_knew_may_not()
         self.each_transfer_ends_once_and_only_on_active_links()
+        self.no_transfer_is_open_past_its_time_out()
         self.federation.check_conservation()
         self.period_caps_hold()
         self.settled_views_agree()
+
+    def nothing_completes_that_the_log_knew_may_not(self) -> None:
+        """A transfer that completed in this step was not known, when it began, to carry
+        terminal or quarantined serials, nor to join a registry suspended throughout it."""
+        gateway = self.federation.gateway
+        suspended, fated = self.known_before
+        # Suspended throughout the step: a resumption the log heard of within it lets
+        # transfers go on (the machine never lifts a quarantine, and terminal is for good).
+        suspended = suspended & frozenset(gateway.suspended)
+        for transfer_id, record in gateway.transfers.items():
+            if record.status is not COMPLETED or transfer_id in self.seen.final:
+                continue
+            assert not suspended & set(_parties(record.transfer)), (
+                f"{transfer_id} completed with {suspended} suspended at the log"
+            )
+            for block in record.transfer.blocks:
+                for start, end in fated.get(block.serial_key, []):
+                    assert end < block.start or start > block.end, (
+                        f"{transfer_id} completed carrying {block}, whose serials "
+                        f"{start}-{end} the log knew to be terminal or quarantined"
+                    )
+        fates: dict[Any, list[tuple[int, int]]] = {}
+        for table in (gateway.terminal, gateway.quarantine, gateway.registry_quarantine):
+            for key, ranges in table.items():
+                fates.setdefault(key, []).extend(ranges.ranges())
+        self.known_before = (frozenset(gateway.suspended), fates)
+
+    def no_transfer_is_open_past_its_time_out(self) -> None:
+        now = self.world.clock.now()
+        for record in self.federation.gateway.open_transfers():
+            assert record.expires_at is not None and now < record.expires_at, record
+        for code in CODES:
+            due = self.federation.endpoints[code].next_due()
+            assert due is None or now < due, f"{code} did not withdraw what fell due at {due}"
 
     def links_are_as_set(self) -> None:
         for link_id, state in self.seen.links.items():
@@ -488,7 +603,10 @@ def drain(world: World, after_step: Callable[[], None] = lambda: None) -> None:
         world.faulty.flush_held()
         network.pump()
         after_step()
-        world.federation.gateway.advance(world.clock.now() + DRAIN_STEP)
+        now = world.clock.now() + DRAIN_STEP
+        world.federation.gateway.advance(now)
+        for endpoint in world.federation.endpoints.values():
+            endpoint.advance(now)
         network.pump()
         after_step()
 
