@@ -27,7 +27,7 @@ life of one transfer, in the Kyoto statuses:
 Every transfer ends completed, rejected or terminated exactly once: a final
 transfer never changes again, and answers about it are taken and ignored.
 
-The log knows each unit's fate, not only its crossings. Registries send
+The log knows each unit's fate, not only its crossings (`gateway.unit_states`). Registries send
 `Notice`s of surrenders, cancellations, retirements (terminal: 9027),
 quarantines (9101) and registry-wide suspensions (9028), and the log checks
 them when a transfer is proposed and again when it would complete: a transfer
@@ -62,7 +62,6 @@ from gateway.messages import (
     TEXT_LENGTH_MAX,
     TRANSFERS_PER_MESSAGE_MAX,
     Acceptance,
-    Change,
     Completion,
     Forward,
     Message,
@@ -74,7 +73,6 @@ from gateway.messages import (
     TransactionStatus,
     Transfer,
     TransferProposal,
-    UnitChange,
     Withdrawal,
 )
 from gateway.participant import Participant, ProtocolAlert
@@ -84,6 +82,7 @@ from gateway.reconciliation import (
     SignedStatement,
     reconcile,
 )
+from gateway.unit_states import UnitStates
 from registry import canonical
 from registry.clock import SimulatedClock, format_time, parse_time
 from registry.errors import CheckCode, RegistryError
@@ -169,13 +168,8 @@ class Gateway(Participant):
         self.foreign: dict[str, dict[SerialKey, RangeSet]] = {}  # registry → units of others
         self.away: dict[str, dict[SerialKey, RangeSet]] = {}  # registry → its units elsewhere
         self._flows_t: dict[tuple[str, int], int] = {}  # (link, year) → tonnes, incl. reserved
-        self.quarantine: dict[SerialKey, RangeSet] = {}
         self.frozen: dict[SerialKey, RangeSet] = {}
-        # What registries notified: serials that never move again, serials they
-        # quarantined, and which of them are suspended (with the reason).
-        self.terminal: dict[SerialKey, RangeSet] = {}
-        self.registry_quarantine: dict[SerialKey, RangeSet] = {}
-        self.suspended: dict[str, str] = {}
+        self.unit_states = UnitStates()  # terminal, quarantined, suspended: gateway.unit_states
         self._withdrawn_unseen: set[str] = set()  # withdrawn before their proposal arrived
         self.unreconciled: dict[str, ReconciliationReport] = {}
         self.reconciliations: list[ReconciliationReport] = []
@@ -484,28 +478,18 @@ class Gateway(Participant):
                     continue
                 frozen = self.frozen.setdefault(key, RangeSet())
                 for start, end in ranges:
-                    for piece in _missing(frozen, start, end):
-                        frozen.add(*piece)
+                    frozen.include(start, end)
 
     def _quarantine_serials(self, data: dict[str, Any]) -> None:
         start, end = data["start"], data["end"]
         _check_range(start, end)
         key = (data["origin"], data["unit_type"], data["vintage"])
-        ranges = self.quarantine.setdefault(key, RangeSet())
-        for piece in _missing(ranges, start, end):
-            ranges.add(*piece)
+        self.unit_states.quarantine_serials(key, start, end)
         self._recheck_open()
 
     def _lift_quarantine(self, data: dict[str, Any]) -> None:
-        start, end = data["start"], data["end"]
         key = (data["origin"], data["unit_type"], data["vintage"])
-        ranges = self.quarantine.get(key)
-        if ranges is None or not ranges.covers(start, end):
-            raise GatewayError(
-                CheckCode.INVALID_SERIAL_RANGE,
-                f"serials {start}-{end} of {key} are not wholly quarantined",
-            )
-        ranges.remove(start, end)
+        self.unit_states.lift_quarantine(key, data["start"], data["end"])
 
     def _advance(self, data: dict[str, Any]) -> None:
         self._decision_time = parse_time(data["to"])
@@ -765,12 +749,9 @@ class Gateway(Participant):
                     CheckCode.TRANSACTION_DURING_RECONCILIATION,
                     f"{registry} has an unresolved reconciliation; no transfer may start",
                 )
-            if registry in self.suspended:
-                raise GatewayError(
-                    LinkCode.REGISTRY_SUSPENDED,
-                    f"{registry} notified a registry-wide suspension "
-                    f"({self.suspended[registry]}); nothing leaves or arrives until it resumes",
-                )
+            suspended = self.unit_states.registry_error(registry)
+            if suspended is not None:
+                raise suspended
         link = self._link_between(transfer)
         if link is None:
             raise GatewayError(LinkCode.UNKNOWN_LINK, f"no link joins {origin} and {destination}")
@@ -819,7 +800,7 @@ class Gateway(Participant):
         allowed: set[tuple[SerialKey, bool]],
     ) -> None:
         key = block.serial_key
-        error = self._unit_fate_error(block)
+        error = self.unit_states.block_error(block)
         if error is not None:
             raise error
         frozen = self.frozen.get(key)
@@ -844,46 +825,6 @@ class Gateway(Participant):
             authorised=authorised or not article6,
             adjusted=True,  # the Article 6 ledger checks the parties' NDC periods (9007)
         )
-
-    def _unit_fate_error(self, block: UnitBlock) -> GatewayError | None:
-        """Return why the log refuses to carry `block` for what registries and the log's
-        operator said of its serials, or None."""
-        key = block.serial_key
-        terminal = self.terminal.get(key)
-        if terminal is not None and terminal.overlaps(block.start, block.end):
-            return GatewayError(
-                LinkCode.UNITS_TERMINAL,
-                f"block {block} holds serials a registry notified as surrendered, cancelled "
-                "or retired; they never move again",
-            )
-        for quarantine, by in (
-            (self.quarantine, "the log"),
-            (self.registry_quarantine, "a registry"),
-        ):
-            quarantined = quarantine.get(key)
-            if quarantined is not None and quarantined.overlaps(block.start, block.end):
-                return GatewayError(
-                    CheckCode.UNITS_QUARANTINED,
-                    f"block {block} holds serials {by} quarantined; no link carries them",
-                )
-        return None
-
-    def _fate_error(self, record: TransferRecord) -> GatewayError | None:
-        """Return why an open transfer may no longer complete, or None: a party registry
-        suspended, or serials that became terminal or quarantined since it was checked."""
-        transfer = record.transfer
-        for registry in (transfer.from_registry, transfer.to_registry):
-            if registry in self.suspended:
-                return GatewayError(
-                    LinkCode.REGISTRY_SUSPENDED,
-                    f"{registry} was suspended while the transfer was open "
-                    f"({self.suspended[registry]})",
-                )
-        for block in transfer.blocks:
-            error = self._unit_fate_error(block)
-            if error is not None:
-                return error
-        return None
 
     def _check_holding(self, origin: str, block: UnitBlock) -> None:
         key = block.serial_key
@@ -912,41 +853,12 @@ class Gateway(Participant):
     def _take_notice(self, notice: Notice) -> None:
         """Record what a registry says changed its units' fate or its own state, then end
         (or hold) the open transfers that may no longer complete."""
-        registry = notice.sender_id
-        if registry not in self.registries:
+        if notice.sender_id not in self.registries:
             return
         for change in notice.changes:
-            kind = change.change
-            if kind is Change.SUSPENDED:
-                self.suspended[registry] = change.reason or "no reason given"
-            elif kind is Change.RESUMED:
-                self.suspended.pop(registry, None)
-            else:
-                self._record_serials(notice, change)
+            for ignored in self.unit_states.take(notice.sender_id, change, self._speaks_for):
+                self._alert(notice, CheckCode.BLOCKS_NOT_HELD, ignored)
         self._recheck_open()
-
-    def _record_serials(self, notice: Notice, change: UnitChange) -> None:
-        registry = notice.sender_id
-        lifting = change.change is Change.QUARANTINE_LIFTED
-        quarantine = change.change in (Change.QUARANTINED, Change.QUARANTINE_LIFTED)
-        target = self.registry_quarantine if quarantine else self.terminal
-        for origin, unit_type, vintage, start, end in change.serials:
-            key = (origin, unit_type, vintage)
-            if not self._speaks_for(registry, key, start, end):
-                self._alert(
-                    notice,
-                    CheckCode.BLOCKS_NOT_HELD,
-                    f"{registry} notified {change.change} serials {start}-{end} of {key}, "
-                    "which the log records elsewhere; the notice of them is ignored",
-                )
-                continue
-            ranges = target.setdefault(key, RangeSet())
-            if lifting:
-                if ranges.covers(start, end):
-                    ranges.remove(start, end)
-                continue
-            for piece in _missing(ranges, start, end):
-                ranges.add(*piece)
 
     def _speaks_for(self, registry: str, key: SerialKey, start: int, end: int) -> bool:
         """Return whether the log records serials start-end of `key` in `registry`: its own
@@ -969,7 +881,7 @@ class Gateway(Participant):
         outcome = _Outcome()
         for transfer_id in sorted(self._open):
             record = self.transfers[transfer_id]
-            if self._fate_error(record) is None:
+            if self.unit_states.transfer_error(record.transfer) is None:
                 if record.held:
                     self._resume(record, outcome)
             else:
@@ -981,7 +893,7 @@ class Gateway(Participant):
     ) -> bool:
         """Terminate (or hold, for a suspension the link holds through) a transfer that may
         no longer complete; return whether it was stopped."""
-        error = self._fate_error(record)
+        error = self.unit_states.transfer_error(record.transfer)
         if error is None:
             return False
         link = self.links.get(record.link_id) if record.link_id else None
@@ -1274,20 +1186,3 @@ def _check_range(start: int, end: int) -> None:
         raise GatewayError(
             CheckCode.INVALID_SERIAL_RANGE, f"expected serials 1 <= start <= end, was {start}-{end}"
         )
-
-
-def _missing(ranges: RangeSet, start: int, end: int) -> list[tuple[int, int]]:
-    """Return the pieces of [start, end] not yet in `ranges`."""
-    pieces = []
-    cursor = start
-    for low, high in ranges:
-        if high < cursor:
-            continue
-        if low > end:
-            break
-        if low > cursor:
-            pieces.append((cursor, low - 1))
-        cursor = max(cursor, high + 1)
-    if cursor <= end:
-        pieces.append((cursor, end))
-    return pieces

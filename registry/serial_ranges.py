@@ -58,6 +58,24 @@ class RangeSet:
             del self._ranges[index]
         self._ranges.insert(index, (start, end))
 
+    def include(self, start: int, end: int) -> None:
+        """Add whatever part of [start, end] is not in the set yet (a union)."""
+        pieces = []
+        cursor = start
+        index = max(bisect.bisect_right(self._ranges, (start, 2**63)) - 1, 0)
+        for low, high in self._ranges[index:]:
+            if low > end:
+                break
+            if high < cursor:
+                continue
+            if low > cursor:
+                pieces.append((cursor, low - 1))
+            cursor = max(cursor, high + 1)
+        if cursor <= end:
+            pieces.append((cursor, end))
+        for piece in pieces:
+            self.add(*piece)
+
     def add_all(self, pieces: list[tuple[int, int]]) -> None:
         """Add disjoint pieces none of which is in the set, in one merge of sorted lists."""
         merged: list[tuple[int, int]] = []

@@ -160,12 +160,12 @@ def gateway_view(federation: Federation) -> dict[str, Any]:
         "foreign": _ranges_by_registry(gateway.foreign),
         "away": _ranges_by_registry(gateway.away),
         "frozen": {key: ranges.ranges() for key, ranges in gateway.frozen.items() if ranges},
-        "quarantine": {key: r.ranges() for key, r in gateway.quarantine.items() if r},
-        "terminal": {key: r.ranges() for key, r in gateway.terminal.items() if r},
+        "quarantine": {key: r.ranges() for key, r in gateway.unit_states.quarantine.items() if r},
+        "terminal": {key: r.ranges() for key, r in gateway.unit_states.terminal.items() if r},
         "registry_quarantine": {
-            key: r.ranges() for key, r in gateway.registry_quarantine.items() if r
+            key: r.ranges() for key, r in gateway.unit_states.registry_quarantine.items() if r
         },
-        "suspended": dict(gateway.suspended),
+        "suspended": dict(gateway.unit_states.suspended),
         "alerts": list(gateway.alerts),
         "outbox": gateway.outbox.unacknowledged(),
         "open": [record.transfer.transaction_id for record in gateway.open_transfers()],
@@ -513,7 +513,7 @@ class FederationMachine(RuleBasedStateMachine):
         suspended, fated = self.known_before
         # Suspended throughout the step: a resumption the log heard of within it lets
         # transfers go on (the machine never lifts a quarantine, and terminal is for good).
-        suspended = suspended & frozenset(gateway.suspended)
+        suspended = suspended & frozenset(gateway.unit_states.suspended)
         for transfer_id, record in gateway.transfers.items():
             if record.status is not COMPLETED or transfer_id in self.seen.final:
                 continue
@@ -527,10 +527,11 @@ class FederationMachine(RuleBasedStateMachine):
                         f"{start}-{end} the log knew to be terminal or quarantined"
                     )
         fates: dict[Any, list[tuple[int, int]]] = {}
-        for table in (gateway.terminal, gateway.quarantine, gateway.registry_quarantine):
+        states = gateway.unit_states
+        for table in (states.terminal, states.quarantine, states.registry_quarantine):
             for key, ranges in table.items():
                 fates.setdefault(key, []).extend(ranges.ranges())
-        self.known_before = (frozenset(gateway.suspended), fates)
+        self.known_before = (frozenset(gateway.unit_states.suspended), fates)
 
     def no_transfer_is_open_past_its_time_out(self) -> None:
         now = self.world.clock.now()

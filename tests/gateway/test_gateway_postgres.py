@@ -139,6 +139,6 @@ def test_a_second_gateway_writer_is_refused_and_the_first_keeps_going(postgres_u
     with pytest.raises(ConcurrentWriterError):
         first.quarantine_serials("EU", "EUA", 2024, 3, 3, "after the failed commit")
     reopened = Gateway.open(site.engine, "GW", site.keys["GW"], site.clock)
-    assert {key: ranges.ranges() for key, ranges in reopened.quarantine.items()} == {
+    assert {key: ranges.ranges() for key, ranges in reopened.unit_states.quarantine.items()} == {
         ("EU", "EUA", 2024): [(1, 1)]
     }

@@ -192,7 +192,7 @@ def test_a_notice_naming_serials_the_log_records_elsewhere_is_ignored_with_an_al
         ),
     )
     _inject(world, notice)
-    assert not federation.gateway.terminal.get(crossed.serial_key)
+    assert not federation.gateway.unit_states.terminal.get(crossed.serial_key)
     assert federation.gateway.alerts[-1].code == CheckCode.BLOCKS_NOT_HELD
     assert federation.gateway.alerts[-1].sender_id == "AU"
 

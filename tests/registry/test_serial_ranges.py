@@ -60,3 +60,19 @@ def test_keyed_bulk_helpers_group_by_key(pieces: list[tuple[int, int]]) -> None:
         }
     remove_ranges(sets, keyed)
     assert all(not ranges for ranges in sets.values())
+
+
+@given(
+    disjoint_pieces(),
+    st.lists(st.tuples(st.integers(1, 300), st.integers(0, 60)), max_size=10),
+)
+def test_include_is_the_union_whatever_it_overlaps(
+    pieces: list[tuple[int, int]], added: list[tuple[int, int]]
+) -> None:
+    ranges = RangeSet(pieces)
+    expected = _serials(ranges)
+    for start, length in added:
+        ranges.include(start, start + length)
+        expected |= set(range(start, start + length + 1))
+    assert _serials(ranges) == expected
+    assert all(a[1] + 1 < b[0] for a, b in pairwise(ranges.ranges()))
