@@ -648,7 +648,10 @@ def _print_stuck(federation: Federation) -> None:
             and now >= record.proposed_at + gateway.links[record.link_id].answer_timeout
         )
     ]
-    _print_transfers(at_log, "Open at the log past the answer time-out, or held")
+    if at_log:
+        _print_transfers(at_log, "Open at the log past the answer time-out, or held")
+    else:
+        console.print("No transfer is open at the log past its answer time-out, or held.")
     table = Table(title="Locked at the origin with no final word", title_justify="left")
     for column in ("id", "route", "proposed", "withdrawn", "at the log"):
         table.add_column(column, overflow="fold")
@@ -1003,11 +1006,15 @@ def alerts_command(federation_file: Path, window_hours: int, hops_max: int) -> N
                 f"{alert.quantity_t:,}",
                 f"{format_time(alert.first_at)} → {format_time(alert.last_at)}",
             )
-        console.print(table)
+        if report.alerts:
+            console.print(table)
+        else:
+            console.print("No circular trading found.")
         for number, alert in enumerate(report.alerts, start=1):
             console.print(f"#{number}: {', '.join(alert.transfer_ids)}", highlight=False)
+        examined = report.transfers_examined
         console.print(
-            f"{report.transfers_examined:,} completed transfers examined; window "
+            f"{examined:,} completed transfer{'' if examined == 1 else 's'} examined; window "
             f"{window_hours} h, at most {hops_max} transfers per cycle",
             highlight=False,
         )
