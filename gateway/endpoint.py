@@ -654,7 +654,7 @@ class RegistryEndpoint(Participant):
         """
         self.registry.release_due()
         proposals: list[TransferProposal] = []
-        for record in self.registry.ledger.due_external(self._now()):
+        for record in self.registry.ledger.controls.due_external(self._now()):
             order = TransferOrder(
                 record.transaction_id,
                 record.from_account,

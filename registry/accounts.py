@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -74,6 +75,11 @@ HOLDING_KINDS = frozenset(
     }
 )
 ALLOCATING_KINDS = frozenset({AccountKind.ISSUANCE, AccountKind.RESERVE})
+
+
+def kind_names(kinds: Iterable[AccountKind]) -> str:
+    """Return the kinds' names, sorted and comma-separated, for a message."""
+    return ", ".join(sorted(kind.value for kind in kinds))
 
 
 class AccountStatus(StrEnum):

@@ -25,26 +25,12 @@ from registry.accounts import (
     Account,
     AccountKind,
     AccountStatus,
-)
-from registry.control_state import ControlState
-from registry.controls import (
-    CONTROLLED_KINDS,
-    HOLDING_LIMIT_KINDS,
-    OPEN_TRANSFERS_MAX,
-    RELEASES_PER_CALL_MAX,
-    REPRESENTATIVES_PER_ACCOUNT_MAX,
-    TRUSTED_PER_ACCOUNT_MAX,
-    ControlSettings,
-    PendingTransfer,
-    TransferStatus,
-    execute_at,
-    trusted_effective_at,
+    kind_names,
 )
 from registry.errors import CheckCode, RegistryError
 from registry.events import (
     AccountOpened,
     AccountStatusChanged,
-    ControlsConfigured,
     Event,
     IssuanceCapSet,
     LockPurpose,
@@ -52,30 +38,24 @@ from registry.events import (
     RegistryCreated,
     RegistryResumed,
     RegistrySuspended,
-    RepresentativeAdded,
     SerialsQuarantined,
     TransactionType,
-    TransferApproved,
-    TransferEnded,
-    TransferInitiated,
-    TrustedAccountAdded,
-    TrustedOnlySet,
     UnitsExported,
     UnitsImported,
     UnitsIssued,
     UnitsMoved,
     UnitTypeRegistered,
 )
-from registry.labels import checked_name, nfc
+from registry.labels import check_text, checked_name, nfc
 from registry.quarantine import QuarantinedRange, QuarantineList
 from registry.serial_ranges import RangeSet, add_ranges, remove_ranges
+from registry.transfer_controls import CONTROL_EVENTS, ControlState, TransferControls
 from registry.units import UnitBlock, UnitKind, UnitType
 
 VINTAGE_MIN = 1990
 VINTAGE_MAX = 2200
 SERIAL_MAX = 2**62  # Serials fit a signed 64-bit column in every store.
 ACCOUNTS_MAX = 1_000_000
-TEXT_LENGTH_MAX = 200
 
 # Kinds a transaction may credit. Terminal accounts take units only by surrender,
 # cancellation or retirement; the pending-out account only by a lock.
@@ -96,17 +76,6 @@ _SOURCES = {
 # Transactions allowed while the registry is suspended (EU, 19 January 2011; DOMAIN.md:
 # "a registry-wide suspension that allows only allocation and surrender").
 _ALLOWED_WHILE_SUSPENDED = frozenset({TransactionType.ALLOCATE, TransactionType.SURRENDER})
-_CONTROL_EVENTS = frozenset(
-    {
-        ControlsConfigured,
-        RepresentativeAdded,
-        TrustedOnlySet,
-        TrustedAccountAdded,
-        TransferInitiated,
-        TransferApproved,
-        TransferEnded,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +97,19 @@ class Surrender:
     @property
     def quantity(self) -> int:
         return sum(block.quantity for block in self.blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedTransfer:
+    """What a transfer that passed the ledger's checks would move, from `source` to `payee`.
+
+    `payee` is an account id here, or in another registry when `target` is None.
+    """
+
+    source: Account
+    target: Account | None
+    payee: str
+    blocks: tuple[UnitBlock, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +150,8 @@ class Ledger:
         self._away: dict[tuple[str, str, int], RangeSet] = {}
         self._foreign: dict[tuple[str, str, int], RangeSet] = {}
         self._transfer_ids: set[str] = set()
-        self.controls = ControlState()
+        # Who may move what out of an account, and when: asked about each move while on.
+        self.controls = TransferControls(self)
         # Account ids by holder: the entity a holding limit applies to.
         self._holder_accounts: dict[str, list[str]] = {}
 
@@ -182,7 +165,7 @@ class Ledger:
             raise RegistryError(
                 CheckCode.INVALID_ARGUMENT, f"registry code must be two letters A-Z, was {code!r}"
             )
-        _check_text("registry name", name)
+        check_text("registry name", name)
         events: list[Event] = [self._apply(RegistryCreated(code, name))]
         for kind in (
             AccountKind.ISSUANCE,
@@ -196,7 +179,7 @@ class Ledger:
 
     def register_unit_type(self, unit_type: UnitType) -> UnitTypeRegistered:
         """Teach the registry a unit type: its own (issuable) or a foreign one it may hold."""
-        self._require_created()
+        self.require_created()
         if unit_type.code in self.unit_types:
             raise RegistryError(
                 CheckCode.UNIT_TYPE_ALREADY_REGISTERED,
@@ -213,7 +196,7 @@ class Ledger:
                 f"unit type {unit_type.code}: origin must be a two-letter registry code, "
                 f"was {unit_type.origin!r}",
             )
-        _check_text("unit type name", unit_type.name)
+        check_text("unit type name", unit_type.name)
         return self._apply(UnitTypeRegistered(unit_type))
 
     def set_issuance_cap(self, unit_type: str, vintage: int, cap_t: int) -> IssuanceCapSet:
@@ -236,14 +219,14 @@ class Ledger:
 
     def open_account(self, kind: AccountKind, holder: str, label: str = "") -> AccountOpened:
         """Open an account of `kind` for `holder`; `label` is an optional short name."""
-        self._require_created()
+        self.require_created()
         if kind.singleton:
             raise RegistryError(
                 CheckCode.INVALID_ARGUMENT,
                 f"a registry has one {kind.value} account, opened when it is created",
             )
-        _check_text("holder", holder, required=True)
-        _check_text("label", label)
+        check_text("holder", holder, required=True)
+        check_text("label", label)
         holder, label = checked_name("holder", holder), checked_name("label", label)
         if label and ("-" in label or label in self._labels):
             reason = "contains '-'" if "-" in label else "is taken"
@@ -273,8 +256,8 @@ class Ledger:
 
     def suspend(self, reason: str) -> RegistrySuspended:
         """Suspend the registry: only allocation and surrender go on."""
-        self._require_created()
-        _check_text("reason", reason, required=True)
+        self.require_created()
+        check_text("reason", reason, required=True)
         if self.suspension_reason is not None:
             raise RegistryError(
                 CheckCode.REGISTRY_SUSPENDED,
@@ -283,8 +266,8 @@ class Ledger:
         return self._apply(RegistrySuspended(reason))
 
     def resume(self, reason: str) -> RegistryResumed:
-        self._require_created()
-        _check_text("reason", reason, required=True)
+        self.require_created()
+        check_text("reason", reason, required=True)
         if self.suspension_reason is None:
             raise RegistryError(
                 CheckCode.INVALID_ARGUMENT, f"registry {self.code} is not suspended"
@@ -298,7 +281,7 @@ class Ledger:
         known = self._unit_type(unit_type)
         _check_vintage(vintage)
         _check_serial_range(start, end)
-        _check_text("reason", reason, required=True)
+        check_text("reason", reason, required=True)
         entry = QuarantinedRange(known.origin, unit_type, vintage, start, end, reason)
         if self.quarantine.find(entry.serial_key, start, end) is not None:
             raise RegistryError(
@@ -344,7 +327,7 @@ class Ledger:
         _check_quantity(quantity)
         known = self._own_unit_type(unit_type)
         _check_vintage(vintage)
-        _check_text("project id", project_id)
+        check_text("project id", project_id)
         project_id = checked_name("project id", project_id)  # kept in the holdings table
         if type(article6_authorized) is not bool:
             raise RegistryError(
@@ -513,7 +496,7 @@ class Ledger:
 
     def unlock(self, lock_id: str) -> UnitsMoved:
         """Return locked units to the account they were locked from."""
-        self._require_created()
+        self.require_created()
         try:
             lock = self._locks.get(lock_id)
         except TypeError:  # unhashable (a list from a malformed message): refused below
@@ -543,7 +526,7 @@ class Ledger:
         Called on the gateway's completion notice only; until then the units
         stay locked pending-out and an unlock returns them.
         """
-        self._require_created()
+        self.require_created()
         lock = self._locks.get(lock_id) if isinstance(lock_id, str) else None
         if lock is None:
             raise RegistryError(CheckCode.UNKNOWN_LOCK, f"no lock {lock_id!r} in {self.code}")
@@ -581,7 +564,7 @@ class Ledger:
     def _checked_import(
         self, transfer_id: str, from_registry: str, account: str, blocks: Iterable[UnitBlock]
     ) -> tuple[Account, tuple[UnitBlock, ...]]:
-        self._require_created()
+        self.require_created()
         self._check_new_transfer(transfer_id)
         self._check_other_registry(from_registry)
         target = self._acquiring(account, _IMPORT_TARGETS, "import")
@@ -601,440 +584,42 @@ class Ledger:
                 )
             self._check_acquiring_may_hold(target, block.unit_type)
             self._check_arrival(block)
-        self._check_holding_limit(None, target, arriving)
+        self.controls.check_holding_limit(None, target, arriving)
         return target, arriving
 
-    # ---------------------------------------------------------------- transfer controls
+    # ---------------------------------------------------------------- for the transfer controls
 
-    def configure_controls(self, settings: ControlSettings) -> ControlsConfigured:
-        """Set the registry's transfer controls from now on (see `registry.controls`)."""
-        self._require_created()
-        problem = (
-            settings.problem()
-            if isinstance(settings, ControlSettings)
-            else f"expected transfer control settings, was {settings!r}"
-        )
-        if problem is not None:
-            raise RegistryError(CheckCode.INVALID_ARGUMENT, f"transfer controls: {problem}")
-        return self._apply(ControlsConfigured(settings))
-
-    def add_representative(self, account: str, representative: str) -> RepresentativeAdded:
-        """Name `representative` an authorised representative of `account` (administrator)."""
-        record = self._controlled_account(account)
-        _check_text("representative", representative, required=True)
-        people = self.controls.representatives.get(record.account_id, ())
-        if representative in people:
-            raise RegistryError(
-                CheckCode.INVALID_ARGUMENT,
-                f"{representative!r} already represents account {record.account_id}",
-            )
-        if len(people) >= REPRESENTATIVES_PER_ACCOUNT_MAX:
-            raise RegistryError(
-                CheckCode.INVALID_ARGUMENT,
-                f"account {record.account_id} has the maximum "
-                f"{REPRESENTATIVES_PER_ACCOUNT_MAX} representatives",
-            )
-        return self._apply(RepresentativeAdded(record.account_id, representative))
-
-    def set_trusted_only(self, account: str, trusted_only: bool) -> TrustedOnlySet:
-        """Let `account` pay only payees on its trusted list (2507), or any payee again."""
-        record = self._controlled_account(account)
-        if type(trusted_only) is not bool:
-            raise RegistryError(
-                CheckCode.INVALID_ARGUMENT,
-                f"trusted_only must be true or false, was {trusted_only!r}",
-            )
-        return self._apply(TrustedOnlySet(record.account_id, trusted_only))
-
-    def add_trusted_account(
-        self, account: str, trusted_account: str, now: datetime, trusted_registry: str | None = None
-    ) -> TrustedAccountAdded:
-        """Put a payee on `account`'s trusted list; it counts once the registry's delay has run."""
-        record = self._controlled_account(account)
-        registry_code = self.code if trusted_registry is None else trusted_registry
-        payee = self._payee(registry_code, trusted_account)
-        if registry_code == self.code and payee == record.account_id:
-            raise RegistryError(
-                CheckCode.ACQUIRING_ACCOUNT_EQUALS_TRANSFERRING,
-                f"account {payee} cannot trust itself",
-            )
-        listed = self.controls.trusted.get(record.account_id, {})
-        if (registry_code, payee) in listed:
-            raise RegistryError(
-                CheckCode.INVALID_ARGUMENT,
-                f"{payee} is already on the trusted list of {record.account_id}",
-            )
-        if len(listed) >= TRUSTED_PER_ACCOUNT_MAX:
-            raise RegistryError(
-                CheckCode.INVALID_ARGUMENT,
-                f"account {record.account_id} trusts the maximum "
-                f"{TRUSTED_PER_ACCOUNT_MAX:,} payees",
-            )
-        effective_at = trusted_effective_at(self.controls.settings, now)
-        return self._apply(
-            TrustedAccountAdded(record.account_id, registry_code, payee, effective_at)
-        )
-
-    def initiate_transfer(
+    def check_transfer(
         self,
-        transaction_id: str,
         from_account: str,
+        to_registry: str,
         to_account: str,
         unit_type: str,
         quantity: int,
-        representative: str,
-        now: datetime,
-        vintage: int | None = None,
-        to_registry: str | None = None,
-    ) -> list[Event]:
-        """Initiate a transfer as `representative` of `from_account`; return the events.
+        vintage: int | None,
+    ) -> CheckedTransfer:
+        """Run a transfer's custody checks in code order, change nothing, and return what moves.
 
-        Under four-eyes it awaits another representative's approval (status 0);
-        otherwise it is approved at once and waits only for its payee delay.
-        `to_registry` names another registry for an external transfer, which
-        the registry's endpoint proposes once it is due.
+        A `to_registry` other than this registry's code makes it external: the
+        payee is then checked for form only and there is no target here. The
+        transfer controls add their own checks (`TransferControls`).
         """
-        self._check_not_suspended(TransactionType.TRANSFER)
-        self._check_new_controlled_id(transaction_id)
-        registry_code = self.code if to_registry is None else to_registry
-        pending = PendingTransfer(
-            transaction_id,
-            from_account,
-            registry_code,
-            to_account,
-            unit_type,
-            quantity,
-            vintage,
-            representative,
-        )
-        source, payee, _ = self._controlled_checks(pending, now, executing=False)
-        self._check_representative(source.account_id, representative)
-        events: list[Event] = [
-            self._apply(
-                TransferInitiated(
-                    transaction_id,
-                    source.account_id,
-                    registry_code,
-                    payee,
-                    unit_type,
-                    quantity,
-                    vintage,
-                    representative,
-                )
-            )
-        ]
-        if not self.controls.settings.four_eyes:
-            events.extend(self._approve(self.controls.open[transaction_id], representative, now))
-        return events
-
-    def approve_transfer(
-        self, transaction_id: str, representative: str, now: datetime
-    ) -> list[Event]:
-        """Approve a transfer awaiting approval as a second representative; return the events.
-
-        The checks run again; the transfer is then delayed until its execution
-        time, and an internal one due at once executes now.
-        """
-        record = self._open_transfer(transaction_id)
-        if record.status is not TransferStatus.AWAITING_APPROVAL:
-            raise RegistryError(
-                CheckCode.TRANSFER_NOT_PENDING,
-                f"transfer {transaction_id} is {record.status.name.lower()}, not awaiting approval",
-            )
-        self._check_representative(record.from_account, representative)
-        if representative == record.initiator:
-            raise RegistryError(
-                CheckCode.APPROVER_IS_INITIATOR,
-                f"{representative!r} initiated transfer {transaction_id}; another authorised "
-                "representative of the account must approve it",
-            )
-        return self._approve(record, representative, now)
-
-    def cancel_transfer(self, transaction_id: str, representative: str) -> TransferEnded:
-        """Cancel a transfer awaiting approval or waiting out its delay (status 7)."""
-        record = self._open_transfer(transaction_id)
-        self._check_representative(record.from_account, representative)
-        return self._apply(
-            TransferEnded(
-                transaction_id, TransferStatus.CANCELLED, 0, f"cancelled by {representative}"
-            )
-        )
-
-    def terminate_transfer(self, transaction_id: str, code: int, message: str) -> TransferEnded:
-        """End a due transfer that could not be proposed (status 5), e.g. its lock was refused."""
-        record = self._open_transfer(transaction_id)
-        if record.status is not TransferStatus.DELAYED:
-            raise RegistryError(
-                CheckCode.TRANSFER_NOT_PENDING,
-                f"transfer {transaction_id} is {record.status.name.lower()}, not approved",
-            )
-        _check_text("message", message[:TEXT_LENGTH_MAX])
-        return self._apply(
-            TransferEnded(
-                transaction_id, TransferStatus.TERMINATED, int(code), message[:TEXT_LENGTH_MAX]
-            )
-        )
-
-    def release_due(self, now: datetime) -> list[Event]:
-        """Execute the internal transfers whose delay has run out at `now`; return the events.
-
-        One that no longer passes its checks ends terminated (status 5) with the
-        failed check's code. External ones wait for the endpoint (`due_external`).
-        """
-        events: list[Event] = []
-        for record in self.controls.due(now)[:RELEASES_PER_CALL_MAX]:
-            if not record.external(self.code):
-                events.append(self._execute(record, now))
-        return events
-
-    def due_external(self, now: datetime) -> list[PendingTransfer]:
-        """Return approved external transfers due at `now`, for the endpoint to propose."""
-        return [record for record in self.controls.due(now) if record.external(self.code)]
-
-    def controlled_transfer(self, transaction_id: str) -> PendingTransfer:
-        """Return a controlled transfer as it stands (9114 when unknown)."""
-        record = (
-            self.controls.transfers.get(transaction_id) if isinstance(transaction_id, str) else None
-        )
-        if record is None:
-            raise RegistryError(
-                CheckCode.UNKNOWN_CONTROLLED_TRANSFER,
-                f"no initiated transfer {transaction_id!r} in {self.code}",
-            )
-        return record
-
-    def _approve(self, record: PendingTransfer, approver: str, now: datetime) -> list[Event]:
-        self._controlled_checks(record, now, executing=False)
-        payee = (record.to_registry, record.to_account)
-        trusted = self.controls.is_trusted(record.from_account, payee, now)
-        when = execute_at(self.controls.settings, now, trusted)
-        events: list[Event] = [self._apply(TransferApproved(record.transaction_id, approver, when))]
-        if when <= now and not record.external(self.code):
-            events.append(self._execute(self.controls.open[record.transaction_id], now))
-        return events
-
-    def _execute(self, record: PendingTransfer, now: datetime) -> Event:
-        try:
-            source, payee, blocks = self._controlled_checks(record, now, executing=True)
-        except RegistryError as error:
-            return self._apply(
-                TransferEnded(
-                    record.transaction_id,
-                    TransferStatus.TERMINATED,
-                    int(error.code),
-                    error.message[:TEXT_LENGTH_MAX],
-                )
-            )
-        moved = UnitsMoved(
-            TransactionType.TRANSFER,
-            source.account_id,
-            payee,
-            blocks,
-            None,
-            record.transaction_id,
-        )
-        return self._apply(moved)
-
-    def _controlled_checks(
-        self, record: PendingTransfer, now: datetime, executing: bool
-    ) -> tuple[Account, str, tuple[UnitBlock, ...]]:
-        """Run a controlled transfer's checks in code order; return source, payee id, blocks.
-
-        At execution the trusted-list and concurrency checks, decided at
-        approval, are not run again; the account, balance and holding limit are.
-        """
-        self._check_not_suspended(TransactionType.TRANSFER)
-        _check_quantity(record.quantity)
-        external = record.external(self.code)
-        if external:
-            source = self._transferring(TransactionType.TRANSFER, record.from_account)
-            payee = self._payee(record.to_registry, record.to_account)
+        self.check_not_suspended(TransactionType.TRANSFER)
+        _check_quantity(quantity)
+        target: Account | None
+        if to_registry != self.code:
+            source = self._transferring(TransactionType.TRANSFER, from_account)
+            payee = self.payee_id(to_registry, to_account)
             target = None
         else:
-            source, target = self._parties(
-                TransactionType.TRANSFER, record.from_account, record.to_account
-            )
+            source, target = self._parties(TransactionType.TRANSFER, from_account, to_account)
             payee = target.account_id
-        self._unit_type(record.unit_type)
-        if record.vintage is not None:
-            _check_vintage(record.vintage)
-        blocks = source.holding.select(
-            record.unit_type, record.quantity, record.vintage, self.quarantine
-        )
-        if blocks is None:
-            self._refuse_short(source, record.unit_type, record.quantity, record.vintage)
+        blocks = self._selected(source, unit_type, quantity, vintage)
         if target is not None:
-            self._check_acquiring_may_hold(target, record.unit_type)
-        if not executing:
-            self._check_trusted_only(source, (record.to_registry, payee), now)
-            self._check_concurrency(source, target, external, record.transaction_id)
-        if target is not None:
-            self._check_holding_limit(source, target, tuple(blocks))
-        return source, payee, tuple(blocks)
+            self._check_acquiring_may_hold(target, unit_type)
+        return CheckedTransfer(source, target, payee, tuple(blocks))
 
-    def _check_trusted_only(self, source: Account, payee: tuple[str, str], now: datetime) -> None:
-        if source.account_id in self.controls.trusted_only and not self.controls.is_trusted(
-            source.account_id, payee, now
-        ):
-            raise RegistryError(
-                CheckCode.TRANSFER_OUTSIDE_TRUSTED_LIST_NOT_ALLOWED,
-                f"account {source.account_id} pays only trusted accounts; {payee[1]} of "
-                f"{payee[0]} is not on its trusted list (or not yet in effect)",
-            )
-
-    def _check_concurrency(
-        self, source: Account, target: Account | None, external: bool, skip: str
-    ) -> None:
-        """Refuse a second open transaction of a type from one account (1006) or to one (3013).
-
-        Exchange custody accounts are exempt: settlement nets many trades into
-        transfers from and to them in every cycle.
-        """
-        if not self.controls.settings.refuse_concurrent_same_type:
-            return
-        if source.kind is not AccountKind.EXCHANGE_CUSTODY:
-            other = self.controls.open_from(source.account_id, external, self.code, skip)
-            if not other and external:
-                other = next(
-                    (
-                        lock.lock_id
-                        for lock in self._locks.values()
-                        if lock.account_id == source.account_id
-                        and lock.purpose is LockPurpose.EXTERNAL_TRANSFER
-                        and lock.lock_id != skip
-                    ),
-                    "",
-                )
-            if other:
-                raise RegistryError(
-                    CheckCode.OTHER_PENDING_TRANSACTION_OF_SAME_TYPE,
-                    f"account {source.account_id} has another "
-                    f"{'external' if external else 'internal'} transfer pending ({other})",
-                )
-        if target is not None and target.kind is not AccountKind.EXCHANGE_CUSTODY:
-            other = self.controls.open_to(target.account_id, self.code, skip)
-            if other:
-                raise RegistryError(
-                    CheckCode.ACQUIRING_ACCOUNT_HAS_PENDING_TRANSACTION_OF_SAME_TYPE,
-                    f"acquiring account {target.account_id} has an internal transfer pending "
-                    f"({other})",
-                )
-
-    def _check_direct(
-        self,
-        kind: TransactionType,
-        source: Account,
-        target: Account,
-        blocks: Iterable[UnitBlock],
-        reference: str,
-        lock_purpose: LockPurpose | None,
-        now: datetime | None,
-    ) -> None:
-        """Apply the controls to a transfer or external lock not initiated by a representative."""
-        gated = self.controls.settings.gates_transfers and source.kind in CONTROLLED_KINDS
-        if kind is TransactionType.TRANSFER:
-            self._check_concurrency(source, target, False, "")
-            self._check_holding_limit(source, target, tuple(blocks))
-            if gated:
-                raise RegistryError(
-                    CheckCode.TRANSFER_NEEDS_APPROVAL,
-                    f"a transfer from {source.kind.value} account {source.account_id} must be "
-                    "initiated by an authorised representative (and approved where four-eyes "
-                    "applies); it cannot be made directly",
-                )
-        elif kind is TransactionType.LOCK and lock_purpose is LockPurpose.EXTERNAL_TRANSFER:
-            if self._is_release(reference, source, blocks, now):
-                return
-            self._check_concurrency(source, None, True, reference)
-            if gated:
-                raise RegistryError(
-                    CheckCode.TRANSFER_NEEDS_APPROVAL,
-                    f"an external transfer from {source.kind.value} account {source.account_id} "
-                    "must be initiated, approved and due before it is proposed",
-                )
-
-    def _is_release(
-        self, lock_id: str, source: Account, blocks: Iterable[UnitBlock], now: datetime | None
-    ) -> bool:
-        """Return whether a lock is the proposal of an approved external transfer now due."""
-        record = self.controls.open.get(lock_id)
-        return (
-            record is not None
-            and now is not None
-            and record.status is TransferStatus.DELAYED
-            and record.execute_at is not None
-            and record.execute_at <= now
-            and record.external(self.code)
-            and record.from_account == source.account_id
-            and all(block.unit_type == record.unit_type for block in blocks)
-            and sum(block.quantity for block in blocks) == record.quantity
-        )
-
-    def _check_holding_limit(
-        self, source: Account | None, target: Account, blocks: tuple[UnitBlock, ...]
-    ) -> None:
-        """Refuse (9112) what would take the target's entity over the holding limit.
-
-        The entity is the account holder; its compliance and trading accounts
-        count, exchange custody (WCI's exchange-clearing account) does not
-        (17 CCR §95920, reference A27). Only allowances count. Moves between
-        one entity's counted accounts change nothing and pass.
-        """
-        limit = self.controls.holding_limit_t
-        if limit is None or target.kind not in HOLDING_LIMIT_KINDS:
-            return
-        if (
-            source is not None
-            and source.holder == target.holder
-            and source.kind in HOLDING_LIMIT_KINDS
-        ):
-            return
-        unit_types = self.unit_types
-        arriving_t = sum(
-            block.quantity
-            for block in blocks
-            if unit_types[block.unit_type].kind is UnitKind.ALLOWANCE
-        )
-        if not arriving_t:
-            return
-        held_t = self.entity_allowances(target.holder)
-        if held_t + arriving_t > limit:
-            raise RegistryError(
-                CheckCode.HOLDING_LIMIT_EXCEEDED,
-                f"{target.holder} would hold {held_t + arriving_t:,} t of allowances, over the "
-                f"holding limit {limit:,} t ({held_t:,} t held, {arriving_t:,} t arriving)",
-            )
-
-    def entity_allowances(self, holder: str) -> int:
-        """Return the allowances an entity holds in the accounts its holding limit counts."""
-        codes = [
-            code for code, known in self.unit_types.items() if known.kind is UnitKind.ALLOWANCE
-        ]
-        total = 0
-        for account_id in self._holder_accounts.get(holder, ()):
-            record = self._accounts[account_id]
-            if record.kind in HOLDING_LIMIT_KINDS:
-                total += sum(record.holding.balance(code) for code in codes)
-        return total
-
-    def _controlled_account(self, reference: str) -> Account:
-        record = self.account(reference)
-        if record.kind not in CONTROLLED_KINDS:
-            raise RegistryError(
-                CheckCode.INVALID_ARGUMENT,
-                f"{record.kind.value} account {record.account_id} has no representatives or "
-                f"trusted list; only {_names(CONTROLLED_KINDS)} accounts do",
-            )
-        return record
-
-    def _check_representative(self, account_id: str, person: str) -> None:
-        if not isinstance(person, str) or not self.controls.is_representative(account_id, person):
-            raise RegistryError(
-                CheckCode.NOT_A_REPRESENTATIVE,
-                f"{person!r} is not an authorised representative of account {account_id}",
-            )
-
-    def _payee(self, registry_code: str, account: str) -> str:
+    def payee_id(self, registry_code: str, account: str) -> str:
         """Return a payee's account id: resolved here, or checked for form in another registry."""
         if registry_code == self.code:
             return self._acquiring(account, _TRANSFER_TARGETS, TransactionType.TRANSFER).account_id
@@ -1052,31 +637,9 @@ class Ledger:
             )
         return account
 
-    def _open_transfer(self, transaction_id: str) -> PendingTransfer:
-        record = self.controlled_transfer(transaction_id)
-        if record.status.final or record.status is TransferStatus.PROPOSED:
-            raise RegistryError(
-                CheckCode.TRANSFER_NOT_PENDING,
-                f"transfer {transaction_id} is already {record.status.name.lower()}",
-            )
-        return record
-
-    def _check_new_controlled_id(self, transaction_id: str) -> None:
-        _check_text("transaction id", transaction_id, required=True)
-        if (
-            transaction_id in self.controls.transfers
-            or transaction_id in self._locks
-            or transaction_id in self._transfer_ids
-        ):
-            raise RegistryError(
-                CheckCode.TRANSACTION_ID_EXISTS,
-                f"transaction id {transaction_id!r} was used before in {self.code}",
-            )
-        if len(self.controls.open) >= OPEN_TRANSFERS_MAX:
-            raise RegistryError(
-                CheckCode.INVALID_ARGUMENT,
-                f"registry {self.code} holds the maximum {OPEN_TRANSFERS_MAX:,} open transfers",
-            )
+    def holder_accounts(self, holder: str) -> list[Account]:
+        """Return the accounts of `holder` (the entity a holding limit applies to), oldest first."""
+        return [self._accounts[account_id] for account_id in self._holder_accounts.get(holder, ())]
 
     # ---------------------------------------------------------------- queries
 
@@ -1254,7 +817,7 @@ class Ledger:
             "away": [[list(key), ranges] for key, ranges in sorted(self.away().items())],
             "foreign": [[list(key), ranges] for key, ranges in sorted(self.foreign().items())],
             "transfer_ids": sorted(self._transfer_ids),
-            "controls": self.controls.to_snapshot(),
+            "controls": self.controls.state.to_snapshot(),
         }
 
     @classmethod
@@ -1305,7 +868,7 @@ class Ledger:
             ledger._foreign[(key[0], key[1], key[2])] = RangeSet([tuple(r) for r in ranges])
         ledger._transfer_ids = set(data["transfer_ids"])
         if "controls" in data:  # a snapshot without them has every control off
-            ledger.controls = ControlState.from_snapshot(data["controls"])
+            ledger.controls.state = ControlState.from_snapshot(data["controls"])
         return ledger
 
     def state_digest(self) -> str:
@@ -1366,8 +929,8 @@ class Ledger:
         elif kind is RegistryCreated:
             self.code = event.code
             self.name = event.name
-        elif kind in _CONTROL_EVENTS:
-            self.controls.apply(event)
+        elif kind in CONTROL_EVENTS:
+            self.controls.state.apply(event)
         else:
             raise AssertionError(f"no apply rule for {kind.__name__}")
         return event
@@ -1403,19 +966,16 @@ class Ledger:
             self._locks[event.reference] = Lock(
                 event.reference, event.from_account, event.lock_purpose, event.blocks
             )
-            if event.reference in self.controls.open:
-                self.controls.handed_on(event.reference, TransferStatus.PROPOSED)
-        elif kind is TransactionType.TRANSFER and event.reference:
-            # Only the execution of an approved transfer carries a reference.
-            self.controls.handed_on(event.reference, TransferStatus.COMPLETED)
         elif kind is TransactionType.UNLOCK:
             del self._locks[event.reference]
         elif kind is TransactionType.SURRENDER:
             assert event.period is not None
             self._record_surrender(Surrender(event.from_account, event.period, event.blocks))
+        if event.reference:
+            self.controls.state.apply_moved(event)
 
     def _check_new_transfer(self, transfer_id: str) -> None:
-        _check_text("transfer id", transfer_id, required=True)
+        check_text("transfer id", transfer_id, required=True)
         if transfer_id in self._transfer_ids:
             raise RegistryError(
                 CheckCode.TRANSACTION_ID_EXISTS,
@@ -1469,18 +1029,13 @@ class Ledger:
         lock_purpose: LockPurpose | None = None,
         now: datetime | None = None,
     ) -> UnitsMoved:
-        self._check_not_suspended(kind)
+        self.check_not_suspended(kind)
         _check_quantity(quantity)
         source, target = self._parties(kind, from_account, to_account)
-        self._unit_type(unit_type)
-        if vintage is not None:
-            _check_vintage(vintage)
-        blocks = source.holding.select(unit_type, quantity, vintage, self.quarantine)
-        if blocks is None:
-            self._refuse_short(source, unit_type, quantity, vintage)
+        blocks = self._selected(source, unit_type, quantity, vintage)
         self._check_acquiring_may_hold(target, unit_type)
-        if self.controls.active:
-            self._check_direct(kind, source, target, blocks, reference, lock_purpose, now)
+        if self.controls.state.active:
+            self.controls.check_direct(kind, source, target, blocks, reference, lock_purpose, now)
         return self._apply(
             UnitsMoved(
                 kind,
@@ -1503,7 +1058,7 @@ class Ledger:
         reference: str = "",
         lock_purpose: LockPurpose | None = None,
     ) -> UnitsMoved:
-        self._check_not_suspended(kind)
+        self.check_not_suspended(kind)
         if not blocks:
             raise RegistryError(
                 CheckCode.QUANTITY_NOT_POSITIVE_INTEGER, "name at least one serial block to move"
@@ -1527,8 +1082,8 @@ class Ledger:
                     f"are quarantined ({entry.reason}); block {block} cannot move",
                 )
             self._check_acquiring_may_hold(target, block.unit_type)
-        if self.controls.active:
-            self._check_direct(kind, source, target, ordered, reference, lock_purpose, None)
+        if self.controls.state.active:
+            self.controls.check_direct(kind, source, target, ordered, reference, lock_purpose, None)
         return self._apply(
             UnitsMoved(
                 kind,
@@ -1572,7 +1127,7 @@ class Ledger:
             raise RegistryError(
                 CheckCode.TRANSACTION_NOT_ALLOWED_FOR_TRANSFERRING_ACCOUNT_TYPE,
                 f"a {kind.value} may not take units from a {source.kind.value} account "
-                f"({source.account_id}); allowed: {_names(allowed_sources)}",
+                f"({source.account_id}); allowed: {kind_names(allowed_sources)}",
             )
         return source
 
@@ -1592,7 +1147,7 @@ class Ledger:
             raise RegistryError(
                 CheckCode.TRANSACTION_NOT_ALLOWED_FOR_ACQUIRING_ACCOUNT_TYPE,
                 f"a {action} may not credit a {target.kind.value} account ({target.account_id}); "
-                f"allowed: {_names(allowed)}",
+                f"allowed: {kind_names(allowed)}",
             )
         return target
 
@@ -1612,7 +1167,7 @@ class Ledger:
             record = None
         if record is not None:
             return record
-        self._require_created()
+        self.require_created()
         transferring = role == "transferring"
         if not isinstance(reference, str) or not reference:
             raise RegistryError(
@@ -1641,6 +1196,18 @@ class Ledger:
         )
         raise RegistryError(code, f"{role} account {reference!r} does not exist in {self.code}")
 
+    def _selected(
+        self, source: Account, unit_type: str, quantity: int, vintage: int | None
+    ) -> list[UnitBlock]:
+        """Return the free units `source` would give, oldest vintage first (refused when short)."""
+        self._unit_type(unit_type)
+        if vintage is not None:
+            _check_vintage(vintage)
+        blocks = source.holding.select(unit_type, quantity, vintage, self.quarantine)
+        if blocks is None:
+            self._refuse_short(source, unit_type, quantity, vintage)
+        return blocks
+
     def _refuse_short(
         self, source: Account, unit_type: str, quantity: int, vintage: int | None
     ) -> NoReturn:
@@ -1657,7 +1224,7 @@ class Ledger:
             f"account {source.account_id} holds {total:,} t of {what}; {quantity:,} t asked for",
         )
 
-    def _check_not_suspended(self, kind: TransactionType) -> None:
+    def check_not_suspended(self, kind: TransactionType) -> None:
         if self.suspension_reason is not None and kind not in _ALLOWED_WHILE_SUSPENDED:
             raise RegistryError(
                 CheckCode.REGISTRY_SUSPENDED,
@@ -1666,18 +1233,12 @@ class Ledger:
             )
 
     def _check_new_lock(self, lock_id: str) -> None:
-        _check_text("lock id", lock_id, required=True)
+        check_text("lock id", lock_id, required=True)
         if lock_id in self._locks:
             raise RegistryError(
                 CheckCode.TRANSACTION_ID_EXISTS, f"lock {lock_id!r} already exists in {self.code}"
             )
-        controlled = self.controls.transfers.get(lock_id)
-        if controlled is not None and controlled.status is not TransferStatus.DELAYED:
-            raise RegistryError(
-                CheckCode.TRANSACTION_ID_EXISTS,
-                f"{lock_id!r} names a controlled transfer in {self.code} "
-                f"({controlled.status.name.lower()}), not one ready to be proposed",
-            )
+        self.controls.check_lock_id(lock_id)
 
     def _unit_type(self, code: str) -> UnitType:
         try:
@@ -1705,7 +1266,7 @@ class Ledger:
         self, reference: str, status: AccountStatus, allowed_from: set[AccountStatus], reason: str
     ) -> AccountStatusChanged:
         record = self.account(reference)
-        _check_text("reason", reason)
+        check_text("reason", reason)
         if record.kind.singleton:
             raise RegistryError(
                 CheckCode.ACCOUNT_STATUS_CONFLICT,
@@ -1740,10 +1301,10 @@ class Ledger:
             self._singletons[record.kind] = record.account_id
 
     def _singleton_id(self, kind: AccountKind) -> str:
-        self._require_created()
+        self.require_created()
         return self._singletons[kind]
 
-    def _require_created(self) -> None:
+    def require_created(self) -> None:
         if not self.code:
             raise RegistryError(CheckCode.INVALID_ARGUMENT, "the registry has not been created yet")
 
@@ -1758,10 +1319,6 @@ def _targets(kind: TransactionType) -> frozenset[AccountKind]:
     if kind is TransactionType.LOCK:
         return frozenset({AccountKind.PENDING_OUT})
     return _TRANSFER_TARGETS
-
-
-def _names(kinds: Iterable[AccountKind]) -> str:
-    return ", ".join(sorted(kind.value for kind in kinds))
 
 
 def _check_quantity(quantity: Any) -> None:
@@ -1798,24 +1355,6 @@ def _check_serial_range(start: Any, end: Any) -> None:
             CheckCode.INVALID_SERIAL_RANGE,
             f"serial range must satisfy 1 <= start <= end <= {SERIAL_MAX}, was {start!r}-{end!r}",
         )
-
-
-def _check_text(what: str, text: Any, required: bool = False) -> None:
-    if not isinstance(text, str) or len(text) > TEXT_LENGTH_MAX or (required and not text.strip()):
-        need = "a non-empty text" if required else "a text"
-        raise RegistryError(
-            CheckCode.INVALID_ARGUMENT,
-            f"{what} must be {need} of at most {TEXT_LENGTH_MAX} characters, was {text!r}",
-        )
-    if not text.isascii():
-        # Text with no UTF-8 form (a lone surrogate) cannot be journaled; accepted, it
-        # would leave the ledger ahead of the journal and the chain unreplayable.
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise RegistryError(
-                CheckCode.INVALID_ARGUMENT, f"{what} is not valid Unicode text, was {text!r}"
-            ) from None
 
 
 def _overlapping_range(

@@ -398,15 +398,17 @@ class Registry:
     # ------------------------------------------------------------ transfer controls
 
     def configure_controls(self, settings: ControlSettings, durable: bool = False) -> Any:
-        return self._record(self._writable_ledger.configure_controls(settings), durable)
+        return self._record(self._writable_ledger.controls.configure(settings), durable)
 
     def add_representative(self, account: str, representative: str, durable: bool = False) -> Any:
         return self._record(
-            self._writable_ledger.add_representative(account, representative), durable
+            self._writable_ledger.controls.add_representative(account, representative), durable
         )
 
     def set_trusted_only(self, account: str, trusted_only: bool, durable: bool = False) -> Any:
-        return self._record(self._writable_ledger.set_trusted_only(account, trusted_only), durable)
+        return self._record(
+            self._writable_ledger.controls.set_trusted_only(account, trusted_only), durable
+        )
 
     def add_trusted_account(
         self,
@@ -416,7 +418,7 @@ class Registry:
         durable: bool = False,
     ) -> Any:
         """Trust a payee; it counts from the time the registry's delay rule gives."""
-        event = self._writable_ledger.add_trusted_account(
+        event = self._writable_ledger.controls.add_trusted_account(
             account, trusted_account, self.clock.now(), trusted_registry
         )
         return self._record(event, durable)
@@ -434,7 +436,7 @@ class Registry:
         durable: bool = False,
     ) -> Any:
         """Initiate a transfer as an authorised representative; return the transfer's record."""
-        events = self._writable_ledger.initiate_transfer(
+        events = self._writable_ledger.controls.initiate_transfer(
             transaction_id,
             from_account,
             to_account,
@@ -446,35 +448,36 @@ class Registry:
             to_registry,
         )
         self._record_all(events, durable)
-        return self.ledger.controlled_transfer(transaction_id)
+        return self.ledger.controls.controlled_transfer(transaction_id)
 
     def approve_transfer(
         self, transaction_id: str, representative: str, durable: bool = False
     ) -> Any:
         """Approve as a second representative; return the transfer's record."""
-        events = self._writable_ledger.approve_transfer(
+        events = self._writable_ledger.controls.approve_transfer(
             transaction_id, representative, self.clock.now()
         )
         self._record_all(events, durable)
-        return self.ledger.controlled_transfer(transaction_id)
+        return self.ledger.controls.controlled_transfer(transaction_id)
 
     def cancel_transfer(
         self, transaction_id: str, representative: str, durable: bool = False
     ) -> Any:
         return self._record(
-            self._writable_ledger.cancel_transfer(transaction_id, representative), durable
+            self._writable_ledger.controls.cancel_transfer(transaction_id, representative), durable
         )
 
     def terminate_transfer(
         self, transaction_id: str, code: int, message: str, durable: bool = False
     ) -> Any:
         return self._record(
-            self._writable_ledger.terminate_transfer(transaction_id, code, message), durable
+            self._writable_ledger.controls.terminate_transfer(transaction_id, code, message),
+            durable,
         )
 
     def release_due(self, durable: bool = False) -> list[Any]:
         """Execute the internal transfers whose delay has run out by the clock's now."""
-        events = self._writable_ledger.release_due(self.clock.now())
+        events = self._writable_ledger.controls.release_due(self.clock.now())
         self._record_all(events, durable)
         return events
 

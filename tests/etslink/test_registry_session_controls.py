@@ -24,8 +24,8 @@ def test_the_eu_controls_session_stops_the_phished_transfer_and_pays_the_trusted
     result = run_operations(registry, session)
     assert result.failed is None, result.failed
     ledger = registry.ledger
-    assert ledger.controlled_transfer("EU-T1").status is TransferStatus.CANCELLED
-    assert ledger.controlled_transfer("EU-T2").status is TransferStatus.COMPLETED
+    assert ledger.controls.controlled_transfer("EU-T1").status is TransferStatus.CANCELLED
+    assert ledger.controls.controlled_transfer("EU-T2").status is TransferStatus.COMPLETED
     assert registry.account("stranger").holding.balance() == 0
     assert registry.account("broker").holding.balance() == 250_000
     registry.check_conservation()

@@ -38,14 +38,14 @@ def test_an_external_transfer_waits_for_a_second_approval_and_its_delay_then_com
 
     assert endpoint.initiate(order, "anna") == []
     assert endpoint.approve("eu-ch-1", "ben") == []  # 48 h delay to a non-trusted payee
-    assert eu.ledger.controlled_transfer("eu-ch-1").status is TransferStatus.DELAYED
+    assert eu.ledger.controls.controlled_transfer("eu-ch-1").status is TransferStatus.DELAYED
     assert eu.ledger.locks() == [] and eu.account(TRADER).holding.balance() == held_t
 
     world.clock.set(START + timedelta(hours=47))
     assert endpoint.propose_due() == []
     world.clock.set(START + timedelta(hours=48))  # Thursday: an EU-CH transfer day
     assert len(endpoint.propose_due()) == 1
-    assert eu.ledger.controlled_transfer("eu-ch-1").status is TransferStatus.PROPOSED
+    assert eu.ledger.controls.controlled_transfer("eu-ch-1").status is TransferStatus.PROPOSED
     federation.pump()
     assert endpoint.status("eu-ch-1") is TransactionStatus.COMPLETED
     assert eu.account(TRADER).holding.balance() == held_t - 300
@@ -67,5 +67,5 @@ def test_an_external_transfer_cancelled_during_its_delay_is_never_proposed() -> 
     endpoint.cancel("eu-ch-2", "anna")
     world.clock.set(START + timedelta(hours=48))
     assert endpoint.propose_due() == []
-    assert eu.ledger.controlled_transfer("eu-ch-2").status is TransferStatus.CANCELLED
+    assert eu.ledger.controls.controlled_transfer("eu-ch-2").status is TransferStatus.CANCELLED
     assert eu.ledger.locks() == []

@@ -121,7 +121,7 @@ def test_cancelling_while_awaiting_approval_ends_it_cancelled_with_nothing_moved
     registry = eu_registry(ControlSettings(four_eyes=True))
     registry.initiate_transfer("T1", "refinery", "thief", EUA, 1_000, "anna")
     registry.cancel_transfer("T1", "ben")
-    assert registry.ledger.controlled_transfer("T1").status is TransferStatus.CANCELLED
+    assert registry.ledger.controls.controlled_transfer("T1").status is TransferStatus.CANCELLED
     assert balance(registry, "refinery") == 1_000
     refused_unchanged(
         registry, CheckCode.TRANSFER_NOT_PENDING, lambda: registry.approve_transfer("T1", "ben")
@@ -179,7 +179,7 @@ def test_a_transfer_to_a_non_trusted_account_waits_its_delay_and_can_be_cancelle
     registry.cancel_transfer("T1", "anna")
     registry.clock.set(datetime(2024, 3, 7, 11, 0, tzinfo=UTC))
     assert registry.release_due() == []
-    assert registry.ledger.controlled_transfer("T1").status is TransferStatus.CANCELLED
+    assert registry.ledger.controls.controlled_transfer("T1").status is TransferStatus.CANCELLED
     assert balance(registry, "refinery") == 1_000 and balance(registry, "thief") == 0
 
 
@@ -190,7 +190,7 @@ def test_a_delayed_transfer_executes_when_its_time_comes() -> None:
     registry.clock.set(datetime(2024, 3, 6, 11, 0, tzinfo=UTC))
     (moved,) = registry.release_due()
     assert moved.reference == "T1" and moved.quantity == 300
-    assert registry.ledger.controlled_transfer("T1").status is TransferStatus.COMPLETED
+    assert registry.ledger.controls.controlled_transfer("T1").status is TransferStatus.COMPLETED
     assert balance(registry, "broker") == 300
 
 
@@ -302,7 +302,7 @@ def test_a_transfer_over_the_holding_limit_is_refused_9112_and_moves_nothing() -
         lambda: registry.transfer("custody", "brokers_compliance", EUA, 1),
     )
     registry.transfer("broker", "brokers_compliance", EUA, 1_000)  # within one entity: passes
-    assert registry.ledger.entity_allowances("Brussels Brokers") == 3_520_000
+    assert registry.ledger.controls.entity_allowances("Brussels Brokers") == 3_520_000
 
 
 def test_offset_credits_do_not_count_toward_the_holding_limit() -> None:
@@ -310,7 +310,7 @@ def test_offset_credits_do_not_count_toward_the_holding_limit() -> None:
     registry.issue("CER", 2024, 500, project_id="P-1")
     registry.allocate("issuance", "custody", "CER", 500)
     registry.transfer("custody", "broker", "CER", 500)
-    assert registry.ledger.entity_allowances("Brussels Brokers") == 0
+    assert registry.ledger.controls.entity_allowances("Brussels Brokers") == 0
 
 
 def test_an_import_over_the_holding_limit_is_refused_before_acceptance() -> None:
@@ -376,7 +376,7 @@ def test_reopening_from_the_journal_rebuilds_the_controls_and_pending_transfers(
     registry.flush()
     reopened = Registry.open(registry.journal.engine, "EU", key, clock)
     assert reopened.ledger.state_digest() == registry.ledger.state_digest()
-    assert reopened.ledger.controlled_transfer("T2").status is TransferStatus.DELAYED
+    assert reopened.ledger.controls.controlled_transfer("T2").status is TransferStatus.DELAYED
     registry.snapshot()
     from_snapshot = Registry.open(registry.journal.engine, "EU", key, clock)
     assert from_snapshot.ledger.state_digest() == registry.ledger.state_digest()

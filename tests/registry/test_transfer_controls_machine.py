@@ -107,7 +107,7 @@ class ControlsMachine(RuleBasedStateMachine):
         )
         if accepted:
             assert person in PEOPLE[source] and source != payee
-            record = self.registry.ledger.controlled_transfer(transaction_id)
+            record = self.registry.ledger.controls.controlled_transfer(transaction_id)
             assert record.status is TransferStatus.AWAITING_APPROVAL
 
     @rule(data=st.data())
@@ -115,7 +115,7 @@ class ControlsMachine(RuleBasedStateMachine):
         transaction_id = self.draw_id(data)
         if transaction_id is None:
             return
-        record = self.registry.ledger.controlled_transfer(transaction_id)
+        record = self.registry.ledger.controls.controlled_transfer(transaction_id)
         target = next(label for label, id_ in self.ids.items() if id_ == record.to_account)
         source = next(label for label, id_ in self.ids.items() if id_ == record.from_account)
         person = data.draw(st.sampled_from((*PEOPLE[source], "mallory")))
@@ -156,7 +156,7 @@ class ControlsMachine(RuleBasedStateMachine):
 
     def draw_id(self, data: st.DataObject) -> str | None:
         """Mostly an open transfer; sometimes any transfer the registry knows."""
-        controls = self.registry.ledger.controls
+        controls = self.registry.ledger.controls.state
         known = sorted(controls.open if data.draw(st.integers(0, 9)) else controls.transfers)
         if not known:
             return None
@@ -166,7 +166,7 @@ class ControlsMachine(RuleBasedStateMachine):
 
     def executed_transfers_had_two_approvers_and_waited_their_delay(self) -> None:
         """Check each transfer that ended since the last step, and move the model's units."""
-        for record in self.registry.ledger.controls.transfers.values():
+        for record in self.registry.ledger.controls.state.transfers.values():
             if record.transaction_id in self.seen_final or not record.status.final:
                 continue
             self.seen_final.add(record.transaction_id)
