@@ -46,6 +46,7 @@ from compliance.surrender_rules import (
     SurrenderAssessment,
     Valuation,
     assess_surrender,
+    check_untimely_surrender,
     compliance_value,
     domestic_valuation,
 )
@@ -96,6 +97,9 @@ class ComplianceBook:
         self._carried_t: dict[str, int] = {}
         self._prices_minor: dict[int, int] = {}
         self._outcomes: list[PeriodOutcome] = []
+        # The untimely-surrender obligation (California) each entity carries, by the
+        # outcome that added it; the entity's next settled period replaces it.
+        self._untimely: dict[str, PeriodOutcome] = {}
         self.journal = journal
 
     @classmethod
@@ -290,6 +294,7 @@ class ComplianceBook:
         account = self.account_of(entity_id)
         wanted = list(requests)
         self._check_period(period)
+        self._check_not_settled(entity_id, period)
         self._check_before_deadline(entity_id, period)
         self._check_requests(wanted)
         holding = self.registry.account(account).holding
@@ -310,15 +315,26 @@ class ComplianceBook:
                     f"{request.quantity:,} t asked for",
                 )
             blocks.extend(chosen)
+        prior = self._surrendered_blocks(account, period)
         assessment = assess_surrender(
             self.regime,
             period,
             self.obligation_t(entity_id, period),
             self.registry.ledger.unit_types,
-            self._surrendered_blocks(account, period),
+            prior,
             blocks,
             self.valuation,
         )
+        untimely = self._untimely.get(entity_id)
+        if untimely is not None and untimely.period < period:
+            check_untimely_surrender(
+                entity_id,
+                period,
+                untimely.period,
+                untimely.penalty,
+                self.registry.ledger.unit_types,
+                prior + blocks,
+            )
         self.registry.surrender_blocks(account, blocks, period)
         return assessment
 
@@ -472,6 +488,24 @@ class ComplianceBook:
                 f"(periods of {calendar.period_years} year(s) from {calendar.first_year})",
             )
 
+    def _check_not_settled(self, entity_id: str, period: int) -> None:
+        """Refuse a surrender into a period whose surrender deadline the book has settled.
+
+        The book's own record decides, not the registry clock: `advance(now)` may
+        settle a deadline the clock has not reached, and the outcome it computed
+        (shortfall, penalty, carry-over) must stay the last word on the period.
+        """
+        if (DeadlineKind.SURRENDER_DUE, period) not in self.schedule.fired:
+            return
+        deadline = self.regime.calendar.deadline(DeadlineKind.SURRENDER_DUE, period)
+        assert deadline is not None, f"period {period} settled without a surrender deadline"
+        raise ComplianceError(
+            ComplianceCode.PERIOD_SETTLED,
+            f"period {period} was settled at its surrender deadline "
+            f"{deadline.due:%Y-%m-%d %H:%M} UTC; {entity_id} may no longer surrender for it "
+            f"(the registry clock reads {self.now:%Y-%m-%d %H:%M} UTC)",
+        )
+
     def _check_before_deadline(self, entity_id: str, period: int) -> None:
         deadline = self.regime.calendar.deadline(DeadlineKind.SURRENDER_DUE, period)
         if deadline is not None and self.now > deadline.due:
@@ -552,6 +586,10 @@ class ComplianceBook:
                     self._carried_t[outcome.entity_id] = (
                         penalty.carried_t + penalty.added_obligation_t
                     )
+                    if penalty.added_obligation_t:
+                        self._untimely[outcome.entity_id] = outcome
+                    else:
+                        self._untimely.pop(outcome.entity_id, None)
                 self._outcomes.extend(outcomes)
                 deadline = self.regime.calendar.deadline(kind, period)
                 assert deadline is not None, f"no {kind.name} deadline for {period}"

@@ -29,6 +29,8 @@ class ComplianceCode(IntEnum):
     BORROWING_LIMIT_EXCEEDED = 9217
     PERIOD_INVALID = 9218
     REGIME_MISMATCH = 9219
+    PERIOD_SETTLED = 9220
+    UNTIMELY_SURRENDER_ALLOWANCES_SHORT = 9221
 
 
 class ComplianceError(RegistryError):

@@ -23,11 +23,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from compliance.business_days import (
+    AUCTIONS_PER_MONTH_MAX,
+    TradingCalendar,
+    holiday_calendar_error,
+)
 from compliance.calendar import Calendar, DeadlineKind, DeadlineRule, Phase
 from compliance.gases import GWP_SETS, Gas
 from compliance.regime import (
     AllocationMethod,
     AllocationRule,
+    AuctionReserve,
     CapType,
     ConservativeEstimate,
     Coverage,
@@ -86,6 +92,7 @@ _TOP_KEYS = {
     "penalty",
     "estimate",
     "stability",
+    "trading",
 }
 
 
@@ -167,6 +174,8 @@ def load_regime(path: Path | str) -> Regime:
     estimate = _read_estimate(_table(top, "estimate"))
     stability_table = top.table("stability", required=False)
     stability = StabilityRules() if stability_table is None else _read_stability(stability_table)
+    trading_table = top.table("trading", required=False)
+    trading = TradingCalendar() if trading_table is None else _read_trading(trading_table)
     unverified = _read_unverified(top, data)
     top.done()
     return Regime(
@@ -183,6 +192,7 @@ def load_regime(path: Path | str) -> Regime:
         penalty=penalty,
         estimate=estimate,
         stability=stability,
+        trading=trading,
         unverified=unverified,
         notes=notes.strip(),
         allowance_unit_type=allowance_unit_type,
@@ -255,6 +265,7 @@ def _read_calendar(table: Table) -> Calendar:
             [(rule.first_period, rule.last_period) for rule in rules if rule.kind is kind],
             f"{kind.name.lower()} deadlines",
         )
+    _refuse_surrender_before_report(table, first_year, period_years, rules)
     phases = tuple(_read_phase(entry) for entry in _entries(table, "phases"))
     _refuse_duplicates(table, "phases", [phase.name for phase in phases])
     _refuse_overlaps(
@@ -262,6 +273,36 @@ def _read_calendar(table: Table) -> Calendar:
     )
     table.done()
     return Calendar(first_year, period_years, rules, phases, last_year)
+
+
+def _refuse_surrender_before_report(
+    table: Table, first_year: int, period_years: int, rules: tuple[DeadlineRule, ...]
+) -> None:
+    """Refuse a calendar whose surrender deadline for a period is not after its report
+    deadline: the verified emissions a surrender is for would arrive after it."""
+    reports = [rule for rule in rules if rule.kind is DeadlineKind.REPORT_DUE]
+    surrenders = [rule for rule in rules if rule.kind is DeadlineKind.SURRENDER_DUE]
+    for report in reports:
+        for surrender in surrenders:
+            period = max(first_year, report.first_period, surrender.first_period)
+            if period > min(report.last_period, surrender.last_period):
+                continue
+            last_year = period + period_years - 1
+            report_due, surrender_due = report.moment(last_year), surrender.moment(last_year)
+            if surrender_due > report_due:
+                continue
+            raise ConfigError(
+                table.path,
+                table.key_path("deadlines"),
+                f"the surrender deadline for period {period} "
+                f"({_local(surrender_due, surrender.timezone)}) is not after its report "
+                f"deadline ({_local(report_due, report.timezone)}); a surrender must follow "
+                "the report of the emissions it is for",
+            )
+
+
+def _local(moment: datetime, timezone: str) -> str:
+    return f"{moment.astimezone(ZoneInfo(timezone)):%d %B %Y %H:%M} {timezone}"
 
 
 def _read_deadline(table: Table) -> DeadlineRule:
@@ -305,6 +346,32 @@ def _read_deadline(table: Table) -> DeadlineRule:
     return DeadlineRule(
         kind, years_after, month, day, hour, minute, timezone, first_period, last_period
     )
+
+
+def _read_trading(table: Table) -> TradingCalendar:
+    """Read `[trading]`: the holiday calendar (`compliance.business_days`), auction months."""
+    table.refuse_unknown({"holidays", "auction_months", "auctions_per_month"})
+    code = table.get("holidays", str)
+    problem = holiday_calendar_error(code)
+    if problem is not None:
+        raise ConfigError(
+            table.path,
+            table.key_path("holidays"),
+            f"expected a country like 'KR', a subdivision like 'US-CA' or a financial "
+            f"calendar like 'ECB' ({problem}), found {code!r}",
+        )
+    months = table.get("auction_months", list, [])
+    if not all(type(month) is int and 1 <= month <= 12 for month in months) or months != sorted(
+        set(months)
+    ):
+        raise ConfigError(
+            table.path,
+            table.key_path("auction_months"),
+            f"expected months 1..12 in increasing order, found {months!r}",
+        )
+    per_month = table.whole("auctions_per_month", 1, AUCTIONS_PER_MONTH_MAX, 1)
+    table.done()
+    return TradingCalendar(code, tuple(months), per_month)
 
 
 def _read_phase(table: Table) -> Phase:
@@ -409,6 +476,7 @@ def _read_surrender(table: Table) -> SurrenderRules:
             "banking_across_phases",
             "borrowing_share_max",
             "limits",
+            "unit_origins",
         }
     )
     eligible = _strings(table, "eligible_unit_types")
@@ -430,6 +498,7 @@ def _read_surrender(table: Table) -> SurrenderRules:
             )
     limits = tuple(_read_limit(entry) for entry in _entries(table, "limits"))
     _refuse_duplicates(table, "limits", [limit.name for limit in limits])
+    unit_origins = _read_unit_origins(table, eligible)
     rules = SurrenderRules(
         eligible_unit_types=frozenset(eligible),
         foreign_units_via_links=table.get("foreign_units_via_links", bool),
@@ -438,9 +507,28 @@ def _read_surrender(table: Table) -> SurrenderRules:
         banking_across_phases=table.get("banking_across_phases", bool),
         borrowing_share_max=_share(table, "borrowing_share_max", Fraction(0)),
         limits=limits,
+        unit_origins=unit_origins,
     )
     table.done()
     return rules
+
+
+def _read_unit_origins(table: Table, eligible: list[str]) -> tuple[tuple[str, str], ...]:
+    """Read `unit_origins`: eligible unit type -> the registry code its units come from."""
+    origins: dict[str, Any] = table.get("unit_origins", dict, {})
+    for code, origin in origins.items():
+        path = f"{table.key_path('unit_origins')}.{code}"
+        if code not in eligible:
+            raise ConfigError(
+                table.path, path, f"expected a type of eligible_unit_types, found {code!r}"
+            )
+        if not isinstance(origin, str) or not is_registry_code(origin):
+            raise ConfigError(
+                table.path,
+                path,
+                f"expected a registry code of two capital letters, found {origin!r}",
+            )
+    return tuple(sorted(origins.items()))
 
 
 def _read_limit(table: Table) -> QuantitativeLimit:
@@ -540,6 +628,7 @@ def _read_stability(table: Table) -> StabilityRules:
             "base_year",
             "price_ceiling_base_year",
             "reserve_release_share_max",
+            "auction_reserve",
             *_TRIGGER_KEYS,
         }
     )
@@ -565,6 +654,11 @@ def _read_stability(table: Table) -> StabilityRules:
         trigger_multiple=trigger_multiple,
         trigger_lookback_years=table.whole("trigger_lookback_years", 1, 20, None),
         reserve_release_share_max=_share(table, "reserve_release_share_max", Fraction(0)),
+        auction_reserve=table.choice(
+            "auction_reserve",
+            {rule.value: rule for rule in AuctionReserve},
+            AuctionReserve.FLOOR,
+        ),
     )
     _check_price_path(table, "price_floor", rules.price_floor_minor, rules.base_year)
     ceiling_base = rules.price_ceiling_base_year or rules.base_year

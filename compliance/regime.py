@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 
+from compliance.business_days import TradingCalendar
 from compliance.calendar import Calendar
 from compliance.gases import Gas
 from registry.units import UnitKind
@@ -129,6 +130,13 @@ class SurrenderRules:
     banking_across_phases: bool = True
     borrowing_share_max: Fraction = Fraction(0)  # of the period's obligation, from next vintage
     limits: tuple[QuantitativeLimit, ...] = ()
+    # (unit type, origin registry) of eligible types not issued by the regime's own
+    # registry: Australia's Kyoto units come from the Kyoto registries ("UN").
+    unit_origins: tuple[tuple[str, str], ...] = ()
+
+    def origin_of_type(self, code: str, registry_code: str) -> str:
+        """Return the registry an eligible type's units come from (default `registry_code`)."""
+        return dict(self.unit_origins).get(code, registry_code)
 
 
 class PenaltyKind(StrEnum):
@@ -175,6 +183,13 @@ class ConservativeEstimate:
     fallback_t: int | None = None
 
 
+class AuctionReserve(StrEnum):
+    """How a regime sets the reserve (minimum) price of its allowance auctions."""
+
+    FLOOR = "floor"  # the escalating price floor (the WCI's auction reserve price)
+    RECENT_MARKET = "recent_market"  # from recent secondary prices (Korea)
+
+
 @dataclass(frozen=True, slots=True)
 class StabilityRules:
     """Price floor, ceiling and reserve-release triggers, in minor units per tonne.
@@ -196,6 +211,7 @@ class StabilityRules:
     trigger_multiple: Fraction | None = None
     trigger_lookback_years: int | None = None
     reserve_release_share_max: Fraction = Fraction(0)
+    auction_reserve: AuctionReserve = AuctionReserve.FLOOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +231,8 @@ class Regime:
     penalty: PenaltyRule
     estimate: ConservativeEstimate
     stability: StabilityRules = field(default_factory=StabilityRules)
+    # Whose public holidays its sessions and auctions avoid, and when it auctions.
+    trading: TradingCalendar = field(default_factory=TradingCalendar)
     # The allowance this system allocates and auctions (KAU, CEA, EUA, ...).
     allowance_unit_type: str = ""
     unverified: tuple[str, ...] = ()

@@ -13,6 +13,7 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 
@@ -112,6 +113,36 @@ def price_floor_minor(
         return None
     rate = _rate(rules.price_floor_escalation, inflation)
     return _escalated_minor(rules.price_floor_minor, rules.base_year, year, rate, "price floor")
+
+
+# Korea's auction floor looks back over these spans of daily prices (ICAP, 1 June 2018 [P]).
+RECENT_MARKET_MONTHS_DAYS = 91  # "the previous 3 months"
+RECENT_MARKET_MONTH_DAYS = 30  # "last month"
+RECENT_MARKET_SESSIONS = 3  # "the previous 3 days": the last three days with a price
+
+
+def recent_market_reserve_minor(prices: Sequence[tuple[date, int]], on: date) -> int | None:
+    """Return Korea's auction floor for an auction on `on`, from daily market prices.
+
+    (mean over the previous 3 months + mean over the last month + mean over the
+    previous 3 days with a price) / 3, rounded half up (the 2018 reserve sale's
+    rule, ICAP news 553, 1 June 2018 [P]; ICAP reports the monthly auctions'
+    reserve as set "based on the average price over various points during the
+    previous three months" — the same rule is assumed [U]). `prices` are (day,
+    price in minor units) in day order; only days before `on` count. Without a
+    price in the last 3 months there is no floor to set: None (the auction waits).
+    A month without a price counts as the 3 months' mean.
+    """
+    earlier = [(day, price) for day, price in prices if day < on]
+    quarter = [price for day, price in earlier if (on - day).days <= RECENT_MARKET_MONTHS_DAYS]
+    if not quarter:
+        return None
+    month = [price for day, price in earlier if (on - day).days <= RECENT_MARKET_MONTH_DAYS]
+    last_days = [price for _, price in earlier[-RECENT_MARKET_SESSIONS:]]
+    means = [
+        Fraction(sum(values), len(values)) for values in (quarter, month or quarter, last_days)
+    ]
+    return _round_half_up(sum(means, Fraction(0)) / 3)
 
 
 def price_ceiling_minor(

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from compliance.errors import ComplianceCode, ComplianceError
+from compliance.penalties import PenaltyAssessment
 from compliance.regime import QuantitativeLimit, Regime, UnitOrigin
-from registry.formatting import percent
-from registry.units import UnitBlock, UnitType
+from registry.formatting import percent, share_over_cap
+from registry.units import UnitBlock, UnitKind, UnitType
 
 # Compliance value of one unit of a type in this regime; None: not admitted.
 # Domestic eligible units count 1; a link's exchange rate sets foreign ones.
@@ -188,15 +189,54 @@ def _check_limits(
             continue
         allowed = limit.share * obligation_t
         if touched and used_t > allowed:
-            share = Fraction(used_t, obligation_t) if obligation_t else Fraction(1)
+            found = (
+                share_over_cap(used_t, obligation_t, limit.share)
+                if obligation_t
+                else f"{used_t:,} t against an obligation of 0 t"
+            )
             raise ComplianceError(
                 ComplianceCode.QUANTITATIVE_LIMIT_EXCEEDED,
-                f"{limit.name} share {percent(share)} "
-                f"exceeds the cap {percent(limit.share)}, was {used_t:,} t of {obligation_t:,} t "
-                f"(at most {_tonnes(allowed)} t)",
+                f"{limit.name} limit: {found}, for period {period}",
             )
         uses.append(LimitUse(limit, used_t, allowed))
     return tuple(uses)
+
+
+def check_untimely_surrender(
+    entity_id: str,
+    period: int,
+    shortfall_period: int,
+    penalty: PenaltyAssessment,
+    unit_types: dict[str, UnitType],
+    blocks: Iterable[UnitBlock],
+) -> None:
+    """Refuse 9221 if units other than allowances would meet more of an untimely-surrender
+    obligation than its rule allows.
+
+    17 CCR §95857 [V]: the untimely surrender obligation (4 × the shortfall)
+    is at least 3/4 allowances, at most 1/4 offsets. It is overdue, so the units
+    surrendered for the next period (`blocks`, everything so far) meet it first,
+    allowances before other units; the period's own obligation takes the rest.
+    """
+    added_t = penalty.added_obligation_t
+    allowed_t = added_t - penalty.allowances_min_t
+    allowances_t = 0
+    others_t = 0
+    for block in blocks:
+        if unit_types[block.unit_type].kind is UnitKind.ALLOWANCE:
+            allowances_t += block.quantity
+        else:
+            others_t += block.quantity
+    others_in_t = max(0, min(added_t, allowances_t + others_t) - allowances_t)
+    if others_in_t > allowed_t:
+        raise ComplianceError(
+            ComplianceCode.UNTIMELY_SURRENDER_ALLOWANCES_SHORT,
+            f"{entity_id}'s untimely surrender obligation of {added_t:,} t from period "
+            f"{shortfall_period} must be at least {penalty.allowances_min_t:,} t of allowances "
+            f"(17 CCR §95857); it is met first by what is surrendered for period {period}, "
+            f"so far {allowances_t:,} t of allowances and {others_t:,} t of other units, "
+            f"which puts {others_in_t:,} t of other units in it, over the {allowed_t:,} t allowed",
+        )
 
 
 def _covered(

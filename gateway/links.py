@@ -27,7 +27,7 @@ from registry.account_ids import is_registry_code
 from registry.accounts import AccountKind
 from registry.config_reader import YEAR_MAX, ConfigError, Table, load_toml
 from registry.errors import CheckCode
-from registry.formatting import percent
+from registry.formatting import share_over_cap
 
 LINKS_MAX = 100  # links in one file, and in one network
 WINDOWS_MAX = 20  # transfer windows of one link
@@ -547,12 +547,14 @@ class Link:
         if foreign_t < 0 or obligation_t < 0:
             raise ValueError(f"negative quantities: {foreign_t} t of {obligation_t} t")
         if foreign_t > cap * obligation_t:
-            share = Fraction(foreign_t, obligation_t) if obligation_t else None
-            found = percent(share) if share is not None else "any share"
+            found = (
+                share_over_cap(foreign_t, obligation_t, cap)
+                if obligation_t
+                else f"{foreign_t:,} t against an obligation of 0 t"
+            )
             raise GatewayError(
                 LinkCode.ENTITY_FOREIGN_UNIT_CAP,
-                f"link {self.link_id}: foreign share {found} exceeds cap {percent(cap)}, "
-                f"was {foreign_t:,} t of {obligation_t:,} t",
+                f"link {self.link_id}: foreign units {found}",
             )
 
     def rate_into(self, registry: str) -> Fraction:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -107,26 +108,27 @@ def _print(result: RunResult) -> None:
             )
     console.print(markets)
     _print_auctions(result.scenario, auctions)
+    rows = [
+        (code, year, row)
+        for code, registry in summary["registries"].items()
+        for year, row in registry["years"].items()
+    ]
+    # Whole tonnes fit 80 columns up to 10 Mt; beyond, thousands (exact in compliance.csv).
+    scale = 1_000 if max((_tonnes(row) for _, _, row in rows), default=0) >= 10**7 else 1
+    unit = "kt, rounded; exact in compliance.csv" if scale > 1 else "t"
     registries = Table(
-        title=f"{result.scenario}: compliance, t (outcomes under a period's first year; "
-        "fines in the registry's minor units; surrendered in summary.json)",
+        title=f"{result.scenario}: compliance, {unit} (alloc: allocated; owed and surr: "
+        "each period's obligation and what was surrendered, in its last year's row; ok: "
+        "entities that complied; fines in the registry's minor units)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    columns = ("reg", "year", "allocated", "verified", "compliant", "fines")
+    columns = ("reg", "year", "alloc", "verified", "period", "owed", "surr", "ok", "fines")
     for column in columns:
         registries.add_column(column, justify="left" if column == "reg" else "right", no_wrap=True)
-    for code, registry in summary["registries"].items():
-        for year, row in registry["years"].items():
-            registries.add_row(
-                code,
-                year,
-                _t(row, "allocated_t"),
-                _t(row, "verified_emissions_t"),
-                f"{row['compliant_entities']}/{row['entities']}",
-                f"{row['penalties_minor']:,}",
-            )
+    for code, year, row in rows:
+        registries.add_row(code, year, *_period_cells(row, scale))
     console.print(registries)
     _print_equilibrium(result)
     over_run = summary.get("equilibrium", {}).get("efficiency", {}).get("over_run", {})
@@ -145,21 +147,52 @@ def _print(result: RunResult) -> None:
     console.print(f"charts: {', '.join(pngs) or 'none'}")
 
 
+def _period_cells(row: dict[str, Any], scale: int) -> tuple[str, ...]:
+    """Return a year's cells: its own figures, and its period's if the period ends that year
+    (tonnes divided by `scale`)."""
+    own = (
+        _scaled(row.get("allocated_t", 0), scale),
+        _scaled(row.get("verified_emissions_t", 0), scale),
+    )
+    if row.get("period") is None:
+        return (*own, "", "", "", "–", "")
+    return (
+        *own,
+        row["period"],
+        _scaled(row["obligation_t"], scale),
+        _scaled(row["period_surrendered"], scale),
+        f"{row['compliant_entities']}/{row['entities']}",
+        f"{row['penalties_minor']:,}",
+    )
+
+
+def _tonnes(row: dict[str, Any]) -> int:
+    return max(int(row.get("allocated_t", 0)), int(row.get("verified_emissions_t", 0)))
+
+
+def _scaled(value: int | str, scale: int) -> str:
+    """Return tonnes (an int, or an exact "p/q" text) over `scale`: whole with separators,
+    or rounded for display."""
+    if scale == 1:
+        return f"{int(value):,}" if "/" not in str(value) else exact_text(str(value))
+    exact = Fraction(str(value))
+    return f"{round(exact / scale):,}"
+
+
 def _print_auctions(scenario: str, auctions: list[tuple[str, str, dict[str, Any]]]) -> None:
     """Print each instrument-year's auctions: how many, offered, sold, prices, proceeds."""
     if not auctions:
         return
     table = Table(
-        title=f"{scenario}: auctions (each in auctions.csv; prices in minor units per t)",
+        title=f"{scenario}: auctions (held: how many; each in auctions.csv; prices and "
+        "proceeds in minor units)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    columns = ("instrument", "year", "auctions", "offered t", "sold t", "clearing", "proceeds")
+    columns = ("unit", "year", "held", "offered t", "sold t", "clearing", "proceeds")
     for column in columns:
-        table.add_column(
-            column, justify="left" if column == "instrument" else "right", no_wrap=True
-        )
+        table.add_column(column, justify="left" if column == "unit" else "right", no_wrap=True)
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for code, year, auction in auctions:
         grouped.setdefault((code, year), []).append(auction)

@@ -18,7 +18,10 @@ For each link and each year it carries units (`benchmark.counts_in`):
   of lots, ticks and sessions in which firms close a quarter of their gap a day (the
   linear-case tests show runs land within it), plus the cost of carrying a unit through
   the link's longest wait for a transfer window at the scenario's interest rate (EU–CH
-  since 2023: Tuesdays and Thursdays, up to four days). `within_band` says whether it did.
+  since 2023: Tuesdays and Thursdays, up to four days), plus half of each book's closing
+  bid-ask spread (the exporter's over the rate): an arbitrageur buys at one book's ask and
+  sells at the other's bid, so prices inside that spread leave it nothing to gain (a
+  thin book — Québec's — quotes wide). `within_band` says whether it did.
 - `flow_t`: units that completed a transfer over the link, per direction, in the run
   (exchange settlements and dealers' moves alike); `net_flow_t` in the benchmark's
   direction (units one way less the other); `analytic_flow_t` the benchmark's; and
@@ -36,7 +39,7 @@ from typing import Any
 
 from etslink.reports.benchmark import Benchmark, counts_in
 from etslink.reports.numbers import exact_or_none, rounded
-from etslink.reports.prices import closing_price_minor
+from etslink.reports.prices import closing_price_minor, closing_spread_minor
 from etslink.sim.record import RunRecord
 from gateway.links import Link
 
@@ -60,14 +63,34 @@ def own_closing_minor(record: RunRecord, code: str, year: int) -> Fraction | Non
     return closing * scenario.fx.minor_factor(book.currency, scenario.currency)
 
 
+def own_closing_spread_minor(record: RunRecord, code: str, year: int) -> Fraction:
+    """Return the registry's allowance's closing bid-ask spread on its own venue, in the
+    scenario's currency (0 when its book never closed with both sides quoted)."""
+    scenario = record.scenario
+    unit = scenario.registry(code).regime.allowance_unit_type
+    book = next(
+        (b for b in record.books.values() if b.unit_type == unit and b.registry == code), None
+    )
+    spread = None if book is None else closing_spread_minor(record, book.code, year)
+    if book is None or spread is None:
+        return Fraction(0)
+    return spread * scenario.fx.minor_factor(book.currency, scenario.currency)
+
+
 def band_minor(
-    link: Link, year: int, importer_price: Fraction, interest_rate: Fraction
+    link: Link,
+    year: int,
+    importer_price: Fraction,
+    interest_rate: Fraction,
+    spread_cost: Fraction = Fraction(0),
 ) -> Fraction:
-    """Return the band a run's gap may sit in around the benchmark's (the module docstring)."""
+    """Return the band a run's gap may sit in around the benchmark's (the module docstring);
+    `spread_cost` is half the importer's closing spread plus half the exporter's over the
+    rate."""
     start = max(link.effective_from, datetime(year, 1, 1, tzinfo=UTC))
     wait_days = link.longest_wait_days(start, WAIT_LOOK_DAYS)
     carry = interest_rate * wait_days / DAYS_PER_YEAR
-    return importer_price * (MARKET_RESOLUTION + carry)
+    return importer_price * (MARKET_RESOLUTION + carry) + spread_cost
 
 
 def link_pairs(record: RunRecord, found: Benchmark) -> dict[str, Any]:
@@ -109,7 +132,9 @@ def _pair_year(record: RunRecord, found: Benchmark, link: Link, year: int) -> di
     if origin_price is not None and into_price is not None:
         gap = into_price - origin_price / rate
     analytic_gap = analytic[into] - analytic[origin] / rate
-    band = band_minor(link, year, analytic[into], record.scenario.interest_rate)
+    spreads = {code: own_closing_spread_minor(record, code, year) for code in (a, b)}
+    spread_cost = (spreads[into] + spreads[origin] / rate) / 2
+    band = band_minor(link, year, analytic[into], record.scenario.interest_rate, spread_cost)
     flown = simulated_flows(record, link, year)
     return {
         "open_whole_year": open_whole_year(link, year),

@@ -8,6 +8,8 @@
   trades little still shows it, and a stale trade from months ago gives way to the quotes
   that undercut it. A year's VWAP carries the discovery: the first sessions of a new market
   trade at whatever reservation prices meet first.
+- **Closing spread of a year**: the median bid-ask spread over the same last sessions: what
+  crossing the book costs a trader who buys at the ask or sells at the bid.
 - **Converted**: into another currency's minor units at the scenario's rates, and, for a
   unit that counts `rate` tonnes in a registry, per tonne of that registry's obligation.
 """
@@ -42,6 +44,17 @@ def settlements_of(record: RunRecord, book: str, year: int) -> list[SettlementRo
     ]
 
 
+def closing_spread_minor(record: RunRecord, book: str, year: int) -> Fraction | None:
+    """Return the median bid-ask spread of `book` over the year's last `CLOSING_DAYS`
+    sessions that closed with both a bid and an ask, or None."""
+    spreads = [
+        row.ask_minor - row.bid_minor
+        for row in settlements_of(record, book, year)
+        if row.ask_minor is not None and row.bid_minor is not None
+    ][-CLOSING_DAYS:]
+    return _median(spreads)
+
+
 def closing_price_minor(record: RunRecord, book: str, year: int) -> Fraction | None:
     """Return the year's closing price of `book` (the module docstring), or None."""
     settles = [
@@ -49,9 +62,13 @@ def closing_price_minor(record: RunRecord, book: str, year: int) -> Fraction | N
         for row in settlements_of(record, book, year)
         if row.settle_minor is not None
     ][-CLOSING_DAYS:]
-    if not settles:
+    return _median(settles)
+
+
+def _median(values: list[int]) -> Fraction | None:
+    if not values:
         return None
-    ordered = sorted(settles)
+    ordered = sorted(values)
     middle = len(ordered) // 2
     if len(ordered) % 2:
         return Fraction(ordered[middle])
@@ -66,6 +83,7 @@ def converted_minor(record: RunRecord, book: str, price_minor: Fraction, into: s
 __all__ = [
     "CLOSING_DAYS",
     "closing_price_minor",
+    "closing_spread_minor",
     "converted_minor",
     "rows_of",
     "settlements_of",

@@ -27,9 +27,11 @@ def build_summary(record: RunRecord) -> dict[str, Any]:
     notional_minor, trades, auctions. `registries.<code>.years.<year>`: allocated_t,
     verified_emissions_t, surrendered_t, abatement_t, abatement_cost_minor (registry
     currency, rounded down), average_price_minor and its source, the government's year, and
-    from the deadline outcomes of the period starting that year: entities,
-    compliant_entities, shortfall_t, penalties_minor. `deadlines_pending` lists surrender
-    deadlines the run did not reach. `links`: what crossed each link per year.
+    from the deadline outcomes of the period ending that year (`period`, e.g. "2021-2023";
+    None in a year that ends no settled period): entities, compliant_entities,
+    obligation_t, period_surrendered (exact), shortfall_t, penalties_minor.
+    `deadlines_pending` lists surrender deadlines the run did not reach. `links`: what
+    crossed each link per year.
     `holders`: participants' and dealers' ends. `totals`: trades, volume_t, abatement_t,
     abatement_cost_minor (scenario currency, rounded down), orders_refused.
     """
@@ -180,17 +182,24 @@ def _registry_summary(record: RunRecord, code: str) -> dict[str, Any]:
         year["surrendered_t"] += row.surrendered_t
         year["abatement_t"] += row.abatement_t
         year["abatement_cost_minor"] += row.abatement_cost_minor
+    calendar = record.scenario.registry(code).regime.calendar
     for outcome in record.outcomes[code]:
-        year = years.setdefault(str(outcome.period), {})
+        # A period's outcome is reported once, in the row of its last year.
+        year = years.setdefault(str(calendar.period_last_year(outcome.period)), {})
+        year["period"] = period_label(outcome.period, calendar.period_last_year(outcome.period))
         year["entities"] = year.get("entities", 0) + 1
         year["compliant_entities"] = year.get("compliant_entities", 0) + (outcome.shortfall_t == 0)
+        year["obligation_t"] = year.get("obligation_t", 0) + outcome.obligation_t
+        year["period_surrendered"] = (
+            year.get("period_surrendered", Fraction(0)) + outcome.surrendered_value
+        )
         year["shortfall_t"] = year.get("shortfall_t", 0) + outcome.shortfall_t
         year["penalties_minor"] = year.get("penalties_minor", 0) + outcome.penalty.fine_minor
     for period, surrendered in surrender_mix(record, code).items():
-        years.setdefault(str(period), {}).update(surrendered)
+        years.setdefault(str(calendar.period_last_year(period)), {}).update(surrendered)
     for (registry, period), borrowed_t in record.borrowed_t.items():
         if registry == code:
-            year = years.setdefault(str(period), {})
+            year = years.setdefault(str(calendar.period_last_year(period)), {})
             year["borrowed_t"] = borrowed_t
             year["surrendered_t"] = year.get("surrendered_t", 0) + borrowed_t
     for year_number in sorted({row.year for row in record.firm_years if row.registry == code}):
@@ -205,9 +214,12 @@ def _registry_summary(record: RunRecord, code: str) -> dict[str, Any]:
     for year in years.values():
         if "abatement_cost_minor" in year:
             year["abatement_cost_minor"] = math.floor(year["abatement_cost_minor"])
+        year.setdefault("period", None)
+        year["period_surrendered"] = exact(year.get("period_surrendered", Fraction(0)))
         for key in (
             "entities",
             "compliant_entities",
+            "obligation_t",
             "shortfall_t",
             "penalties_minor",
             "borrowed_t",
@@ -220,6 +232,11 @@ def _registry_summary(record: RunRecord, code: str) -> dict[str, Any]:
         "years": dict(sorted(years.items())),
         "deadlines_pending": list(record.deadlines_pending.get(code, ())),
     }
+
+
+def period_label(first_year: int, last_year: int) -> str:
+    """Return a compliance period's name: "2021" for one year, "2021-2023" for several."""
+    return str(first_year) if first_year == last_year else f"{first_year}-{last_year}"
 
 
 def surrender_mix(record: RunRecord, code: str) -> dict[int, dict[str, Any]]:
@@ -345,6 +362,7 @@ COMPLIANCE_COLUMNS = [
     "registry",
     "entity",
     "period",
+    "period_last_year",
     "emissions_t",
     "obligation_t",
     "surrendered",
@@ -413,6 +431,7 @@ def compliance_rows(record: RunRecord) -> list[list[Any]]:
                     code,
                     o.entity_id,
                     o.period,
+                    record.scenario.registry(code).regime.calendar.period_last_year(o.period),
                     o.emissions_t,
                     o.obligation_t,
                     exact(o.surrendered_value),

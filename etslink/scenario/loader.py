@@ -85,7 +85,7 @@ _FX_KEY_RE = re.compile(r"([A-Z]{3})_per_([A-Z]{3})")
 
 _TOP_KEYS = {"scenario", "calendar", "registry", "links", "instrument", "fx", "agents", "faults"}
 _HEADER_KEYS = {"name", "narrative", "seed", "currency", "interest_rate"}
-_CALENDAR_KEYS = {"start", "years", "trading_days_per_year"}
+_CALENDAR_KEYS = {"start", "years", "trading_days_per_year", "business_days"}
 _REGISTRY_KEYS = {
     "code",
     "preset",
@@ -215,6 +215,7 @@ def _read_calendar(table: Table) -> ScenarioCalendar:
         start=start,
         years=table.whole("years", 1, YEARS_MAX),
         trading_days_per_year=table.whole("trading_days_per_year", 1, TRADING_DAYS_MAX),
+        business_days=table.get("business_days", bool, True),
     )
     table.done()
     return calendar

@@ -22,11 +22,17 @@ from gateway.links import Link
 
 @dataclass(frozen=True, slots=True)
 class ScenarioCalendar:
-    """Simulated time: `years` years from `start`, each of `trading_days_per_year` days."""
+    """Simulated time: `years` years from `start`, each of `trading_days_per_year` sessions.
+
+    With `business_days` (the default) sessions fall on days that are business days in
+    every registry of the scenario (`compliance.business_days`); without, on evenly
+    spaced calendar days.
+    """
 
     start: date
     years: int
     trading_days_per_year: int
+    business_days: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from itertools import islice
 from pathlib import Path
@@ -142,6 +142,12 @@ class Simulation:
         self.years = min(years or calendar.years, calendar.years)
         self.days = min(days or calendar.trading_days_per_year, calendar.trading_days_per_year)
         self.last_year = calendar.start.year + self.years - 1
+        first = calendar.start.year
+        # Each year's session days (business days, `timeline.year_sessions`), cut to `days`.
+        self.sessions: dict[int, list[date]] = {
+            year: timeline.year_sessions(scenario, year)[: self.days]
+            for year in range(first, self.last_year + 1)
+        }
         books = setup.make_books(scenario)
         self.access = MarketAccess(self.world, books)
         self.record = RecordBuilder(scenario, books)
@@ -189,13 +195,14 @@ class Simulation:
         self.progress = progress
         start = self.kernel.now
         end = datetime(self.last_year + 1, 1, 1, tzinfo=UTC)
-        first = self.scenario.calendar.start.year
-        auction_days = {code: g.auction_days(self.days) for code, g in self.governments.items()}
-        for index in range(self.years):
+        rounds_before = 0
+        for index, (year, sessions) in enumerate(sorted(self.sessions.items())):
+            auction_days = {code: g.auction_days(sessions) for code, g in self.governments.items()}
             entries = timeline.year_entries(
-                self.scenario, first + index, index, self.days, auction_days
+                self.scenario, year, index, sessions, rounds_before, auction_days
             )
             self.kernel.schedule_all(entries)
+            rounds_before += len(sessions)
         self.kernel.schedule_all(timeline.link_entries(self.scenario, start, end))
         self.kernel.schedule_all(timeline.deadline_entries(self.scenario, start, end))
         self.kernel.run()
@@ -274,14 +281,14 @@ class Simulation:
             self.world.books[code].allocate(year, by_registry[code])
         for code, government in sorted(self.governments.items()):
             free_t = sum(by_registry.get(code, {}).values())
-            government.open_year(self.world, year, free_t, self.days)
+            government.open_year(self.world, year, free_t, self.sessions[year])
         compliance_cycle.borrow(self.access, self.world.books, self.firms, year, self.borrowing)
         self._plan_firms(year, event.index)
         bank = {code: self._bank_value(code, year) for code in self.world.books}
         for trader in self.traders:
             trader.open_year(bank[trader.registry])
         for dealer in self.dealers:
-            dealer.open_year(bank, self.days)
+            dealer.open_year(bank, len(self.sessions[year]))
 
     def _bank_value(self, code: str, year: int) -> Fraction:
         regime = self.world.books[code].regime
@@ -361,19 +368,40 @@ class Simulation:
             if supply_t <= 0:
                 government.skip_scheduled()  # less than a lot left to offer
                 continue
+            reserve = self._auction_reserve(government, moment)
+            if reserve is None:
+                government.skip_scheduled()  # no recent market price to set its reserve from
+                continue
             bids = self._auction_bids(government)
-            record = government.hold_auction(self.world, moment, "scheduled", supply_t, bids)
+            record = government.hold_auction(
+                self.world, moment, "scheduled", supply_t, bids, reserve
+            )
             government.after_scheduled(record)
         self._publish_auction_supply()
 
     def _release_reserves(self, moment: datetime) -> None:
         for _, government in sorted(self.governments.items()):
             if government.release_due_t > 0:
+                reserve = self._auction_reserve(government, moment)
+                if reserve is None:
+                    continue  # the release waits for a market price to set its reserve from
                 bids = self._auction_bids(government)
                 record = government.hold_auction(
-                    self.world, moment, "reserve release", government.release_due_t, bids
+                    self.world, moment, "reserve release", government.release_due_t, bids, reserve
                 )
                 government.after_release(record)
+
+    def _auction_reserve(self, government: Government, moment: datetime) -> int | None:
+        """Return an auction's reserve price from the government's rule and the daily
+        settlement prices of its allowance's book so far."""
+        instrument = government.instrument
+        assert instrument is not None
+        prices = [
+            (date.fromisoformat(row.day), row.settle_minor)
+            for row in self.record.settlements
+            if row.instrument == instrument.code and row.settle_minor is not None
+        ]
+        return government.auction_reserve_minor(moment.date(), prices)
 
     def _auction_bids(self, government: Government) -> list[AuctionBid]:
         """Return the sealed bids: each short firm its demand schedule, traders a lot each.
@@ -401,7 +429,7 @@ class Simulation:
     # ------------------------------------------------------------ a session
 
     def on_session(self, event: SessionOpened, moment: datetime) -> None:
-        self.access.sessions_left = self.days - event.number
+        self.access.sessions_left = len(self.sessions[event.year]) - event.number
         self._release_reserves(moment)
         self._ceiling_offers(event.year)
         for seat in self.seats:
@@ -434,7 +462,7 @@ class Simulation:
                 government.record_ceiling_sale(event.year, sold_t)
         self.sessions_done += 1
         if self.progress is not None:
-            self.progress(self.sessions_done, self.years * self.days)
+            self.progress(self.sessions_done, sum(len(days) for days in self.sessions.values()))
 
     def _record_settlements(self, moment: datetime) -> None:
         """Record each book's quotes and settlement price before day orders are cancelled."""
@@ -537,7 +565,7 @@ class Simulation:
                         government.ceiling_sold_t.get(year, 0),
                         price_floor_minor(stability, year),
                         price_ceiling_minor(stability, year),
-                        government.reserve_price_minor(year),
+                        government.year_reserve_minor(year),
                         tuple(e for e in government.events if e.year == year),
                         sum(r.supply_t for r in records if r.kind == "scheduled"),
                         government.reserve_at_start_t.get(year, 0),

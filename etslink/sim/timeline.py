@@ -2,12 +2,17 @@
 
 - **Years.** A year opens at 00:00 UTC on 1 January (the scenario's start in its first
   year) and closes at 00:00 UTC on 1 January of the next.
-- **Sessions.** Session k of n in a year falls at `SESSION_HOUR` UTC on the year's first
-  day + floor(k × days left in the year / n) days, for the scenario's trading days per
-  year (or fewer when a run is cut short). Each session closes at `CLOSE_HOUR` the same
-  day: day orders still resting are cancelled. Settlement runs at each midnight.
-- **Auctions** fall on the morning of the sessions their government schedules
-  (`Government.auction_days`), before the session trades.
+- **Sessions.** A year's sessions fall on its business days from the scenario's start on:
+  days that are business days in every registry of the scenario (weekdays less each
+  one's public holidays, `compliance.business_days`), so each venue trades only on its
+  own business days. Of the D such days, session k of the n the scenario asks for
+  (`trading_days_per_year`) falls on day floor(k × D / n), all D of them if n ≥ D; a run
+  cut short keeps the first sessions. `calendar.business_days = false` spreads them over
+  calendar days instead. Each session opens at `SESSION_HOUR` UTC and closes at
+  `CLOSE_HOUR` the same day: day orders still resting are cancelled. Settlement runs at
+  each midnight.
+- **Auctions** fall on the morning of the sessions their government schedules by its
+  regime's auction calendar (`Government.auction_days`), before the session trades.
 - **Month ends.** After the last session of each month the month's prices go to the price
   controls.
 - **Links.** A link that is not merely proposed opens at its effective date and closes at
@@ -18,9 +23,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
+from compliance import business_days
 from compliance.calendar import DeadlineKind
 from etslink.scenario import Scenario
 from etslink.sim.kernel import (
@@ -43,30 +49,39 @@ CLOSE_HOUR = 16  # and closes at 16:00 UTC; settlement at the next midnight
 Entry = tuple[datetime, Phase, Event]
 
 
-def session_moments(scenario: Scenario, year: int, days: int) -> list[datetime]:
-    """Return the year's session moments, spread over it from the scenario's start on."""
-    opening = max(date(year, 1, 1), scenario.calendar.start)
-    first = datetime.combine(opening, time(SESSION_HOUR), tzinfo=UTC)
-    length = (date(year + 1, 1, 1) - opening).days
-    n = scenario.calendar.trading_days_per_year
-    return [first + timedelta(days=k * length // n) for k in range(days)]
+def year_sessions(scenario: Scenario, year: int) -> list[date]:
+    """Return the days of the year's sessions, from the scenario's start on (see above)."""
+    calendar = scenario.calendar
+    opening = max(date(year, 1, 1), calendar.start)
+    last = date(year, 12, 31)
+    if calendar.business_days:
+        codes = [item.regime.trading.holidays for item in scenario.registries]
+        days = business_days.business_days(codes, opening, last)
+    else:
+        days = [opening + timedelta(days=k) for k in range((last - opening).days + 1)]
+    return business_days.session_days(days, calendar.trading_days_per_year)
 
 
 def year_entries(
     scenario: Scenario,
     year: int,
     index: int,
-    days: int,
+    sessions: Sequence[date],
+    rounds_before: int,
     auction_days: Mapping[str, set[int]],
 ) -> list[Entry]:
-    """Return a year's events: open, sessions with their auctions, month ends, close."""
+    """Return a year's events: open, sessions with their auctions, month ends, close.
+
+    `sessions` are the days the run trades in the year; round numbers run on from the
+    `rounds_before` sessions of the earlier years.
+    """
     start = max(date(year, 1, 1), scenario.calendar.start)
     entries: list[Entry] = [
         (datetime.combine(start, time(0), tzinfo=UTC), Phase.YEAR_OPEN, YearOpened(year, index))
     ]
-    moments = session_moments(scenario, year, days)
+    moments = [datetime.combine(day, time(SESSION_HOUR), tzinfo=UTC) for day in sessions]
     for number, moment in enumerate(moments, start=1):
-        round_number = index * days + number
+        round_number = rounds_before + number
         due = tuple(sorted(code for code, numbers in auction_days.items() if number in numbers))
         if due:
             entries.append((moment, Phase.AUCTION, AuctionsDue(year, number, due)))
@@ -116,6 +131,6 @@ __all__ = [
     "SESSION_HOUR",
     "deadline_entries",
     "link_entries",
-    "session_moments",
     "year_entries",
+    "year_sessions",
 ]

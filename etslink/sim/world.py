@@ -273,11 +273,13 @@ def unit_catalogue(
     assert len(catalogue) == len(regimes), "two regimes allocate the same allowance type"
     for regime in regimes:
         for code in sorted(regime.surrender.eligible_unit_types - set(catalogue)):
-            catalogue[code] = UnitType(code, UnitKind.OFFSET_CREDIT, regime.registry_code)
-            notes.append(
-                f"{code}: eligible in {regime.name}, origin not named by the preset; "
-                f"kept domestic as an offset credit of {regime.registry_code}"
-            )
+            origin = regime.surrender.origin_of_type(code, regime.registry_code)
+            catalogue[code] = UnitType(code, UnitKind.OFFSET_CREDIT, origin)
+            if origin == regime.registry_code:
+                notes.append(
+                    f"{code}: eligible in {regime.name}, origin not named by the preset; "
+                    f"kept domestic as an offset credit of {regime.registry_code}"
+                )
     for link in links:
         for code in sorted(link.unit_types - set(catalogue)):
             notes.append(

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from fractions import Fraction
 
 from compliance.regime import QuantitativeLimit, Regime, UnitOrigin
 from etslink.sim.world import linked_valuation
 from gateway.links import Link
 from registry import UnitKind, UnitType
-from registry.formatting import percent
+from registry.formatting import percent, share_over_cap
 from registry.units import UnitBlock
 
 
@@ -117,8 +116,12 @@ def surrender_cap_breach(
         if used_t > limit.share * obligation_t:
             return (
                 f"{entity_id} surrendered {used_t:,} t under the {limit.name} limit for period "
-                f"{period}: {percent(Fraction(used_t, max(obligation_t, 1)))} of its obligation "
-                f"{obligation_t:,} t, over the cap {percent(limit.share)}"
+                f"{period}: "
+                + (
+                    share_over_cap(used_t, obligation_t, limit.share)
+                    if obligation_t
+                    else "against an obligation of 0 t"
+                )
             )
     for link in links:
         if link.entity_share_cap is None or code not in link.parties:

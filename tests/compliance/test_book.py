@@ -13,6 +13,7 @@ from compliance.calendar import Calendar, DeadlineKind, DeadlineRule, Phase
 from compliance.errors import ComplianceCode, ComplianceError
 from compliance.gases import Gas
 from compliance.mrv import EmissionsReport, MonitoringPlan, Verifier, sign_verification
+from compliance.presets import load_preset
 from compliance.regime import (
     AllocationMethod,
     AllocationRule,
@@ -74,6 +75,14 @@ KOREA = Regime(
     estimate=ConservativeEstimate(EstimateRule.LAST_VERIFIED_PLUS_UPLIFT, 1, Fraction(1, 10)),
     allowance_unit_type="KAU",
 )
+KOREA_UNITS = (
+    UnitType("KAU", UnitKind.ALLOWANCE, "KR"),
+    UnitType("KOC", UnitKind.OFFSET_CREDIT, "KR"),
+)
+CALIFORNIA_UNITS = (
+    UnitType("CCA", UnitKind.ALLOWANCE, "CA"),
+    UnitType("ARBOC", UnitKind.OFFSET_CREDIT, "CA"),
+)
 # EU: EUR 100/t and the missing allowances still owed (DEHSt).
 EU_PENALTY = PenaltyRule(PenaltyKind.FIXED_PER_TONNE, make_good=True, fixed_per_t_minor=10_000)
 
@@ -85,18 +94,17 @@ def co2_report(entity_id: str, year: int, tonnes: int, version: int = 1) -> Emis
 class World:
     """A Korean registry with two covered companies, a verifier and the book."""
 
-    def __init__(self, regime: Regime = KOREA) -> None:
+    def __init__(
+        self, regime: Regime = KOREA, unit_types: tuple[UnitType, ...] = KOREA_UNITS
+    ) -> None:
         self.clock = SimulatedClock(datetime(2015, 1, 1, tzinfo=UTC))
         self.registry = Registry.create(
             "sqlite://",
-            "KR",
-            "Korea",
+            regime.registry_code,
+            regime.name,
             SigningKey.generate(),
             self.clock,
-            [
-                UnitType("KAU", UnitKind.ALLOWANCE, "KR"),
-                UnitType("KOC", UnitKind.OFFSET_CREDIT, "KR"),
-            ],
+            list(unit_types),
         )
         for label in ("steel", "power"):
             self.registry.open_account(AccountKind.COMPLIANCE, label.title(), label)
@@ -206,6 +214,77 @@ def test_surrender_after_the_deadline_is_refused_and_changes_nothing() -> None:
         world.book.surrender("steel", 2015, [SurrenderRequest("KAU", 10)])
     assert caught.value.code is ComplianceCode.SURRENDER_AFTER_DEADLINE
     assert world.registry.ledger.state_digest() == before
+
+
+def test_no_surrender_into_a_period_settled_ahead_of_the_registry_clock() -> None:
+    # Korea: surrender by 30 June of the following year (DOMAIN.md, Korea [V]).
+    # `advance(now)` settles 2015 at 1 July 2016 while the registry clock reads
+    # 1 June; the outcome (1,000 t short, fined) is the last word on 2015.
+    world = World()
+    world.book.allocate(2015, {"steel": 1_000})
+    world.at(2016, 2, 1)
+    world.report_and_verify("steel", 2015, 1_000)
+    world.report_and_verify("power", 2015, 0)
+    world.at(2016, 6, 1)
+    world.book.set_average_price(2015, 12_000)
+    (steel, _) = world.book.advance(datetime(2016, 7, 1, tzinfo=UTC))
+    assert (steel.entity_id, steel.shortfall_t) == ("steel", 1_000)
+    before = world.registry.ledger.state_digest()
+    with pytest.raises(ComplianceError) as caught:
+        world.book.surrender("steel", 2015, [SurrenderRequest("KAU", 1_000)])
+    assert caught.value.code is ComplianceCode.PERIOD_SETTLED
+    assert "period 2015 was settled at its surrender deadline 2016-06-30 00:00 UTC" in (
+        caught.value.message
+    )
+    assert world.registry.ledger.state_digest() == before
+    assert world.book.surrendered_value("steel", 2015) == 0
+
+
+def california_world_short_4_000_t_untimely() -> World:
+    """A California book whose 'steel' was 1,000 t short for 2015, verified 100,000 t for 2016."""
+    world = World(load_preset("california"), CALIFORNIA_UNITS)
+    world.book.allocate(2015, {"steel": 9_000})
+    world.at(2016, 3, 1)
+    world.report_and_verify("steel", 2015, 10_000)
+    world.report_and_verify("power", 2015, 0)
+    world.at(2016, 10, 1)
+    world.book.surrender("steel", 2015, [SurrenderRequest("CCA", 9_000)])
+    world.at(2016, 11, 2)
+    steel = next(o for o in world.book.advance() if o.entity_id == "steel")
+    assert (steel.penalty.added_obligation_t, steel.penalty.allowances_min_t) == (4_000, 3_000)
+    world.book.allocate(2016, {"steel": 100_000})
+    world.registry.issue("ARBOC", 2016, 5_000, project_id="CAFR-1")
+    issuance = world.registry.ledger.singleton(AccountKind.ISSUANCE).account_id
+    world.registry.allocate(issuance, "steel", "ARBOC", 5_000)
+    world.at(2017, 3, 1)
+    world.report_and_verify("steel", 2016, 100_000)
+    world.report_and_verify("power", 2016, 0)
+    world.at(2017, 6, 1)
+    return world
+
+
+def test_california_untimely_obligation_refuses_offsets_over_a_quarter_17_ccr_95857() -> None:
+    # 17 CCR §95857 [V] (DOMAIN.md, California/Québec): 4 x the 1,000 t short =
+    # 4,000 t, at least 3/4 (3,000 t) in allowances, so at most 1,000 t offsets.
+    # The 8% offset limit alone would allow 8,320 t of the 104,000 t obligation.
+    world = california_world_short_4_000_t_untimely()
+    before = world.registry.ledger.state_digest()
+    with pytest.raises(ComplianceError) as caught:
+        world.book.surrender("steel", 2016, [SurrenderRequest("ARBOC", 1_001)])
+    assert caught.value.code is ComplianceCode.UNTIMELY_SURRENDER_ALLOWANCES_SHORT
+    assert "obligation of 4,000 t from period 2015 must be at least 3,000 t of allowances" in (
+        caught.value.message
+    )
+    assert "1,001 t of other units in it, over the 1,000 t allowed" in caught.value.message
+    assert world.registry.ledger.state_digest() == before
+    world.book.surrender("steel", 2016, [SurrenderRequest("ARBOC", 1_000)])
+
+
+def test_california_untimely_obligation_takes_offsets_after_three_quarters_in_allowances() -> None:
+    world = california_world_short_4_000_t_untimely()
+    world.book.surrender("steel", 2016, [SurrenderRequest("CCA", 3_000)])
+    world.book.surrender("steel", 2016, [SurrenderRequest("ARBOC", 1_001)])
+    assert world.book.surrendered_value("steel", 2016) == 4_001
 
 
 def test_surrender_over_the_offset_cap_moves_nothing_not_even_the_allowances() -> None:

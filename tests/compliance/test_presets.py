@@ -326,6 +326,25 @@ def test_quebec_surrenders_1_november_8pm_after_3_year_periods_q2_r46_1_s21() ->
     assert quebec.penalty.obligation_multiple == 4 and not quebec.penalty.make_good
 
 
+def test_australia_surrenders_1_february_after_the_31_october_report_clean_energy_act_2011() -> (
+    None
+):
+    # Clean Energy Act 2011 / NGER [U, not read]: the report for the financial year
+    # from 1 July 2015 is due 31 October 2016, its surrender 1 February 2017.
+    australia = load_preset("australia")
+    report = australia.calendar.deadline(DeadlineKind.REPORT_DUE, 2015)
+    assert report is not None
+    assert report.due == datetime(2016, 10, 31, 12, 59, tzinfo=UTC)  # 23:59 AEDT
+    assert _surrender_due(australia, 2015) == datetime(2017, 2, 1, 12, 59, tzinfo=UTC)
+
+
+def test_australias_kyoto_units_come_from_the_kyoto_registries_a21() -> None:
+    # A21 [V]: Kyoto units count in the 50% international cap and the 12.5% sub-cap.
+    australia = load_preset("australia")
+    assert australia.surrender.origin_of_type("AUK", "AU") == "UN"
+    assert australia.surrender.origin_of_type("AUA", "AU") == "AU"
+
+
 # ---------------------------------------------------------------- loader errors
 
 
@@ -390,6 +409,17 @@ def test_overlapping_deadline_rules_of_one_kind_are_refused(tmp_path: Path) -> N
     error = _error(_variant(tmp_path, "last_period = 2017\n", ""))
     assert error.key == "calendar.deadlines"
     assert "overlap" in error.message
+
+
+def test_an_unknown_holiday_calendar_is_refused(tmp_path: Path) -> None:
+    error = _error(_variant(tmp_path, 'holidays = "KR"', 'holidays = "KR-XX"'))
+    assert error.key == "trading.holidays"
+    assert "no subdivision 'XX' of KR" in error.message
+
+
+def test_auction_months_out_of_order_are_refused(tmp_path: Path) -> None:
+    error = _error(_variant(tmp_path, "auction_months = [1, 2, 3,", "auction_months = [2, 1, 3,"))
+    assert error.key == "trading.auction_months"
 
 
 def test_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
@@ -469,7 +499,8 @@ def test_cli_shows_one_preset_with_its_unverified_values() -> None:
     result = _run("jurisdictions", "show", "korea")
     assert result.exit_code == 0, result.output
     output = result.output
-    assert "Unverified values (11)" in output
+    assert "Unverified values (12)" in output
+    assert "stability.auction_reserve" in output  # Korea's monthly auction floor [U]
     assert "surrender.limits.offsets-phase-3" in output
     assert "2016-06-30 14:59" in output  # the first surrender deadline, in UTC
 
@@ -487,3 +518,28 @@ def test_every_presets_penalty_can_be_assessed_at_a_deadline(key: str) -> None:
     rule = load_preset(key).penalty
     assessment = assess_penalty(rule, 10, 1_000)
     assert assessment.shortfall_t == 10
+
+
+def test_a_surrender_deadline_before_its_report_deadline_is_refused_naming_both(
+    tmp_path: Path,
+) -> None:
+    # The order australia.toml had: surrender 1 February before the 31 October report.
+    text = (presets.PRESETS_DIR / "australia.toml").read_text(encoding="utf-8")
+    old = 'kind = "surrender_due"\nyears_after = 2\n'
+    assert text.count(old) == 1
+    path = tmp_path / "australia.toml"
+    path.write_text(text.replace(old, 'kind = "surrender_due"\nyears_after = 1\n'), "utf-8")
+    error = _error(path)
+    assert error.key == "calendar.deadlines"
+    assert (
+        "the surrender deadline for period 2015 (01 February 2016 23:59 Australia/Sydney) is "
+        "not after its report deadline (31 October 2016 23:59 Australia/Sydney)"
+    ) in str(error)
+
+
+def test_a_unit_origin_for_a_type_that_is_not_eligible_is_refused(tmp_path: Path) -> None:
+    path = _variant(
+        tmp_path, "borrowing_share_max = ", 'unit_origins = { CER = "UN" }\nborrowing_share_max = '
+    )
+    error = _error(path)
+    assert error.key == "surrender.unit_origins.CER"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from fractions import Fraction
 
 import pytest
@@ -17,6 +18,7 @@ from compliance.stability import (
     korea_trigger_month,
     price_ceiling_minor,
     price_floor_minor,
+    recent_market_reserve_minor,
 )
 
 # WCI: auction reserve price $10 in 2012 rising 5% + inflation a year (Québec MELCCFP);
@@ -284,3 +286,50 @@ def test_korea_trigger_agrees_with_the_naive_reference(
         trigger_lookback_years=lookback_years,
     )
     assert korea_trigger_month(rules, prices) == _naive_trigger_month(rules, prices)
+
+
+# ---------------------------------------------------------------- Korea's auction floor
+
+
+def test_korea_auction_floor_averages_three_months_last_month_and_the_last_three_days() -> None:
+    """ICAP news 553 (1 June 2018) [P]: floor = (3-month mean + last month's mean + the
+    previous 3 days' mean) / 3. Prices: 20,000 won for 61 days, then 26,000 for 27 days,
+    then 29,000 for 3 days, the last on the day before the auction.
+
+    3 months (91 days): (61 x 20,000 + 27 x 26,000 + 3 x 29,000) / 91 = 2,009,000 / 91;
+    last month (30 days): (27 x 26,000 + 3 x 29,000) / 30 = 26,300;
+    last 3 days: 29,000. Floor = (22,076.92... + 26,300 + 29,000) / 3 = 25,792.3 -> 25,792.
+    """
+    auction = date(2019, 4, 1)
+    prices = [
+        (auction - timedelta(days=back), 20_000 if back > 30 else 26_000 if back > 3 else 29_000)
+        for back in range(91, 0, -1)
+    ]
+    assert recent_market_reserve_minor(prices, auction) == 25_792
+
+
+def test_korea_auction_floor_ignores_prices_on_or_after_the_auction_day_and_needs_one() -> None:
+    auction = date(2019, 4, 1)
+    assert recent_market_reserve_minor([(auction, 30_000)], auction) is None
+    stale = [(auction - timedelta(days=120), 30_000)]
+    assert recent_market_reserve_minor(stale, auction) is None  # nothing in 3 months
+    lone = [(auction - timedelta(days=60), 24_000)]
+    assert recent_market_reserve_minor(lone, auction) == 24_000  # every mean is the one price
+
+
+@given(
+    st.lists(st.integers(1, 10**6), min_size=1, max_size=120),
+    st.integers(0, 30),
+)
+def test_korea_auction_floor_lies_within_the_recent_prices(prices: list[int], gap: int) -> None:
+    auction = date(2020, 6, 1)
+    dated = [
+        (auction - timedelta(days=gap + len(prices) - index), price)
+        for index, price in enumerate(prices)
+    ]
+    recent = [price for day, price in dated if (auction - day).days <= 91]
+    floor = recent_market_reserve_minor(dated, auction)
+    if not recent:
+        assert floor is None
+    else:
+        assert floor is not None and min(recent) <= floor <= max(recent)

@@ -114,7 +114,25 @@ def test_korea_phase2_offsets_over_10_percent_are_refused_icap_news_530() -> Non
         prior=[block("KCU", 900)],
         new=[block("KCU", 101, start=901)],
     )
-    assert "offsets share 10.01% exceeds the cap 10%, was 1,001 t of 10,000 t" in error.message
+    assert "1,001 t of 10,000 t is 10.01%, over the cap of 10% (1,000 t)" in error.message
+
+
+def test_one_tonne_over_a_10_percent_cap_shows_shares_that_differ_icap_news_530() -> None:
+    # Korea phase 2: offsets <= 10% of the obligation (ICAP news 530); a share
+    # rounded to two places would read "10% exceeds the cap 10%".
+    error = refused(
+        ComplianceCode.QUANTITATIVE_LIMIT_EXCEEDED,
+        regime=korea_phase2(),
+        period=2019,
+        obligation_t=1_000_000,
+        unit_types=UNIT_TYPES,
+        prior=[],
+        new=[block("KCU", 100_001)],
+    )
+    assert error.message == (
+        "offsets limit: 100,001 t of 1,000,000 t is 10.0001%, over the cap of 10% "
+        "(100,000 t), for period 2019"
+    )
 
 
 def test_korea_phase2_international_offsets_over_5_percent_are_refused_icap_news_530() -> None:

@@ -60,7 +60,7 @@ def test_shipped_korea_session_runs_every_step_as_written_and_settles_2015(
 ) -> None:
     result = _run("compliance", "session", str(FIXTURE), "--db", store)
     assert result.exit_code == 0, result.output
-    for code in ("refused 9204", "refused 9205", "refused 9207", "refused 9211", "refused 9208"):
+    for code in ("refused 9204", "refused 9205", "refused 9207", "refused 9211", "refused 9220"):
         assert code in result.output
     assert "compliant" in _row(result.output, "steel", "2015", "20,350,000")
     assert "compliant" in _row(result.output, "petrochem", "2015", "11,400,000 (estimated)")

@@ -132,6 +132,15 @@ def test_the_band_is_two_percent_plus_carrying_through_the_longest_window_wait()
     )
 
 
+def test_the_band_adds_half_of_each_books_closing_spread_to_cross() -> None:
+    """An arbitrageur buys at one book's ask and sells at the other's bid: a gap inside half
+    of each spread leaves it nothing (docs/market.md, "Crossing the books")."""
+    (link,) = load_links("fixtures/links/eu-switzerland.toml")
+    price = Fraction(3_000)
+    without = band_minor(link, 2023, price, Fraction(3, 100))
+    assert band_minor(link, 2023, price, Fraction(3, 100), Fraction(45)) == without + 45
+
+
 def test_a_standalone_run_reports_each_registry_and_no_links(tmp_path: Path) -> None:
     run_scenario(load_scenario(KAZAKHSTAN), tmp_path, years=1, days=10)
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import csv
 import shutil
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-from compliance.stability import MonthlyPrice, StabilityEventKind, price_floor_minor
+from compliance.business_days import is_business_day
+from compliance.stability import (
+    MonthlyPrice,
+    StabilityEventKind,
+    price_floor_minor,
+    recent_market_reserve_minor,
+)
 from etslink.scenario import ScenarioRegistry, load_scenario
 from etslink.sim.agents.government import Government
 from etslink.sim.kernel import YearOpened
 from etslink.sim.run import RunResult, Simulation, run_scenario
+from etslink.sim.timeline import year_sessions
 from etslink.sim.world import Holder
 from exchange.book import Instrument
 
@@ -30,9 +38,7 @@ EU_SWITZERLAND = Path("fixtures/scenarios/eu-switzerland.toml")
 
 @pytest.fixture(scope="module")
 def wci(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    return run_scenario(
-        load_scenario(CALIFORNIA_QUEBEC), tmp_path_factory.mktemp("wci"), years=1, days=12
-    )
+    return run_scenario(load_scenario(CALIFORNIA_QUEBEC), tmp_path_factory.mktemp("wci"), years=1)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -46,10 +52,22 @@ def _government(registry: ScenarioRegistry, lot_t: int = 1) -> Government:
     return Government(registry, Holder("gov", registry.code, "acct"), instrument)
 
 
-def test_auctions_are_held_mid_period_on_evenly_spaced_trading_days() -> None:
-    ca = load_scenario(CALIFORNIA_QUEBEC).registry("CA")
-    assert _government(ca).auction_days(12) == {2, 5, 8, 11}  # four, quarterly
-    assert _government(ca).auction_days(2) == {1, 2}  # never more auctions than days
+def test_wci_auctions_are_held_mid_month_in_february_may_august_and_november() -> None:
+    scenario = load_scenario(CALIFORNIA_QUEBEC)
+    sessions = year_sessions(scenario, 2018)
+    days = sorted(
+        sessions[n - 1] for n in _government(scenario.registry("CA")).auction_days(sessions)
+    )
+    assert [day.month for day in days] == [2, 5, 8, 11]  # quarterly joint auctions (CARB)
+    assert _government(scenario.registry("CA")).auction_days(sessions[:2]) == set()  # January
+
+
+def test_no_wci_auction_falls_on_saturday_12_may_2018(wci: RunResult) -> None:
+    days = {row["day"] for row in _rows(wci.out_dir / "auctions.csv")}
+    assert "2018-05-12" not in days  # where evenly spaced calendar days put one
+    for day in days:
+        for code in ("US-CA", "CA-QC", "CA-ON"):
+            assert is_business_day(code, date.fromisoformat(day)), (day, code)
 
 
 def test_korea_auctions_the_presets_ten_percent_in_phase_three() -> None:
@@ -57,6 +75,29 @@ def test_korea_auctions_the_presets_ten_percent_in_phase_three() -> None:
     government = _government(kr)
     assert kr.auctions is not None and kr.auctions.share is None  # the preset decides
     assert government.auction_share(2021) == Fraction(1, 10)  # >= 10% in phase 3 (preset)
+
+
+def test_korean_auctions_take_their_reserve_from_recent_market_prices_never_one_won(
+    tmp_path: Path,
+) -> None:
+    """Korea's auction floor: (3-month mean + last month's mean + last 3 days' mean) / 3 of
+    market prices (ICAP news 553, 2018 [P]; preset korea.toml). The run used to auction
+    at a reserve of KRW 1 (389,500 t cleared at KRW 1/t on 2022-08-15)."""
+    result = run_scenario(load_scenario(NORTHEAST_ASIA), tmp_path / "out", years=1, days=40)
+    korean = [row for row in _rows(result.out_dir / "auctions.csv") if row["registry"] == "KR"]
+    assert korean, "the year held Korean auctions"
+    settlements = [
+        (date.fromisoformat(row["day"]), int(row["settle_minor"]))
+        for row in _rows(result.out_dir / "settlements.csv")
+        if row["instrument"] == "KAU" and row["settle_minor"]
+    ]
+    for row in korean:
+        day = date.fromisoformat(row["day"])
+        assert int(row["reserve_price_minor"]) == recent_market_reserve_minor(settlements, day)
+        assert int(row["reserve_price_minor"]) > 1_000
+        assert int(row["sold_t"]) == 0 or (
+            int(row["clearing_price_minor"]) >= int(row["reserve_price_minor"])
+        )
 
 
 def test_wci_auctions_clear_at_or_above_the_escalated_reserve_price(wci: RunResult) -> None:

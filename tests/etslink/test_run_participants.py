@@ -8,17 +8,21 @@ with 2,000 EUAs and EUR 100,000 (10,000,000 cents).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from compliance.business_days import is_business_day
 from etslink.cli import cli
 from etslink.cli.support import EXIT_USAGE
 from etslink.scenario import load_scenario
 from etslink.sim.run import Prompt, run_scenario
+from etslink.sim.timeline import year_sessions
 
 CLASSROOM = Path("fixtures/scenarios/classroom.toml")
 START_CASH_MINOR = 10_000_000
@@ -124,3 +128,22 @@ def test_a_schedule_naming_an_unlisted_instrument_stops_the_cli_with_its_line(
     assert outcome.exit_code == EXIT_USAGE, outcome.output
     assert "classroom-orders.csv" in outcome.output and "KAU" in outcome.output
     assert not (tmp_path / "out").exists()  # refused before the run: nothing written
+
+
+def test_no_classroom_round_falls_on_sunday_19_january_2020(tmp_path: Path) -> None:
+    _run(tmp_path, [])
+    with (tmp_path / "settlements.csv").open(encoding="utf-8") as handle:
+        rounds = sorted({date.fromisoformat(row["day"]) for row in csv.DictReader(handle)})
+    assert len(rounds) == 6
+    assert date(2020, 1, 19) not in rounds  # where evenly spaced calendar days put round 2
+    assert rounds[1] == date(2020, 1, 20)  # the Monday after
+    for day in rounds:  # business days on both venues: TARGET2 (EU) and Switzerland
+        assert is_business_day("ECB", day) and is_business_day("CH", day), day
+
+
+def test_a_scenario_can_put_its_rounds_on_evenly_spaced_calendar_days() -> None:
+    scenario = load_scenario(CLASSROOM)
+    calendar = dataclasses.replace(scenario.calendar, business_days=False)
+    every_day = year_sessions(dataclasses.replace(scenario, calendar=calendar), 2020)
+    assert every_day[:2] == [date(2020, 1, 1), date(2020, 1, 19)]  # 366 days / 20 rounds
+    assert len(every_day) == 20

@@ -14,7 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from compliance.events import PeriodOutcome, Status
+from compliance.penalties import assess_penalty
+from etslink.cli import run as run_cli
+from etslink.reports.summary import _registry_summary, compliance_rows
 from etslink.scenario import load_scenario
+from etslink.sim.record import FirmYear, RunRecord
 from etslink.sim.run import RunResult, run_scenario
 from exchange.market import TradeStatus
 
@@ -80,3 +85,68 @@ def test_a_standalone_run_has_no_links_and_no_transfers(tmp_path: Path) -> None:
     )
     assert result.summary["links"] == {}
     assert _rows(tmp_path / "transfers.csv") == []
+
+
+def _quebec_record_2018_to_2020() -> RunRecord:
+    """A run's record with Québec's 2018-2020 period settled for two entities."""
+    # Québec: three-year compliance periods (MELCCFP; fixtures/jurisdictions/quebec.toml).
+    scenario = load_scenario("fixtures/scenarios/california-quebec-ontario.toml")
+    none = assess_penalty(scenario.registry("QC").regime.penalty, 0, None)
+    short = assess_penalty(scenario.registry("QC").regime.penalty, 100, None)
+    outcomes = (
+        PeriodOutcome(
+            "qc-a", 2018, 3_000, False, 0, 3_000, Fraction(3_000), 0, Status.COMPLIANT, none
+        ),
+        PeriodOutcome(
+            "qc-b", 2018, 900, False, 0, 900, Fraction(800), 100, Status.SHORTFALL, short
+        ),
+    )
+    firm_years = tuple(
+        FirmYear("qc-a", "QC", year, 1_000, 1_000, 0, Fraction(0), 1_000, 0, "")
+        for year in (2018, 2019, 2020)
+    )
+    return RunRecord(
+        scenario,
+        3,
+        250,
+        False,
+        {},
+        (),
+        (),
+        (),
+        (),
+        firm_years,
+        (),
+        (),
+        {"QC": outcomes},
+        (),
+        {},
+        {},
+        {},
+        (),
+        (),
+        0,
+    )
+
+
+def test_a_three_year_period_is_reported_once_in_its_last_year_not_as_0_of_0() -> None:
+    record = _quebec_record_2018_to_2020()
+    years = _registry_summary(record, "QC")["years"]
+    assert [years[year]["period"] for year in ("2018", "2019", "2020")] == [
+        None,
+        None,
+        "2018-2020",
+    ]
+    last = years["2020"]
+    assert (last["entities"], last["compliant_entities"]) == (2, 1)
+    assert (last["obligation_t"], last["period_surrendered"], last["shortfall_t"]) == (
+        3_900,
+        "3800",
+        100,
+    )
+    assert [run_cli._period_cells(years[year])[2:] for year in ("2018", "2020")] == [
+        ("", "", "", "–", ""),
+        ("2018-2020", "3,900", "3,800", "1/2", "0"),
+    ]
+    rows = compliance_rows(record)
+    assert [(row[2], row[3]) for row in rows] == [(2018, 2020), (2018, 2020)]

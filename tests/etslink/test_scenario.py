@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from compliance.errors import ComplianceCode, ComplianceError
 from compliance.presets import load_preset
 from compliance.regime import PenaltyKind, UnitOrigin
+from compliance.surrender_rules import assess_surrender
 from etslink.economics import LinearMac, PiecewiseMac
 from etslink.scenario import (
     AuctionPlan,
@@ -25,9 +27,10 @@ from etslink.scenario import (
     load_scenario,
     with_link_caps,
 )
+from etslink.sim.world import linked_valuation, unit_catalogue
 from gateway.links import LinkState, load_links
 from registry.config_reader import ConfigError
-from registry.units import UnitKind
+from registry.units import UnitBlock, UnitKind, UnitType
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "fixtures" / "scenarios"
@@ -497,6 +500,12 @@ BROKEN = [
         "agents[2].registry",
     ),
     ("calendar start not a date", "start = 2021-01-01", 'start = "2021"', "calendar.start"),
+    (
+        "business days not a boolean",
+        "trading_days_per_year = 10",
+        'trading_days_per_year = 10\nbusiness_days = "no"',
+        "calendar.business_days",
+    ),
 ]
 
 
@@ -580,3 +589,70 @@ def test_a_links_per_entity_cap_becomes_a_surrender_limit_of_the_importing_regim
     assert with_link_caps(australia, [link]) == australia  # its own 50% cap is as tight
     eu = load_preset("eu")
     assert with_link_caps(eu, [link]) == eu  # nothing comes into the EU over a one-way link
+
+
+def _australian_surrender(
+    catalogue: dict[str, UnitType], eua_t: int, kyoto_t: int, obligation_t: int
+) -> list[UnitBlock]:
+    """Blocks of EUAs, Kyoto units and the rest in AUAs, as the run's catalogue types them."""
+    blocks = []
+    for code, quantity in (
+        ("EUA", eua_t),
+        ("AUK", kyoto_t),
+        ("AUA", obligation_t - eua_t - kyoto_t),
+    ):
+        if not quantity:
+            continue
+        unit_type = catalogue[code]
+        project = "" if unit_type.kind is UnitKind.ALLOWANCE else "CDM-1"
+        blocks.append(UnitBlock(unit_type.origin, code, 2016, 1, quantity, project))
+    return blocks
+
+
+def test_australia_eu_kyoto_units_count_in_the_50_and_the_12_5_percent_caps_a21() -> None:
+    # Reference A21 [V]: international units <= 50% of liability, Kyoto units
+    # <= 12.5%. 45% EUAs + 10% Kyoto units is 55% international: refused.
+    scenario = load_scenario(SCENARIOS / "australia-eu-interim.toml")
+    catalogue = unit_catalogue(
+        [registry.regime for registry in scenario.registries], scenario.links, []
+    )
+    assert catalogue["AUK"].origin == "UN"
+    australia = scenario.registry("AU").regime
+    valuation = linked_valuation(australia, scenario.links)
+    with pytest.raises(ComplianceError) as caught:
+        assess_surrender(
+            australia,
+            2016,
+            1_000_000,
+            catalogue,
+            [],
+            _australian_surrender(catalogue, 450_000, 100_000, 1_000_000),
+            valuation,
+        )
+    assert caught.value.code is ComplianceCode.QUANTITATIVE_LIMIT_EXCEEDED
+    assert "550,000 t of 1,000,000 t is 55%, over the cap of 50% (500,000 t)" in (
+        caught.value.message
+    )
+    accepted = assess_surrender(
+        australia,
+        2016,
+        1_000_000,
+        catalogue,
+        [],
+        _australian_surrender(catalogue, 450_000, 50_000, 1_000_000),
+        valuation,
+    )
+    assert {use.limit.name: use.used_t for use in accepted.limits}["kyoto"] == 50_000
+    with pytest.raises(ComplianceError) as caught:
+        assess_surrender(
+            australia,
+            2016,
+            1_000_000,
+            catalogue,
+            [],
+            _australian_surrender(catalogue, 0, 125_001, 1_000_000),
+            valuation,
+        )
+    assert "kyoto limit: 125,001 t of 1,000,000 t is 12.5001%, over the cap of 12.5%" in (
+        caught.value.message
+    )

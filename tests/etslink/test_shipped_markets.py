@@ -11,21 +11,28 @@
   seller could get by banking the unit to a known floor, discounted at the scenario's
   interest rate (etslink/sim/valuation.py, `bank_value_minor`).
 - Dealers bring EU allowances to the Swiss venue over the link, through the gateway.
+- No session, trade or auction falls on a Saturday, a Sunday or a public holiday of its
+  jurisdiction (`compliance.business_days`; the holiday calendars are the presets'
+  `[trading] holidays`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from etslink.scenario import load_scenario
-from etslink.sim.run import RunResult, run_scenario
+from compliance.business_days import is_business_day
+from etslink.scenario import Scenario, load_scenario
+from etslink.sim.participants import Prompt
+from etslink.sim.run import RunResult, Simulation, run_scenario
 from etslink.sim.valuation import bank_value_minor
 
 SCENARIOS = Path("fixtures/scenarios")
 LINKED = ("eu-switzerland", "california-quebec-ontario", "australia-eu-interim", "northeast-asia")
+SHIPPED = sorted(SCENARIOS.glob("*.toml"))
 TRADED_SHARE_MIN = 0.4  # of sessions, per book; most books trade on far more
 
 
@@ -107,3 +114,44 @@ def test_dealers_bring_eu_allowances_to_the_swiss_venue_over_the_link(
     assert carried, "no dealer moved EUAs over the link"
     sold = [t for t in record.trades if t.instrument == "EUA@CH" and t.seller.startswith("dealer-")]
     assert sold, "no dealer sold EUAs on the Swiss venue"
+
+
+def _holidays(scenario: Scenario, code: str) -> str:
+    return scenario.registry(code).regime.trading.holidays
+
+
+def _no_one_at_the_prompt(prompt: str) -> str:
+    raise EOFError
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[path.stem for path in SHIPPED])
+def test_no_session_or_auction_is_scheduled_on_a_weekend_or_a_public_holiday(path: Path) -> None:
+    scenario = load_scenario(path)
+    run = Simulation(scenario, None, None, prompt=Prompt(_no_one_at_the_prompt, print))
+    calendars = {item.code: item.regime.trading.holidays for item in scenario.registries}
+    for year, sessions in run.sessions.items():
+        assert sessions, f"{path.stem}: no session in {year}"
+        for day in sessions:
+            closed = [
+                code for code, holidays in calendars.items() if not is_business_day(holidays, day)
+            ]
+            assert not closed, f"{path.stem}: a session on {day:%A %d %B %Y}, closed in {closed}"
+        for code, government in run.governments.items():
+            for number in government.auction_days(sessions):
+                day = sessions[number - 1]
+                assert is_business_day(calendars[code], day), f"{code} auctions on {day}"
+
+
+@pytest.mark.parametrize("name", LINKED)
+def test_no_trade_settlement_or_auction_falls_on_a_weekend_or_a_public_holiday(
+    runs: dict[str, RunResult], name: str
+) -> None:
+    record = runs[name].record
+    scenario = record.scenario
+    dated = [(row.day, record.books[row.instrument].registry) for row in record.trades]
+    dated += [(row.day, record.books[row.instrument].registry) for row in record.settlements]
+    dated += [(row.day, row.registry) for row in record.auctions]
+    assert dated
+    for day, code in dated:
+        when = date.fromisoformat(day)
+        assert is_business_day(_holidays(scenario, code), when), f"{code} on {when:%A %d %B %Y}"

@@ -247,7 +247,7 @@ def test_surrendering_ccers_over_shenzhens_ten_percent_breaks_the_cap() -> None:
 
     assert breach(100, 1_000) is None
     found = breach(101, 1_000)
-    assert found is not None and "over the cap 10%" in found
+    assert found is not None and "over the cap of 10% (100 t)" in found
     unknown = breach(1, None)
     assert unknown is not None and "before its obligation was known" in unknown
 

@@ -431,7 +431,10 @@ def test_au_entity_over_half_its_liability_in_euas_is_refused_9003() -> None:
     with pytest.raises(GatewayError) as error:
         link.check_entity_share(foreign_t=501, obligation_t=1_000)
     assert _code(error) == LinkCode.ENTITY_FOREIGN_UNIT_CAP
-    assert "foreign share 50.1% exceeds cap 50%, was 501 t of 1,000 t" in error.value.message
+    assert "501 t of 1,000 t is 50.1%, over the cap of 50% (500 t)" in error.value.message
+    with pytest.raises(GatewayError) as error:
+        link.check_entity_share(foreign_t=500_001, obligation_t=1_000_000)
+    assert "500,001 t of 1,000,000 t is 50.0001%, over the cap of 50%" in error.value.message
 
 
 def test_link_without_share_cap_accepts_any_share() -> None:

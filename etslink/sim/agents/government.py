@@ -5,14 +5,20 @@ reserve account in its registry. It
 
 - **auctions** `share` of each year's cap (`[registry.auctions]`, or the preset's
   `auction_share` for the year), in `per_year` sealed-bid uniform-price auctions
-  (`exchange.auction`), each in the middle of its share of the year's trading days. The
+  (`exchange.auction`) on sessions its regime's auction calendar offers
+  (`compliance.business_days.auction_sessions`: the WCI's February, May, August and
+  November, Korea's every month, the EU's up to twelve a month), each in the middle of
+  its share of them; a regime without an auction calendar offers every session. The
   year's volume is floor(free allocation × share / (1 − share)), so that auctioned /
   (free + auctioned) = share; it is issued (vintage = the year) into the government's
   account at the year's start and split evenly over the year's auctions, the remainder
   going to the last. The reserve price is the scenario's `reserve_price_minor`, else the
-  regime's price floor for the year (escalated; the WCI's auction reserve price), else 1
-  (no reserve). Unsold tonnes are offered again at later auctions, the next year's
-  included ("keep"), or cancelled ("cancel");
+  regime's: its price floor for the year (escalated; the WCI's auction reserve price), or
+  for Korea a floor from recent market prices
+  (`compliance.stability.recent_market_reserve_minor`; an auction with no market price in
+  the last three months to set it from waits, its volume kept for later), else 1 (no
+  reserve). Unsold tonnes are offered again at later auctions, the next year's included
+  ("keep"), or cancelled ("cancel");
 - holds a **reserve** (`[registry.reserve]`, issued at the run's start, vintage = the
   first year). Where the regime has a price ceiling, the government offers the reserve
   at the ceiling on every trading day (a day order, like everyone's): nobody pays more
@@ -34,10 +40,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 
-from compliance.regime import Regime
+from compliance.business_days import auction_sessions
+from compliance.regime import AuctionReserve, Regime
 from compliance.stability import (
     MonthlyPrice,
     StabilityEvent,
@@ -45,6 +52,7 @@ from compliance.stability import (
     evaluate_stability,
     price_ceiling_minor,
     price_floor_minor,
+    recent_market_reserve_minor,
 )
 from etslink.scenario import AuctionPlan, ScenarioRegistry
 from etslink.sim.record import AuctionRecord
@@ -107,13 +115,28 @@ class Government:
         rule = self.regime.allocation_rule(year)
         return Fraction(0) if rule is None else rule.auction_share
 
-    def auction_days(self, days: int) -> set[int]:
-        """Return the trading-day numbers (1-based) of the year's scheduled auctions."""
+    def auction_days(self, sessions: Sequence[date]) -> set[int]:
+        """Return the numbers (1-based) of the year's `sessions` that hold its auctions."""
         plan = self.plan
         if plan is None or self.instrument is None:
             return set()
-        count = min(plan.per_year, days)
-        return {1 + math.floor((2 * k + 1) * days / (2 * count)) for k in range(count)}
+        return auction_sessions(self.regime.trading, sessions, plan.per_year)
+
+    def auction_reserve_minor(self, on: date, prices: Sequence[tuple[date, int]]) -> int | None:
+        """Return the reserve price of an auction on `on`, given the market's daily prices
+        so far; None when the regime sets it from a market that has no recent price."""
+        plan = self.plan
+        if plan is not None and plan.reserve_price_minor is not None:
+            return plan.reserve_price_minor
+        if self.regime.stability.auction_reserve is AuctionReserve.RECENT_MARKET:
+            return recent_market_reserve_minor(prices, on)
+        return self.reserve_price_minor(on.year)
+
+    def year_reserve_minor(self, year: int) -> int:
+        """Return the lowest reserve price the year's auctions applied, else the year's
+        fixed one (what the benchmark offers the auctioned volume at)."""
+        applied = [r.reserve_price_minor for r in self.records if r.day.startswith(f"{year}-")]
+        return min(applied, default=self.reserve_price_minor(year))
 
     def reserve_price_minor(self, year: int) -> int:
         """Return the plan's reserve price, else the regime's floor for `year`, else 1."""
@@ -130,10 +153,10 @@ class Government:
 
     # ------------------------------------------------------------ the year
 
-    def open_year(self, world: World, year: int, free_t: int, days: int) -> None:
-        """Issue the year's auction volume; schedule its auctions."""
+    def open_year(self, world: World, year: int, free_t: int, sessions: Sequence[date]) -> None:
+        """Issue the year's auction volume; schedule its auctions on its `sessions`."""
         share = self.auction_share(year)
-        self.auctions_left = len(self.auction_days(days))
+        self.auctions_left = len(self.auction_days(sessions))
         volume_t = math.floor(free_t * share / (1 - share)) if share and self.auctions_left else 0
         self.auctioned_t[year] = volume_t
         self.reserve_at_start_t[year] = self.reserve_left_t
@@ -171,8 +194,10 @@ class Government:
         kind: str,
         supply_t: int,
         bids: Sequence[AuctionBid],
+        reserve_price_minor: int,
     ) -> AuctionRecord:
-        """Run one auction of `supply_t` from the government's account; record it."""
+        """Run one auction of `supply_t` at `reserve_price_minor` from the government's
+        account; record it."""
         assert self.instrument is not None and supply_t > 0
         plan = self.plan or AuctionPlan()
         unsold = UnsoldRule.CANCEL if plan.unsold == "cancel" else UnsoldRule.RETURN_TO_ISSUER
@@ -180,7 +205,7 @@ class Government:
             unsold = UnsoldRule.RETURN_TO_ISSUER  # an unsold release stays in the reserve
         year = moment.year
         rules = AuctionRules(
-            reserve_price_minor=self.reserve_price_minor(year),
+            reserve_price_minor=max(1, reserve_price_minor),
             lot_t=self.instrument.lot_t,
             tick_minor=self.instrument.tick_minor,
             bidder_share_max=plan.bidder_share_max,
