@@ -4,4 +4,55 @@ Rooms: `economics` (MAC curves, equilibria, efficiency), `scenario` (the file fo
 its loader), `sim` (the world, the kernel, agents, the run record), `reports` (what a run
 writes and shows), `sessions` (scripted registry, compliance and federation files),
 `verify` (state machines over a scenario's rules) and `cli` (the `etslink` command).
+
+A script runs a scenario with the names below:
+
+    import etslink
+    scenario = etslink.load_scenario("fixtures/scenarios/kazakhstan.toml")
+    result = etslink.run_scenario(scenario, "out/kazakhstan")
+    result.record.trades  # the frozen RunRecord the reports are written from
+
+`import etslink` loads nothing more: each name is imported on first use.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from etslink.scenario.loader import load_scenario
+    from etslink.scenario.model import Scenario
+    from etslink.sim.record import RunRecord
+    from etslink.sim.run import RunResult, run_scenario
+
+# Where each public name lives; `__getattr__` imports its module when it is first asked for.
+_HOMES: dict[str, str] = {
+    "RunRecord": "etslink.sim.record",
+    "RunResult": "etslink.sim.run",
+    "Scenario": "etslink.scenario.model",
+    "load_scenario": "etslink.scenario.loader",
+    "run_scenario": "etslink.sim.run",
+}
+
+__all__ = [
+    "RunRecord",
+    "RunResult",
+    "Scenario",
+    "load_scenario",
+    "run_scenario",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use and keep the name here."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
