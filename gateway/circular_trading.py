@@ -209,7 +209,8 @@ def find_circular_trading(
             path=[position],
             visited={first.source, first.destination} - intermediaries,
         )
-        _extend(search, edges, leaving, _serials_of(first.blocks), rules, intermediaries, alerts)
+        serials = _serials_of(first.blocks)
+        _extend(search, edges, leaving, serials, True, rules, intermediaries, alerts)
         searches_cut += search.cut
         if len(alerts) >= rules.alerts_max:
             alerts_kept = tuple(alerts[: rules.alerts_max])
@@ -222,11 +223,17 @@ def _extend(
     edges: Sequence[CompletedTransfer],
     leaving: dict[AccountRef, list[int]],
     serials: Serials,
+    quantity_kept: bool,
     rules: CycleRules,
     intermediaries: frozenset[AccountRef],
     alerts: list[CircularTradingAlert],
 ) -> None:
-    """Follow every transfer out of the path's end; report those that close it."""
+    """Follow every transfer out of the path's end; report those that close it.
+
+    `serials`: the first transfer's serials every step so far carried; `quantity_kept`:
+    whether every step so far carried the first one's quantity. A path goes on while
+    either holds: each only weakens as it grows.
+    """
     last = search.path[-1]
     here = edges[last].destination
     out = leaving.get(here, [])
@@ -240,7 +247,9 @@ def _extend(
         search.steps_left -= 1
         shared = _intersect(serials, step.blocks) if serials else {}
         quantity_t = search.quantities_t[position]
-        same_quantity = search.quantity_low_t <= quantity_t <= search.quantity_high_t
+        same_quantity = (
+            quantity_kept and search.quantity_low_t <= quantity_t <= search.quantity_high_t
+        )
         if not shared and not same_quantity:
             continue
         if step.destination == search.first.source:
@@ -256,7 +265,7 @@ def _extend(
         added = step.destination not in intermediaries
         if added:
             search.visited.add(step.destination)
-        _extend(search, edges, leaving, shared, rules, intermediaries, alerts)
+        _extend(search, edges, leaving, shared, same_quantity, rules, intermediaries, alerts)
         if added:
             search.visited.discard(step.destination)
         search.path.pop()

@@ -144,7 +144,7 @@ def test_a_three_year_period_is_reported_once_in_its_last_year_not_as_0_of_0() -
         "3800",
         100,
     )
-    assert [run_cli._period_cells(years[year])[2:] for year in ("2018", "2020")] == [
+    assert [run_cli._period_cells(years[year], 1)[2:] for year in ("2018", "2020")] == [
         ("", "", "", "–", ""),
         ("2018-2020", "3,900", "3,800", "1/2", "0"),
     ]

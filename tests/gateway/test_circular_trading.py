@@ -46,6 +46,19 @@ def _move(
     return CompletedTransfer(transfer_id, source, destination, T0 + hours * HOUR, blocks)
 
 
+def test_a_path_whose_serials_stop_coming_round_needs_the_same_quantity_all_the_way() -> None:
+    """Found by the thorough profile: B→C carries serial 1, C→A carries serials 1-10 (so
+    serial 1 went on, but the quantity became 10), A→B carries serial 2. Neither the
+    serials nor the quantity went round: no alert."""
+    transfers = [
+        _move("t1", B, C, 0, _eua(1, 1)),
+        _move("t2", C, A, 0, _eua(1, 10)),
+        _move("t3", A, B, 1, _eua(2, 2)),
+    ]
+
+    assert find_circular_trading(transfers).alerts == ()
+
+
 def test_wash_trade_back_within_the_window_is_flagged_with_the_serials_that_came_back() -> None:
     transfers = [
         _move("t1", A, B, 0, _eua(1, 100)),
