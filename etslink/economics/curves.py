@@ -47,9 +47,9 @@ class MacCurve(abc.ABC):
         """
         return None
 
+    @abc.abstractmethod
     def as_float(self) -> FloatMac:
         """Return this curve evaluated in floats (`FloatMac`), for agents that plan by it."""
-        raise NotImplementedError(f"{type(self).__name__} has no float view")
 
     def _check_abatement(self, abatement_t: Number) -> Fraction:
         q = Fraction(abatement_t)
@@ -226,6 +226,9 @@ class ScaledMac(MacCurve):
         inner = self.curve.price_breakpoints()
         return None if inner is None else tuple(self.rate * p for p in inner)
 
+    def as_float(self) -> FloatMac:
+        return self.curve.as_float().scaled(float(self.rate))
+
 
 class FloatMac:
     """A MAC curve evaluated in floats: the same curve, for agents that plan by it each session.
@@ -243,6 +246,13 @@ class FloatMac:
         """`segments`: consecutive (width, start MAC, end MAC); the last may be infinitely wide."""
         self._segments = tuple(segments)
         self.max_abatement_t = limit
+
+    def scaled(self, rate: float) -> FloatMac:
+        """Return this curve with every cost multiplied by `rate` (another currency)."""
+        return FloatMac(
+            [(width, start * rate, end * rate) for width, start, end in self._segments],
+            self.max_abatement_t,
+        )
 
     def marginal_cost(self, abatement_t: float) -> float:
         done = 0.0

@@ -16,6 +16,7 @@ from etslink.economics import (
     LinearMac,
     MacCurve,
     PiecewiseMac,
+    ScaledMac,
     UnitTrade,
     UnitValues,
     allocative_efficiency,
@@ -400,3 +401,39 @@ def test_missing_a_profitable_trade_loses_efficiency(
     kept = trades[:missed] + trades[missed + 1 :]
 
     assert allocative_efficiency(kept, values) < 1
+
+
+@st.composite
+def _curves(draw: st.DrawFn) -> MacCurve:
+    kind = draw(st.sampled_from(["linear", "capped", "piecewise"]))
+    if kind == "piecewise":
+        segments, level = [], 0
+        for _ in range(draw(st.integers(1, 4))):
+            start = level + draw(st.integers(0, 500))
+            end = start + draw(st.integers(0, 500))
+            segments.append((draw(st.integers(1, 1_000)), start, end))
+            level = end
+        curve: MacCurve = PiecewiseMac(segments)
+    else:
+        limit = draw(st.integers(1, 10_000)) if kind == "capped" else None
+        curve = LinearMac(
+            Fraction(draw(st.integers(1, 1_000)), 100), draw(st.integers(0, 500)), limit
+        )
+    if draw(st.booleans()):
+        curve = ScaledMac(curve, Fraction(draw(st.integers(1, 400)), 100))
+    return curve
+
+
+@given(_curves(), st.integers(0, 12_000), st.integers(0, 5_000))
+def test_a_curves_float_view_answers_as_the_exact_curve(
+    curve: MacCurve, abatement_t: int, price_minor: int
+) -> None:
+    """Agents plan by `as_float` (docs/market.md): it must be the same curve, to rounding."""
+    view = curve.as_float()
+    limit = curve.max_abatement_t
+    assert view.max_abatement_t == (None if limit is None else float(limit))
+    q = abatement_t if limit is None else min(abatement_t, int(limit))
+    assert view.marginal_cost(q) == pytest.approx(float(curve.marginal_cost(q)), rel=1e-9, abs=1e-9)
+    assert view.abatement_at_price(price_minor) == pytest.approx(
+        float(curve.abatement_at_price(price_minor)), rel=1e-9, abs=1e-6
+    )

@@ -19,6 +19,7 @@ double auction's efficiency comes from the budget constraint alone.
 
 from __future__ import annotations
 
+import abc
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ def checked_limits(
     return limits
 
 
-class _ZiTrader:
+class _ZiTrader(abc.ABC):
     """A zero-intelligence trader's schedule of units; subclasses say where it may offer."""
 
     def __init__(
@@ -109,9 +110,9 @@ class _ZiTrader:
         self.price_max_minor = price_max_minor
         self._rng = rng
 
+    @abc.abstractmethod
     def offer_range_minor(self, filled_t: int) -> tuple[int, int] | None:
         """Return the lowest and highest price it may offer its next unit at, or None if done."""
-        raise NotImplementedError
 
     def act(self, day: int, market_view: MarketView) -> list[OrderIntent]:
         """Offer the next untraded unit at a price drawn uniformly from its offer range."""
