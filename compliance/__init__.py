@@ -10,8 +10,9 @@ the registry package, whose store needs SQLAlchemy).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from compliance.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from compliance.book import ComplianceBook, SurrenderRequest
@@ -142,16 +143,4 @@ __all__ = [
     "sign_verification",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use and keep the name here."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(globals(), _HOMES)

@@ -112,6 +112,7 @@ class RegistryEndpoint(Participant):
         self.registry = registry
         self.gateway_id = gateway_id
         self.links = {link.link_id: link for link in links}
+        self._timeouts: dict[str, timedelta] = {}  # destination → origin time-out (links fixed)
         self.outgoing: dict[str, Transfer] = {}  # proposed, units locked, awaiting the final word
         self.incoming: dict[str, Transfer] = {}  # accepted, awaiting completion
         self._arriving: dict[SerialKey, RangeSet] = {}  # the serials of `incoming`
@@ -251,9 +252,16 @@ class RegistryEndpoint(Participant):
 
     def origin_timeout(self, transfer: Transfer) -> timedelta:
         """How long this registry waits for the log's final word on `transfer`."""
-        parties = {transfer.from_registry, transfer.to_registry}
-        timeouts = [link.origin_timeout for link in self.links.values() if link.parties == parties]
-        return max(timeouts, default=timedelta(minutes=ORIGIN_TIMEOUT_MINUTES))
+        destination = transfer.to_registry
+        timeout = self._timeouts.get(destination)
+        if timeout is None:
+            parties = {transfer.from_registry, destination}
+            timeout = max(
+                (link.origin_timeout for link in self.links.values() if link.parties == parties),
+                default=timedelta(minutes=ORIGIN_TIMEOUT_MINUTES),
+            )
+            self._timeouts[destination] = timeout
+        return timeout
 
     def next_due(self) -> datetime | None:
         """Return the earliest moment an outgoing transfer's time-out passes, if any."""

@@ -958,10 +958,6 @@ class Gateway(Participant):
                 outcome.terminated.setdefault(origin, []).append(_refusal(record))
         self._send_outcome(outcome)
 
-    def held_transfers(self) -> list[TransferRecord]:
-        """Return the open transfers held while a party registry is suspended."""
-        return [r for r in self.open_transfers() if r.held]
-
     def _take_answer(self, sender: str, transfer_ids: list[str], refusal: Refusal | None) -> None:
         """Complete or reject forwarded transfers on their destination's answer."""
         outcome = _Outcome()

@@ -396,11 +396,14 @@ class Simulation:
         settlement prices of its allowance's book so far."""
         instrument = government.instrument
         assert instrument is not None
-        prices = [
-            (date.fromisoformat(row.day), row.settle_minor)
-            for row in self.record.settlements
-            if row.instrument == instrument.code and row.settle_minor is not None
-        ]
+
+        def prices() -> list[tuple[date, int]]:
+            return [
+                (date.fromisoformat(row.day), row.settle_minor)
+                for row in self.record.settlements
+                if row.instrument == instrument.code and row.settle_minor is not None
+            ]
+
         return government.auction_reserve_minor(moment.date(), prices)
 
     def _auction_bids(self, government: Government) -> list[AuctionBid]:

@@ -38,7 +38,7 @@ sells is supply the competitive-equilibrium report counts into the cap.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
@@ -122,14 +122,17 @@ class Government:
             return set()
         return auction_sessions(self.regime.trading, sessions, plan.per_year)
 
-    def auction_reserve_minor(self, on: date, prices: Sequence[tuple[date, int]]) -> int | None:
-        """Return the reserve price of an auction on `on`, given the market's daily prices
-        so far; None when the regime sets it from a market that has no recent price."""
+    def auction_reserve_minor(
+        self, on: date, prices: Callable[[], Sequence[tuple[date, int]]]
+    ) -> int | None:
+        """Return the reserve price of an auction on `on`; `prices` gives the market's daily
+        prices so far, read only where the regime sets the reserve from them. None when it
+        does and the market has no recent price."""
         plan = self.plan
         if plan is not None and plan.reserve_price_minor is not None:
             return plan.reserve_price_minor
         if self.regime.stability.auction_reserve is AuctionReserve.RECENT_MARKET:
-            return recent_market_reserve_minor(prices, on)
+            return recent_market_reserve_minor(prices(), on)
         return self.reserve_price_minor(on.year)
 
     def year_reserve_minor(self, year: int) -> int:
