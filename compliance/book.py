@@ -375,6 +375,47 @@ class ComplianceBook:
             outcomes.extend(handled.outcomes)
         return outcomes
 
+    def settle_early(
+        self, period: int, emissions_t: Mapping[str, int], price_year: int | None = None
+    ) -> list[PeriodOutcome]:
+        """Settle `period` now, before its surrender deadline, on `emissions_t`; return outcomes.
+
+        A programme's end (Ontario: the final compliance date 3 July 2018, reference A22)
+        closes its open period early. `emissions_t` gives each entity's emissions from the
+        period's start to now, as the caller counted them; an entity left out has no
+        outcome, so an empty mapping waives the period's obligation. Penalties that
+        multiply a price take the average price of `price_year` (default: the period's
+        last year). The period is then settled as at its deadline: no surrender into it is
+        taken, and `advance` never settles it again.
+        """
+        self._check_period(period)
+        if (DeadlineKind.SURRENDER_DUE, period) in self.schedule.fired:
+            raise ComplianceError(
+                ComplianceCode.PERIOD_SETTLED, f"period {period} is already settled"
+            )
+        unknown = sorted(set(emissions_t) - set(self._accounts))
+        if unknown:
+            raise ComplianceError(
+                ComplianceCode.ALLOCATION_INPUT_INVALID,
+                f"no entity {unknown[0]!r} in {self.regime.name}'s book",
+            )
+        for entity_id, quantity_t in emissions_t.items():
+            if type(quantity_t) is not int or quantity_t < 0:
+                raise RegistryError(
+                    CheckCode.QUANTITY_NOT_POSITIVE_INTEGER,
+                    f"{entity_id}'s emissions must be a whole number of tonnes >= 0, "
+                    f"was {quantity_t!r}",
+                )
+        surrendered = self._surrendered_by_account(period)
+        outcomes = tuple(
+            self._outcome(
+                entity_id, period, surrendered, (emissions_t[entity_id], False), price_year
+            )
+            for entity_id in sorted(emissions_t)
+        )
+        self._record(DeadlineHandled(DeadlineKind.SURRENDER_DUE, period, outcomes))
+        return list(outcomes)
+
     def outcomes(self, entity_id: str | None = None) -> list[PeriodOutcome]:
         return [o for o in self._outcomes if entity_id is None or o.entity_id == entity_id]
 
@@ -409,9 +450,17 @@ class ComplianceBook:
                     self._journal(self.mrv.close_year(entity_id, year, moment))
 
     def _outcome(
-        self, entity_id: str, period: int, surrendered: Mapping[str, list[UnitBlock]]
+        self,
+        entity_id: str,
+        period: int,
+        surrendered: Mapping[str, list[UnitBlock]],
+        emissions: tuple[int, bool] | None = None,
+        price_year: int | None = None,
     ) -> PeriodOutcome:
-        emissions = self._emissions_t(entity_id, period)
+        """Return the entity's outcome; `emissions` (t, estimated) and `price_year` replace
+        the period's verified emissions and last year for a period settled early."""
+        if emissions is None:
+            emissions = self._emissions_t(entity_id, period)
         assert emissions is not None, "years are closed before the surrender deadline"
         emissions_t, estimated = emissions
         carried_in = self._carried_t.get(entity_id, 0)
@@ -422,7 +471,8 @@ class ComplianceBook:
             self.valuation,
         )
         shortfall = max(0, math.ceil(obligation - value))
-        penalty = assess_penalty(self.regime.penalty, shortfall, self._price_for(period, shortfall))
+        price = self._price_for(period, shortfall, price_year)
+        penalty = assess_penalty(self.regime.penalty, shortfall, price)
         status = Status.COMPLIANT if shortfall == 0 else Status.SHORTFALL
         return PeriodOutcome(
             entity_id,
@@ -437,8 +487,9 @@ class ComplianceBook:
             penalty,
         )
 
-    def _price_for(self, period: int, shortfall_t: int) -> int | None:
-        year = self.regime.calendar.period_last_year(period)
+    def _price_for(self, period: int, shortfall_t: int, year: int | None = None) -> int | None:
+        if year is None:
+            year = self.regime.calendar.period_last_year(period)
         return self._prices_minor.get(year) if shortfall_t else None
 
     # ------------------------------------------------------------ checks

@@ -109,6 +109,20 @@ def _middle(items: Sequence[int], count: int) -> list[int]:
     return [items[(2 * k + 1) * len(items) // (2 * count)] for k in range(count)]
 
 
+def auction_sessions_max(calendar: TradingCalendar, sessions_per_year: int) -> int:
+    """Return the most scheduled auctions a year of `sessions_per_year` sessions can hold.
+
+    A calendar with auction months offers at most `auctions_per_month` sessions in each of
+    them (EU: 12 months × 12), and never more than the year's sessions; one without
+    offers every session. A year whose auction months hold fewer sessions offers fewer
+    (`auction_sessions` takes what there is).
+    """
+    assert sessions_per_year >= 0, sessions_per_year
+    if not calendar.auction_months:
+        return sessions_per_year
+    return min(sessions_per_year, len(calendar.auction_months) * calendar.auctions_per_month)
+
+
 def auction_sessions(calendar: TradingCalendar, sessions: Sequence[date], count: int) -> set[int]:
     """Return the numbers (1-based) of the `sessions` that hold the year's scheduled auctions.
 
@@ -130,6 +144,7 @@ def auction_sessions(calendar: TradingCalendar, sessions: Sequence[date], count:
 __all__ = [
     "TradingCalendar",
     "auction_sessions",
+    "auction_sessions_max",
     "business_days",
     "holiday_calendar_error",
     "is_business_day",

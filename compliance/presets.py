@@ -391,6 +391,7 @@ _ALLOCATION_RATIOS: dict[str, AllocationMethod | None] = {
     "auction_share": None,
     "new_entrant_reserve_share": None,
 }
+_BENCHMARK_METHODS = frozenset({AllocationMethod.BENCHMARK, AllocationMethod.INTENSITY_BENCHMARK})
 _ALLOCATION_REQUIRED: dict[AllocationMethod, str] = {
     AllocationMethod.INTENSITY_BENCHMARK: "preallocation_share",
     AllocationMethod.BASE_YEAR: "compliance_factor",
@@ -432,7 +433,9 @@ def _read_allocation(top: Table) -> tuple[AllocationRule, ...]:
 
 
 def _read_allocation_rule(table: Table) -> AllocationRule:
-    table.refuse_unknown({"method", "first_year", "last_year", "category", *_ALLOCATION_RATIOS})
+    table.refuse_unknown(
+        {"method", "first_year", "last_year", "category", "benchmarks", *_ALLOCATION_RATIOS}
+    )
     method = table.choice("method", _by_value(AllocationMethod))
     first_year = _year(table, "first_year")
     last_year = table.whole("last_year", first_year, YEAR_MAX, OPEN_LAST_YEAR)
@@ -461,9 +464,37 @@ def _read_allocation_rule(table: Table) -> AllocationRule:
         auction_share=_share(table, "auction_share", Fraction(0)),
         new_entrant_reserve_share=_share(table, "new_entrant_reserve_share", Fraction(0)),
         category=category,
+        benchmarks=_read_benchmarks(table, method),
     )
     table.done()
     return rule
+
+
+def _read_benchmarks(table: Table, method: AllocationMethod) -> tuple[tuple[str, Fraction], ...]:
+    """Read a rule's `benchmarks` table: product -> t CO2 per unit, for the benchmark methods."""
+    if not table.has("benchmarks"):
+        return ()
+    if method not in _BENCHMARK_METHODS:
+        raise ConfigError(
+            table.path,
+            table.key_path("benchmarks"),
+            f"applies only to methods benchmark and intensity_benchmark, not {method.value}",
+        )
+    raw = table.get("benchmarks", dict)
+    products = Table(table.path, table.key_path("benchmarks"), raw)
+    benchmarks = []
+    for product in sorted(raw):
+        if not _NAME_RE.fullmatch(product):
+            raise ConfigError(
+                table.path,
+                products.key_path(product),
+                "expected a product name of lower-case letters, digits and '-'",
+            )
+        benchmarks.append((product, products.fraction(product)))
+    products.done()
+    if not benchmarks:
+        raise ConfigError(table.path, table.key_path("benchmarks"), "expected a product")
+    return tuple(benchmarks)
 
 
 def _read_surrender(table: Table) -> SurrenderRules:
@@ -629,6 +660,7 @@ def _read_stability(table: Table) -> StabilityRules:
             "price_ceiling_base_year",
             "reserve_release_share_max",
             "auction_reserve",
+            "auction_cancellation_discount",
             *_TRIGGER_KEYS,
         }
     )
@@ -643,6 +675,15 @@ def _read_stability(table: Table) -> StabilityRules:
     trigger_multiple = None
     if table.has("trigger_multiple"):
         trigger_multiple = _share(table, "trigger_multiple", maximum=Fraction(100))
+    cancellation_discount = None
+    if table.has("auction_cancellation_discount"):
+        cancellation_discount = _share(table, "auction_cancellation_discount")
+        if cancellation_discount >= 1:
+            raise ConfigError(
+                table.path,
+                table.key_path("auction_cancellation_discount"),
+                f"expected a discount below 1, found {cancellation_discount}",
+            )
     rules = StabilityRules(
         price_floor_minor=table.whole("price_floor_minor", 1, 10**12, None),
         price_floor_escalation=_share(table, "price_floor_escalation", Fraction(0)),
@@ -659,6 +700,7 @@ def _read_stability(table: Table) -> StabilityRules:
             {rule.value: rule for rule in AuctionReserve},
             AuctionReserve.FLOOR,
         ),
+        auction_cancellation_discount=cancellation_discount,
     )
     _check_price_path(table, "price_floor", rules.price_floor_minor, rules.base_year)
     ceiling_base = rules.price_ceiling_base_year or rules.base_year

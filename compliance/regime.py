@@ -94,9 +94,16 @@ class AllocationRule:
     auction_share: Fraction = Fraction(0)  # Korea: >= 3% in phase 2, >= 10% in phase 3
     new_entrant_reserve_share: Fraction = Fraction(0)
     category: str = ""
+    # (product, t CO2 per unit of output) for the benchmark methods: China's power
+    # benchmarks, 0.877 t/MWh for conventional coal units above 300 MW (ICAP news 731)
+    benchmarks: tuple[tuple[str, Fraction], ...] = ()
 
     def applies(self, year: int) -> bool:
         return self.first_year <= year <= self.last_year
+
+    def benchmark_for(self, product: str) -> Fraction | None:
+        """Return the rule's benchmark for `product` in t per unit, None if it sets none."""
+        return dict(self.benchmarks).get(product)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +219,9 @@ class StabilityRules:
     trigger_lookback_years: int | None = None
     reserve_release_share_max: Fraction = Fraction(0)
     auction_reserve: AuctionReserve = AuctionReserve.FLOOR
+    # An auction clearing below (1 - this) x the secondary price is cancelled (EU: Reg.
+    # 1031/2010 Art. 7(6); the platform's threshold is not published). None: never.
+    auction_cancellation_discount: Fraction | None = None
 
 
 @dataclass(frozen=True, slots=True)

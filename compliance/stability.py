@@ -145,6 +145,30 @@ def recent_market_reserve_minor(prices: Sequence[tuple[date, int]], on: date) ->
     return _round_half_up(sum(means, Fraction(0)) / 3)
 
 
+def auction_cancellation_minor(
+    rules: StabilityRules, secondary_price_minor: int | None
+) -> Fraction | None:
+    """Return the clearing price below which an auction is cancelled, exact; None for never.
+
+    The EU cancels an auction whose clearing price is significantly under the secondary
+    market's price during and immediately before the bidding window (Commission
+    Regulation (EU) No 1031/2010, Art. 7(6)); the platform's threshold is not published,
+    so the regime sets it as a discount [U]: the threshold is (1 − discount) × the
+    secondary price. Without a discount, or without a secondary price to compare with,
+    no auction is cancelled.
+    """
+    discount = rules.auction_cancellation_discount
+    if discount is None or secondary_price_minor is None:
+        return None
+    assert 0 <= discount < 1, discount
+    if not _is_int(secondary_price_minor) or secondary_price_minor < 0:
+        raise _refuse(
+            f"a secondary price must be a non-negative integer of minor units, "
+            f"was {secondary_price_minor!r}"
+        )
+    return (1 - discount) * secondary_price_minor
+
+
 def price_ceiling_minor(
     rules: StabilityRules, year: int, inflation: Fraction = Fraction(0)
 ) -> int | None:

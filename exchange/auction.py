@@ -19,6 +19,10 @@
    the same bids always clear the same way.
 5. Unsold tonnes are reported; what becomes of them is the regime's rule
    (`UnsoldRule`), applied by whoever delivers the auction.
+6. An auction whose clearing price is below `cancel_below_minor` is cancelled
+   (the EU: below a threshold under the secondary price, Regulation (EU) No
+   1031/2010 Art. 7(6)): nobody is awarded anything, the whole supply is unsold
+   and stays with the issuer for a later auction, whatever `UnsoldRule` says.
 
 `Auction` runs one auction against the clearing house and a registry: a bid
 reserves its bidder's cash at its own price (the bid guarantee), clearing
@@ -74,10 +78,13 @@ class AuctionRules:
     bidder_share_max: Fraction | None = None  # of the supply; Korea 3/10
     eligible: frozenset[str] | None = None  # None: every member may bid
     unsold: UnsoldRule = UnsoldRule.RETURN_TO_ISSUER
+    cancel_below_minor: Fraction | None = None  # a lower clearing price cancels the auction
 
     def __post_init__(self) -> None:
         if self.reserve_price_minor < 0 or self.lot_t <= 0 or self.tick_minor <= 0:
             raise ValueError(f"bad auction rules {self}")
+        if self.cancel_below_minor is not None and self.cancel_below_minor < 0:
+            raise ValueError(f"cancellation threshold must be >= 0, was {self.cancel_below_minor}")
         if self.bidder_share_max is not None and not 0 < self.bidder_share_max <= 1:
             raise ValueError(f"bidder share cap must be in (0, 1], was {self.bidder_share_max}")
 
@@ -100,10 +107,14 @@ class Award:
 
 @dataclass(frozen=True, slots=True)
 class AuctionResult:
+    """What an auction cleared. A cancelled one keeps the clearing price it would have
+    had, awards nothing and leaves its whole supply unsold."""
+
     supply_t: int
     clearing_price_minor: int
     awards: tuple[Award, ...]
     unsold_t: int
+    cancelled: bool = False
 
     @property
     def sold_t(self) -> int:
@@ -190,6 +201,8 @@ def clear_auction(supply_t: int, bids: Iterable[Bid], rules: AuctionRules) -> Au
                 left -= amount
     if left > 0:
         clearing_price = rules.reserve_price_minor  # undersubscribed: the reserve price
+    if rules.cancel_below_minor is not None and clearing_price < rules.cancel_below_minor:
+        return AuctionResult(supply_t, clearing_price, (), supply_t, cancelled=True)
     in_order = sorted(bids, key=lambda b: (b.sequence, b.bid_id))  # whatever order they came
     awards = tuple(
         Award(bid.bid_id, bid.bidder, awarded[bid.bid_id])
@@ -295,7 +308,7 @@ class Auction:
             self.registry.transfer(
                 self.auction_account, self.accounts[bidder], self.unit_type, quantity
             )
-        if result.unsold_t and self.rules.unsold is UnsoldRule.CANCEL:
+        if result.unsold_t and self.rules.unsold is UnsoldRule.CANCEL and not result.cancelled:
             self.registry.cancel(self.auction_account, self.unit_type, result.unsold_t)
         self.result = result
         return result

@@ -13,7 +13,7 @@ from rich.table import Table
 from compliance.calendar import DeadlineKind, DeadlineRule
 from compliance.gases import Gas
 from compliance.presets import CURRENCY_MINOR_DIGITS, list_presets, load_preset
-from compliance.regime import PenaltyKind, QuantitativeLimit, Regime
+from compliance.regime import AuctionReserve, PenaltyKind, QuantitativeLimit, Regime
 from etslink.cli.support import (
     console,
     guarded,
@@ -82,6 +82,7 @@ def jurisdictions_show(key: str) -> None:
     _print_calendar(regime)
     _print_allocation(regime)
     _print_surrender(regime)
+    print_fields("Trading: business days and auctions", _trading_fields(regime))
     print_fields("Penalty, estimate, stability", _consequence_fields(regime))
     listing = "\n".join(f"  • {path}" for path in regime.unverified) or "  none"
     console.print(
@@ -163,6 +164,40 @@ def _print_surrender(regime: Regime) -> None:
     )
 
 
+def _trading_fields(regime: Regime) -> list[tuple[str, str]]:
+    """Return the `[trading]` table's rows: whose holidays it keeps, when it auctions."""
+    trading = regime.trading
+    holidays = (
+        f"{trading.holidays}: weekdays less its public holidays (holidays library)"
+        if trading.holidays
+        else "none: every weekday is a business day"
+    )
+    rows = [("holiday calendar", holidays)]
+    if trading.auction_months:
+        months = ", ".join(_MONTHS[month - 1] for month in trading.auction_months)
+        most = len(trading.auction_months) * trading.auctions_per_month
+        rows += [
+            ("auction months", months),
+            ("auctions a month", f"at most {trading.auctions_per_month}"),
+            ("auctions a year", f"at most {most} (never more than the sessions run)"),
+        ]
+    else:
+        rows.append(("auction calendar", "none: auctions may fall on any session"))
+    return rows
+
+
+def _auction_reserve_text(regime: Regime) -> str:
+    stability = regime.stability
+    if stability.auction_reserve is AuctionReserve.RECENT_MARKET:
+        return (
+            "from recent market prices: (mean of the last 3 months + of the last month "
+            "+ of the last 3 days with a price) / 3"
+        )
+    if stability.price_floor_minor is not None:
+        return "the price floor for the year"
+    return "none"
+
+
 def _consequence_fields(regime: Regime) -> list[tuple[str, str]]:
     estimate = regime.estimate
     stability = regime.stability
@@ -206,6 +241,16 @@ def _consequence_fields(regime: Regime) -> list[tuple[str, str]]:
                 f"{_times(stability.trigger_multiple)} the average of the previous "
                 f"{stability.trigger_lookback_years} years; reserve release ≤ "
                 f"{percent_text(stability.reserve_release_share_max)}",
+            )
+        )
+    rows.append(("auction reserve", _auction_reserve_text(regime)))
+    discount = stability.auction_cancellation_discount
+    if discount is not None:
+        rows.append(
+            (
+                "auction cancellation",
+                f"clearing price below {percent_text(1 - discount)} of the secondary "
+                "market's price (Reg. 1031/2010 Art. 7(6)); its volume goes to later auctions",
             )
         )
     return rows

@@ -130,12 +130,18 @@ def _print(result: RunResult) -> None:
     for code, year, row in rows:
         registries.add_row(code, year, *_period_cells(row, scale))
     console.print(registries)
+    _print_exits(summary.get("exits", {}))
     _print_equilibrium(result)
-    over_run = summary.get("equilibrium", {}).get("efficiency", {}).get("over_run", {})
+    measured = summary.get("equilibrium", {}).get("efficiency", {})
+    over_run = measured.get("over_run", {})
     if over_run.get("percent") is not None:
+        left_out = "".join(
+            f"; {year} left out: {why}" for year, why in measured.get("left_out", {}).items()
+        )
         console.print(
             f"allocative efficiency of the trading over the run: {over_run['percent']}% "
-            "(Gode & Sunder: abatement costs saved against no trade, over the most possible)"
+            "(Gode & Sunder: abatement costs saved against no trade, over the most "
+            f"possible{left_out})"
         )
     totals = summary["totals"]
     console.print(
@@ -145,6 +151,27 @@ def _print(result: RunResult) -> None:
     )
     pngs = [path.name for path in result.files if path.suffix == ".png"]
     console.print(f"charts: {', '.join(pngs) or 'none'}")
+
+
+def _print_exits(exits: dict[str, Any]) -> None:
+    """Print one line per programme exit: links, transfers, units and the settled period."""
+    for code, item in exits.items():
+        units = ", ".join(
+            f"{quantity_t:,} t {unit_type} (of {origin})"
+            for origin, by_type in item["units_t"].items()
+            for unit_type, quantity_t in by_type.items()
+        )
+        settled = "; ".join(
+            f"period {period} {row['rule']}: {row['compliant_entities']}/{row['entities']} "
+            f"complied, owed {row['obligation_t']:,} t, short {row['shortfall_t']:,} t"
+            for period, row in item["settled"].items()
+        )
+        links = ", ".join(item["links_terminated"]) or "none"
+        console.print(
+            f"{code} left its programme on {item['date']}: links terminated {links} "
+            f"({len(item['transfers_terminated'])} transfers in flight terminated); "
+            f"units {item['units']}: {units or 'none held'}; {settled or 'no period open'}"
+        )
 
 
 def _period_cells(row: dict[str, Any], scale: int) -> tuple[str, ...]:
@@ -184,27 +211,32 @@ def _print_auctions(scenario: str, auctions: list[tuple[str, str, dict[str, Any]
     if not auctions:
         return
     table = Table(
-        title=f"{scenario}: auctions (held: how many; each in auctions.csv; prices and "
-        "proceeds in minor units)",
+        title=f"{scenario}: auctions (held: how many; cancelled: below the regime's "
+        "threshold under the secondary price, each with its reason in auctions.csv; prices "
+        "and proceeds in minor units)",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    columns = ("unit", "year", "held", "offered t", "sold t", "clearing", "proceeds")
+    columns = ("unit", "year", "held", "cancelled", "offered t", "sold t", "clearing", "proceeds")
     for column in columns:
         table.add_column(column, justify="left" if column == "unit" else "right", no_wrap=True)
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for code, year, auction in auctions:
         grouped.setdefault((code, year), []).append(auction)
     for (code, year), rows in grouped.items():
-        prices = [row["clearing_price_minor"] for row in rows]
+        held = [row for row in rows if not row["cancelled"]]
+        prices = [row["clearing_price_minor"] for row in held]
         table.add_row(
             code,
             year,
-            f"{len(rows)}",
-            f"{sum(row['supply_t'] for row in rows):,}",
+            f"{len(held)}",
+            f"{len(rows) - len(held)}",
+            f"{sum(row['supply_t'] for row in held):,}",
             f"{sum(row['sold_t'] for row in rows):,}",
-            f"{min(prices):,}"
+            "-"
+            if not prices
+            else f"{min(prices):,}"
             if min(prices) == max(prices)
             else f"{min(prices):,}–{max(prices):,}",
             f"{sum(row['proceeds_minor'] for row in rows):,}",

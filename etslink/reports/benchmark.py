@@ -101,7 +101,9 @@ def build_problem(record: RunRecord) -> tuple[NetworkProblem, tuple[RouteSource,
     by_node: dict[tuple[str, int], list[economics.Firm]] = {}
     for row in record.firm_years:
         by_node.setdefault((row.registry, row.year), []).append(
-            economics.Firm(row.entity_id, row.forecast_t, row.allocated_t, curves[row.entity_id])
+            economics.Firm(
+                row.entity_id, row.forecast_t, row.benchmark_allocation_t, curves[row.entity_id]
+            )
         )
     nodes = []
     for (code, year), firms in sorted(by_node.items()):

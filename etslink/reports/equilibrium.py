@@ -196,15 +196,25 @@ def system_section(record: RunRecord, found: Benchmark) -> dict[str, dict[str, A
 
 
 def efficiency_section(record: RunRecord, found: Benchmark) -> dict[str, Any]:
-    """Return the allocative efficiency of the trading per year and over the run."""
+    """Return the allocative efficiency of the trading per year and over the run.
+
+    A year in which a programme ends (`[[exits]]`) is left out, named in `left_out`: its
+    firms emit to the exit on a whole year's allocation and what they still hold is
+    cancelled, a market the static benchmark of the year does not describe.
+    """
     scenario = record.scenario
     curves = {firm.entity_id: firm.curve for firm in record.firms}
+    exit_years = {item.day.year: item for item in scenario.exits}
     per_year: dict[int, list[Fraction]] = {}
     for row in record.firm_years:
+        if row.year in exit_years:
+            continue
         to_common = scenario.fx.minor_factor(
             scenario.registry(row.registry).currency, scenario.currency
         )
-        firm = economics.Firm(row.entity_id, row.forecast_t, row.allocated_t, curves[row.entity_id])
+        firm = economics.Firm(
+            row.entity_id, row.forecast_t, row.benchmark_allocation_t, curves[row.entity_id]
+        )
         totals = per_year.setdefault(row.year, [Fraction(0), Fraction(0), Fraction(0)])
         totals[0] += no_trade_cost_minor([firm]) * to_common
         totals[2] += row.abatement_cost_minor * to_common
@@ -212,11 +222,16 @@ def efficiency_section(record: RunRecord, found: Benchmark) -> dict[str, Any]:
         to_common = scenario.fx.minor_factor(
             scenario.registry(node.system_id).currency, scenario.currency
         )
-        per_year[node.year][1] += node.abatement_cost_minor * to_common
+        if node.year in per_year:
+            per_year[node.year][1] += node.abatement_cost_minor * to_common
     whole = [sum(parts, Fraction(0)) for parts in zip(*per_year.values(), strict=True)]
     return {
         "years": {str(year): efficiency(*parts) for year, parts in sorted(per_year.items())},
-        "over_run": efficiency(*whole),
+        "over_run": efficiency(*(whole or [Fraction(0)] * 3)),
+        "left_out": {
+            str(year): f"{item.registry} left its programme on {item.day.isoformat()}"
+            for year, item in sorted(exit_years.items())
+        },
     }
 
 

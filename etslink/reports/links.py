@@ -98,11 +98,13 @@ def link_pairs(record: RunRecord, found: Benchmark) -> dict[str, Any]:
     scenario = record.scenario
     pairs: dict[str, Any] = {}
     years = sorted({row.year for row in record.firm_years})
+    # A registry whose programme ended has no firms in the years after: no pair there.
+    present = {(row.registry, row.year) for row in record.firm_years}
     for link in sorted(scenario.links, key=lambda item: item.link_id):
         by_year = {
             str(year): _pair_year(record, found, link, year)
             for year in years
-            if counts_in(link, year)
+            if counts_in(link, year) and all((code, year) in present for code in link.parties)
         }
         pairs[link.link_id] = {
             "registries": [link.registry_a, link.registry_b],

@@ -2,8 +2,8 @@
 
 `build_summary(record)` returns what summary.json holds (its schema is in
 docs/scenarios.md, "Run outputs"); `write_reports(record, summary, out)` writes it with
-`trades.csv`, `prices.csv`, `settlements.csv`, `transfers.csv`, `auctions.csv` and
-`compliance.csv`.
+`trades.csv`, `prices.csv`, `settlements.csv`, `transfers.csv`, `auctions.csv`,
+`allocations.csv` and `compliance.csv`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from etslink.reports.numbers import exact
+from etslink.sim.allocation import rule_of
 from etslink.sim.record import AuctionRecord, RunRecord, TradeRow, settled
 
 
@@ -32,6 +33,7 @@ def build_summary(record: RunRecord) -> dict[str, Any]:
     obligation_t, period_surrendered (exact), shortfall_t, penalties_minor.
     `deadlines_pending` lists surrender deadlines the run did not reach. `links`: what
     crossed each link per year.
+    `exits.<code>`: a programme's exit (`exit_summary`).
     `holders`: participants' and dealers' ends. `totals`: trades, volume_t, abatement_t,
     abatement_cost_minor (scenario currency, rounded down), orders_refused.
     """
@@ -56,6 +58,7 @@ def build_summary(record: RunRecord) -> dict[str, Any]:
         "markets": market_summary(record),
         "registries": {code: _registry_summary(record, code) for code in sorted(record.outcomes)},
         "links": link_summary(record),
+        "exits": exit_summary(record),
         "participants": holder_summary(record, "participant"),
         "dealers": holder_summary(record, "dealer"),
         "totals": {
@@ -130,6 +133,9 @@ AUCTION_COLUMNS = [
     "bids",
     "bidders",
     "proceeds_minor",
+    "secondary_price_minor",
+    "cancelled",
+    "note",
 ]
 
 
@@ -183,10 +189,17 @@ def _registry_summary(record: RunRecord, code: str) -> dict[str, Any]:
         year["abatement_t"] += row.abatement_t
         year["abatement_cost_minor"] += row.abatement_cost_minor
     calendar = record.scenario.registry(code).regime.calendar
+    exited = record.scenario.exit_of(code)
+
+    def last_year(period: int) -> int:
+        """Return a period's last year; a programme's exit ends its open period early."""
+        last = calendar.period_last_year(period)
+        return last if exited is None else min(last, exited.day.year)
+
     for outcome in record.outcomes[code]:
         # A period's outcome is reported once, in the row of its last year.
-        year = years.setdefault(str(calendar.period_last_year(outcome.period)), {})
-        year["period"] = period_label(outcome.period, calendar.period_last_year(outcome.period))
+        year = years.setdefault(str(last_year(outcome.period)), {})
+        year["period"] = period_label(outcome.period, last_year(outcome.period))
         year["entities"] = year.get("entities", 0) + 1
         year["compliant_entities"] = year.get("compliant_entities", 0) + (outcome.shortfall_t == 0)
         year["obligation_t"] = year.get("obligation_t", 0) + outcome.obligation_t
@@ -196,10 +209,10 @@ def _registry_summary(record: RunRecord, code: str) -> dict[str, Any]:
         year["shortfall_t"] = year.get("shortfall_t", 0) + outcome.shortfall_t
         year["penalties_minor"] = year.get("penalties_minor", 0) + outcome.penalty.fine_minor
     for period, surrendered in surrender_mix(record, code).items():
-        years.setdefault(str(calendar.period_last_year(period)), {}).update(surrendered)
+        years.setdefault(str(last_year(period)), {}).update(surrendered)
     for (registry, period), borrowed_t in record.borrowed_t.items():
         if registry == code:
-            year = years.setdefault(str(calendar.period_last_year(period)), {})
+            year = years.setdefault(str(last_year(period)), {})
             year["borrowed_t"] = borrowed_t
             year["surrendered_t"] = year.get("surrendered_t", 0) + borrowed_t
     for year_number in sorted({row.year for row in record.firm_years if row.registry == code}):
@@ -232,6 +245,45 @@ def _registry_summary(record: RunRecord, code: str) -> dict[str, Any]:
         "years": dict(sorted(years.items())),
         "deadlines_pending": list(record.deadlines_pending.get(code, ())),
     }
+
+
+def exit_summary(record: RunRecord) -> dict[str, Any]:
+    """Return each programme exit: `date`, `units` (cancelled, frozen or domestic),
+    `open_period` (settle_to_date or waive), `links_terminated`, `transfers_terminated`
+    (ids), `units_t` (origin → unit type → tonnes its accounts held: what was cancelled,
+    frozen or left tradable at home) with `units_total_t`, and `settled`: per period closed
+    (`"2017-2018"`: from its first year to the exit's), `rule`, `entities`,
+    `compliant_entities`, `obligation_t`, `surrendered` (compliance value, exact),
+    `shortfall_t` and `penalties_minor` (zero and none when waived)."""
+    exits: dict[str, Any] = {}
+    for item in record.exits:
+        units: dict[str, dict[str, int]] = {}
+        for origin, unit_type, quantity_t in item.units_t:
+            units.setdefault(origin, {})[unit_type] = quantity_t
+        exit_year = int(item.day[:4])
+        settled = {}
+        for period in item.periods:
+            outcomes = [o for o in record.outcomes[item.registry] if o.period == period]
+            settled[period_label(period, exit_year)] = {
+                "rule": item.open_period,
+                "entities": len(outcomes),
+                "compliant_entities": sum(o.shortfall_t == 0 for o in outcomes),
+                "obligation_t": sum(o.obligation_t for o in outcomes),
+                "surrendered": exact(sum((o.surrendered_value for o in outcomes), Fraction(0))),
+                "shortfall_t": sum(o.shortfall_t for o in outcomes),
+                "penalties_minor": sum(o.penalty.fine_minor for o in outcomes),
+            }
+        exits[item.registry] = {
+            "date": item.day,
+            "units": item.units,
+            "open_period": item.open_period,
+            "links_terminated": list(item.links_terminated),
+            "transfers_terminated": list(item.transfers_terminated),
+            "units_t": units,
+            "units_total_t": sum(quantity_t for _, _, quantity_t in item.units_t),
+            "settled": settled,
+        }
+    return exits
 
 
 def period_label(first_year: int, last_year: int) -> str:
@@ -358,6 +410,17 @@ PRICE_COLUMNS = [
     "close_minor",
 ]
 SETTLEMENT_COLUMNS = ["day", "instrument", "bid_minor", "ask_minor", "last_minor", "settle_minor"]
+ALLOCATION_COLUMNS = [
+    "registry",
+    "entity",
+    "year",
+    "method",
+    "at_open_t",
+    "true_up_t",
+    "allocated_t",
+    "forecast_t",
+    "emissions_t",
+]
 COMPLIANCE_COLUMNS = [
     "registry",
     "entity",
@@ -409,6 +472,7 @@ def write_reports(record: RunRecord, summary: dict[str, Any], out: Path) -> list
             AUCTION_COLUMNS,
             [[getattr(a, column) for column in AUCTION_COLUMNS] for a in record.auctions],
         ),
+        ("allocations.csv", ALLOCATION_COLUMNS, allocation_rows(record)),
         ("compliance.csv", COMPLIANCE_COLUMNS, compliance_rows(record)),
     ]
     for name, header, rows in tables:
@@ -420,6 +484,34 @@ def write_reports(record: RunRecord, summary: dict[str, Any], out: Path) -> list
 
 def _trade_row(trade: TradeRow) -> list[Any]:
     return [getattr(trade, column) for column in TRADE_COLUMNS]
+
+
+def allocation_rows(record: RunRecord) -> list[list[Any]]:
+    """Return each firm-year's free allocation: the method, what came when the year opened,
+    the true-up when it closed (China's, to actual output) and the total."""
+    scenario = record.scenario
+    entities = {e.entity_id: e for item in scenario.registries for e in item.entities}
+    rows = []
+    for row in record.firm_years:
+        entity = entities[row.entity_id]
+        method = "share"
+        if entity.allocation.rule is not None:
+            regime = scenario.registry(row.registry).regime
+            method = rule_of(entity, regime, row.year).method.value
+        rows.append(
+            [
+                row.registry,
+                row.entity_id,
+                row.year,
+                method,
+                row.allocated_t - row.true_up_t,
+                row.true_up_t,
+                row.allocated_t,
+                row.forecast_t,
+                row.emissions_t,
+            ]
+        )
+    return rows
 
 
 def compliance_rows(record: RunRecord) -> list[list[Any]]:

@@ -15,20 +15,30 @@ same entities.
 
 from __future__ import annotations
 
+import math
 import random
 import re
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from compliance.business_days import auction_sessions_max
 from compliance.presets import CURRENCY_MINOR_DIGITS, list_presets, load_preset
-from compliance.regime import PenaltyKind, PenaltyRule, QuantitativeLimit, Regime, UnitOrigin
+from compliance.regime import (
+    AllocationMethod,
+    PenaltyKind,
+    PenaltyRule,
+    QuantitativeLimit,
+    Regime,
+    UnitOrigin,
+)
 from etslink.economics import LinearMac, MacCurve, PiecewiseMac
 from etslink.scenario.model import (
     Agent,
     Allocation,
+    AllocationData,
     AuctionPlan,
     CsvAgent,
     DealerAgents,
@@ -38,13 +48,18 @@ from etslink.scenario.model import (
     FirmsAgents,
     FxRate,
     FxTable,
+    GeneratedData,
     InteractiveAgent,
+    OpenPeriodRule,
     Overrides,
+    ProductOutput,
+    ProgrammeExit,
     ReservePlan,
     Scenario,
     ScenarioCalendar,
     ScenarioInstrument,
     ScenarioRegistry,
+    UnitFate,
     ZicAgents,
 )
 from exchange.book import Instrument
@@ -61,6 +76,9 @@ AGENTS_MAX = 50
 FX_RATES_MAX = 50
 SEGMENTS_MAX = 50  # segments of one piecewise MAC curve
 SECTORS_MAX = 20  # sectors in one generator's mix
+PRODUCTS_MAX = 20  # products of one entity
+BENCHMARK_T_MAX = Fraction(1_000)  # t CO2 per unit of output
+SHARE_OF_BASELINE_MAX = Fraction(10)  # historic, base-year or reference figures
 YEARS_MAX = 50
 TRADING_DAYS_MAX = 366
 ZIC_COUNT_MAX = 10_000
@@ -83,7 +101,17 @@ _SECTOR_RE = re.compile(r"[a-z][a-z0-9-]{0,29}")
 _UNIT_CODE_RE = re.compile(r"[A-Z0-9]{1,16}")
 _FX_KEY_RE = re.compile(r"([A-Z]{3})_per_([A-Z]{3})")
 
-_TOP_KEYS = {"scenario", "calendar", "registry", "links", "instrument", "fx", "agents", "faults"}
+_TOP_KEYS = {
+    "scenario",
+    "calendar",
+    "registry",
+    "links",
+    "instrument",
+    "fx",
+    "agents",
+    "faults",
+    "exits",
+}
 _HEADER_KEYS = {"name", "narrative", "seed", "currency", "interest_rate"}
 _CALENDAR_KEYS = {"start", "years", "trading_days_per_year", "business_days"}
 _REGISTRY_KEYS = {
@@ -112,8 +140,12 @@ _ENTITY_KEYS = {
     "growth",
     "allocation_share",
     "allocation_rule",
+    "historic_emissions_t",
+    "base_year_emissions_t",
+    "products",
     "mac",
 }
+_PRODUCT_KEYS = {"product", "output", "reference_output", "benchmark_t_per_unit"}
 _GENERATE_KEYS = {
     "count",
     "sector_mix",
@@ -125,6 +157,7 @@ _GENERATE_KEYS = {
     "mac_slope_min_minor_per_t",
     "mac_slope_max_minor_per_t",
     "mac_intercept_minor",
+    *(field.name for field in fields(GeneratedData)),
 }
 _LINEAR_KEYS = {"kind", "slope_minor_per_t", "intercept_minor"}
 _PIECEWISE_KEYS = {"kind", "segments"}
@@ -149,6 +182,7 @@ _AGENT_KEYS: dict[str, set[str]] = {
     "interactive": {"kind", "participant", "registry", "cash_minor", "allowances_t"},
 }
 _FAULT_KEYS = {"drop", "duplicate", "delay", "delay_days_max"}
+_EXIT_KEYS = {"registry", "date", "units", "open_period"}
 _REQUIRED = object()  # a `_fraction` without a default
 _PRESET_RULE = "preset"  # allocation_rule naming the preset's uncategorised rules
 
@@ -178,7 +212,9 @@ def load_scenario(path: Path | str) -> Scenario:
     )
     header.done()
     calendar = _read_calendar(_section(root, "calendar"))
-    registries = _read_registries(root, seed)
+    run_years = range(calendar.start.year, calendar.start.year + calendar.years)
+    registries = _read_registries(root, seed, run_years)
+    _check_auctions_per_year(path, calendar, registries)
     codes = {registry.code for registry in registries}
     link_files, links = _read_links(root, codes)
     registries = [replace(item, regime=with_link_caps(item.regime, links)) for item in registries]
@@ -187,6 +223,7 @@ def load_scenario(path: Path | str) -> Scenario:
     agents = _read_agents(root, codes, instruments)
     faults_table = root.table("faults", required=False)
     faults = None if faults_table is None else _read_faults(faults_table)
+    exits = _read_exits(root, codes, calendar)
     root.done()
     return Scenario(
         path=path,
@@ -203,6 +240,7 @@ def load_scenario(path: Path | str) -> Scenario:
         agents=tuple(agents),
         faults=faults,
         interest_rate=interest_rate,
+        exits=tuple(exits),
     )
 
 
@@ -224,14 +262,14 @@ def _read_calendar(table: Table) -> ScenarioCalendar:
 # ---------------------------------------------------------------- registries
 
 
-def _read_registries(root: Table, seed: int) -> list[ScenarioRegistry]:
+def _read_registries(root: Table, seed: int, run_years: range) -> list[ScenarioRegistry]:
     tables = _entries(root, "registry", REGISTRIES_MAX)
     if not tables:
         raise ConfigError(root.path, "registry", "expected at least one [[registry]] table")
     registries: list[ScenarioRegistry] = []
     entity_ids: set[str] = set()
     for table in tables:
-        registry = _read_registry(table, seed)
+        registry = _read_registry(table, seed, run_years)
         if registry.code in {known.code for known in registries}:
             raise ConfigError(
                 table.path, table.key_path("code"), f"registry {registry.code} is declared twice"
@@ -250,7 +288,7 @@ def _read_registries(root: Table, seed: int) -> list[ScenarioRegistry]:
     return registries
 
 
-def _read_registry(table: Table, seed: int) -> ScenarioRegistry:
+def _read_registry(table: Table, seed: int, run_years: range) -> ScenarioRegistry:
     table.refuse_unknown(_REGISTRY_KEYS)
     code = table.get("code", str)
     if not is_registry_code(code):
@@ -281,11 +319,11 @@ def _read_registry(table: Table, seed: int) -> ScenarioRegistry:
         )
     overrides_table = table.table("overrides", required=False)
     overrides = Overrides() if overrides_table is None else _read_overrides(overrides_table)
-    entities = [_read_entity(entry, regime) for entry in table.tables("entities")]
+    entities = [_read_entity(entry, regime, run_years) for entry in table.tables("entities")]
     generate = table.table("generate", required=False)
     generator = None
     if generate is not None:
-        generator = _read_generator(generate, regime)
+        generator = _read_generator(generate, regime, run_years)
         entities.extend(_generate(generator, code, seed))
     if not entities:
         raise ConfigError(
@@ -336,13 +374,46 @@ def _read_auctions(table: Table) -> AuctionPlan:
         )
     plan = AuctionPlan(
         share=share,
-        per_year=table.whole("per_year", 1, 12, 4),
+        per_year=table.whole("per_year", 1, TRADING_DAYS_MAX, 4),
         reserve_price_minor=table.whole("reserve_price_minor", 1, MONEY_MINOR_MAX, None),
         bidder_share_max=bidder_share,
         unsold=unsold,
     )
     table.done()
     return plan
+
+
+def _check_auctions_per_year(
+    path: Path, calendar: ScenarioCalendar, registries: list[ScenarioRegistry]
+) -> None:
+    """Refuse `per_year` auctions beyond what the regime's auction calendar offers a year.
+
+    The calendar offers `auctions_per_month` sessions in each of its auction months (EU:
+    12 × 12), or every session without one, never more than `trading_days_per_year`
+    (`compliance.business_days.auction_sessions_max`).
+    """
+    for index, registry in enumerate(registries):
+        plan = registry.auctions
+        if plan is None:
+            continue
+        trading = registry.regime.trading
+        offered = auction_sessions_max(trading, calendar.trading_days_per_year)
+        if plan.per_year <= offered:
+            continue
+        if trading.auction_months:
+            why = (
+                f"{len(trading.auction_months)} auction months × at most "
+                f"{trading.auctions_per_month} of preset {registry.preset}'s [trading], "
+                f"and {calendar.trading_days_per_year} sessions a year"
+            )
+        else:
+            why = f"one a session, {calendar.trading_days_per_year} sessions a year"
+        raise ConfigError(
+            path,
+            f"registry[{index}].auctions.per_year",
+            f"expected at most the {offered} auctions its calendar offers a year ({why}), "
+            f"found {plan.per_year}",
+        )
 
 
 def with_link_caps(regime: Regime, links: list[Link]) -> Regime:
@@ -447,17 +518,167 @@ def _read_overrides(table: Table) -> Overrides:
     return overrides
 
 
-def _read_entity(table: Table, regime: Regime) -> Entity:
+def _read_entity(table: Table, regime: Regime, run_years: range) -> Entity:
     table.refuse_unknown(_ENTITY_KEYS)
     entity_id = _matching(table, "id", _ID_RE, "an id of letters, digits, '-' or '_'")
     sector = _matching(table, "sector", _SECTOR_RE, "a lower-case sector like 'power'")
     baseline_t = table.whole("baseline_t", 1, BASELINE_T_MAX)
     growth = _growth(table, "growth")
     allocation = _read_allocation(table, regime)
+    data = AllocationData(
+        historic_emissions_t=table.whole("historic_emissions_t", 0, BASELINE_T_MAX, None),
+        base_year_emissions_t=table.whole("base_year_emissions_t", 0, BASELINE_T_MAX, None),
+        products=tuple(_read_product(entry) for entry in _entries(table, "products", PRODUCTS_MAX)),
+    )
+    _check_allocation_data(table, regime, allocation, run_years, _entity_data_keys(data))
     mac_table = _section(table, "mac")
     mac = _read_mac(mac_table, baseline_t)
     table.done()
-    return Entity(entity_id, sector, baseline_t, growth, allocation, mac)
+    return Entity(entity_id, sector, baseline_t, growth, allocation, mac, data)
+
+
+def _read_product(table: Table) -> ProductOutput:
+    table.refuse_unknown(_PRODUCT_KEYS)
+    product = ProductOutput(
+        product=_matching(table, "product", _SECTOR_RE, "a lower-case product like 'gas'"),
+        output=table.whole("output", 0, BASELINE_T_MAX),
+        reference_output=table.whole("reference_output", 0, BASELINE_T_MAX, None),
+        benchmark_t_per_unit=_fraction(
+            table, "benchmark_t_per_unit", None, Fraction(0), BENCHMARK_T_MAX
+        ),
+    )
+    table.done()
+    return product
+
+
+@dataclass(frozen=True, slots=True)
+class _GivenData:
+    """The allocation data an entity or generator gives, named by the keys that give it.
+
+    `products` holds (product, has a reference output, has its own benchmark).
+    """
+
+    given: frozenset[str]
+    products: tuple[tuple[str, bool, bool], ...]
+    historic_key: str
+    base_year_key: str
+    products_key: str
+    reference_key: str  # may hold "{index}", the product's index
+    benchmark_key: str
+
+
+def _entity_data_keys(data: AllocationData) -> _GivenData:
+    keys = {
+        "historic_emissions_t": data.historic_emissions_t is not None,
+        "base_year_emissions_t": data.base_year_emissions_t is not None,
+        "products": bool(data.products),
+    }
+    return _GivenData(
+        frozenset(key for key, given in keys.items() if given),
+        tuple(
+            (item.product, item.reference_output is not None, item.benchmark_t_per_unit is not None)
+            for item in data.products
+        ),
+        "historic_emissions_t",
+        "base_year_emissions_t",
+        "products",
+        "products[{index}].reference_output",
+        "products[{index}].benchmark_t_per_unit",
+    )
+
+
+def _generated_data_keys(data: GeneratedData) -> _GivenData:
+    keys = {
+        "historic_emissions_share": data.historic_emissions_share is not None,
+        "base_year_emissions_share": data.base_year_emissions_share is not None,
+        "product": data.product is not None,
+    }
+    products: tuple[tuple[str, bool, bool], ...] = ()
+    if data.product is not None:
+        products = (
+            (
+                data.product,
+                data.reference_output_share is not None,
+                data.benchmark_t_per_unit is not None,
+            ),
+        )
+    return _GivenData(
+        frozenset(key for key, given in keys.items() if given),
+        products,
+        "historic_emissions_share",
+        "base_year_emissions_share",
+        "product",
+        "reference_output_share",
+        "benchmark_t_per_unit",
+    )
+
+
+def _check_allocation_data(
+    table: Table, regime: Regime, allocation: Allocation, run_years: range, data: _GivenData
+) -> None:
+    """Refuse an entity (or generator) lacking data its preset's methods need, or giving more.
+
+    An `allocation_share` entity needs none. Otherwise every year of the run must have a
+    rule for the entity's category, and the entity must carry what each rule's method
+    takes: grandparenting historic emissions, the base-year formula base-year emissions,
+    a benchmark products with output (and a benchmark, its own or the preset's), China's
+    intensity benchmark also their reference output.
+    """
+    given = data.given
+    if allocation.rule is None:
+        if given:
+            raise ConfigError(
+                table.path,
+                table.key_path(sorted(given)[0]),
+                "is used only with allocation_rule; allocation_share allocates a share of "
+                "the baseline",
+            )
+        return
+    category = "" if allocation.rule == _PRESET_RULE else allocation.rule
+    needed: set[str] = set()
+    for year in run_years:
+        rule = regime.allocation_rule(year, category)
+        if rule is None:
+            raise ConfigError(
+                table.path,
+                table.key_path("allocation_rule"),
+                f"preset {regime.key} has no {allocation.rule!r} allocation rule for {year}, "
+                "a year of the run; give allocation_share instead, or shorten the run",
+            )
+        key = {
+            AllocationMethod.GRANDPARENTING: data.historic_key,
+            AllocationMethod.BASE_YEAR: data.base_year_key,
+        }.get(rule.method, data.products_key)
+        needed.add(key)
+        why = f"preset {regime.key}'s {rule.method.value} allocation rule for {year}"
+        if key not in given:
+            raise ConfigError(table.path, table.key_path(key), f"required by {why}; it is missing")
+        if key != data.products_key:
+            continue
+        for index, (product, has_reference, has_benchmark) in enumerate(data.products):
+            if rule.method is AllocationMethod.INTENSITY_BENCHMARK and not has_reference:
+                raise ConfigError(
+                    table.path,
+                    table.key_path(data.reference_key.format(index=index)),
+                    f"required by {why} (the pre-allocation is on the reference year's "
+                    "output); it is missing",
+                )
+            if not has_benchmark and rule.benchmark_for(product) is None:
+                known = ", ".join(name for name, _ in rule.benchmarks) or "none"
+                raise ConfigError(
+                    table.path,
+                    table.key_path(data.benchmark_key.format(index=index)),
+                    f"required by {why}: the preset sets no benchmark for {product!r} "
+                    f"(it sets: {known}); it is missing",
+                )
+    unused = sorted(given - needed)
+    if unused:
+        raise ConfigError(
+            table.path,
+            table.key_path(unused[0]),
+            f"is not used by preset {regime.key}'s allocation rules for "
+            f"{run_years[0]}-{run_years[-1]} (allocation_rule {allocation.rule!r})",
+        )
 
 
 def _read_allocation(table: Table, regime: Regime) -> Allocation:
@@ -541,7 +762,7 @@ def _read_segment(table: Table) -> tuple[int, int]:
     return segment
 
 
-def _read_generator(table: Table, regime: Regime) -> EntityGenerator:
+def _read_generator(table: Table, regime: Regime, run_years: range) -> EntityGenerator:
     table.refuse_unknown(_GENERATE_KEYS)
     count = table.whole("count", 1, ENTITIES_MAX)
     mix_table = Table(table.path, table.key_path("sector_mix"), table.get("sector_mix", dict))
@@ -568,16 +789,42 @@ def _read_generator(table: Table, regime: Regime) -> EntityGenerator:
     slope_high = _fraction(
         table, "mac_slope_max_minor_per_t", _REQUIRED, slope_low, MONEY_MINOR_MAX
     )
+    allocation = _read_allocation(table, regime)
+    data = GeneratedData(
+        historic_emissions_share=_fraction(
+            table, "historic_emissions_share", None, Fraction(0), SHARE_OF_BASELINE_MAX
+        ),
+        base_year_emissions_share=_fraction(
+            table, "base_year_emissions_share", None, Fraction(0), SHARE_OF_BASELINE_MAX
+        ),
+        product=(
+            _matching(table, "product", _SECTOR_RE, "a lower-case product like 'gas'")
+            if table.has("product")
+            else None
+        ),
+        emissions_per_unit=_fraction(
+            table, "emissions_per_unit", None, Fraction(0), BENCHMARK_T_MAX
+        ),
+        reference_output_share=_fraction(
+            table, "reference_output_share", None, Fraction(0), SHARE_OF_BASELINE_MAX
+        ),
+        benchmark_t_per_unit=_fraction(
+            table, "benchmark_t_per_unit", None, Fraction(0), BENCHMARK_T_MAX
+        ),
+    )
+    _check_allocation_data(table, regime, allocation, run_years, _generated_data_keys(data))
+    _check_product_keys(table, data)
     generator = EntityGenerator(
         count=count,
         sector_mix=tuple(mix),
         baseline_min_t=low,
         baseline_max_t=high,
         growth=_growth(table, "growth"),
-        allocation=_read_allocation(table, regime),
+        allocation=allocation,
         mac_slope_min_minor_per_t=slope_low,
         mac_slope_max_minor_per_t=slope_high,
         mac_intercept_minor=table.whole("mac_intercept_minor", 0, MONEY_MINOR_MAX, 0),
+        data=data if _generated_data_keys(data).given else None,
     )
     table.done()
     return generator
@@ -610,9 +857,52 @@ def _generate(generator: EntityGenerator, code: str, seed: int) -> list[Entity]:
                     growth=generator.growth,
                     allocation=generator.allocation,
                     mac=linear_mac(slope, generator.mac_intercept_minor, baseline_t),
+                    data=_generated_data(generator.data, baseline_t),
                 )
             )
     return entities
+
+
+def _check_product_keys(table: Table, data: GeneratedData) -> None:
+    """A generated product needs its emissions per unit; product keys need a product."""
+    if data.product is not None and data.emissions_per_unit in (None, 0):
+        raise ConfigError(
+            table.path,
+            table.key_path("emissions_per_unit"),
+            f"required with product {data.product!r}: t CO2 per unit of output, above 0 "
+            "(each entity's output is its baseline over it)",
+        )
+    if data.product is None:
+        for key in ("emissions_per_unit", "reference_output_share", "benchmark_t_per_unit"):
+            if getattr(data, key) is not None:
+                raise ConfigError(table.path, table.key_path(key), "is used only with a product")
+
+
+def _generated_data(data: GeneratedData | None, baseline_t: int) -> AllocationData:
+    """Derive one generated entity's allocation data from its baseline (each rounds down)."""
+    if data is None:
+        return AllocationData()
+
+    def share_of(share: Fraction | None, whole: int) -> int | None:
+        return None if share is None else math.floor(share * whole)
+
+    products: tuple[ProductOutput, ...] = ()
+    if data.product is not None:
+        assert data.emissions_per_unit, data  # checked by _check_product_keys
+        output = math.floor(baseline_t / data.emissions_per_unit)
+        products = (
+            ProductOutput(
+                data.product,
+                output,
+                share_of(data.reference_output_share, output),
+                data.benchmark_t_per_unit,
+            ),
+        )
+    return AllocationData(
+        historic_emissions_t=share_of(data.historic_emissions_share, baseline_t),
+        base_year_emissions_t=share_of(data.base_year_emissions_share, baseline_t),
+        products=products,
+    )
 
 
 # ---------------------------------------------------------------- links
@@ -932,6 +1222,45 @@ def _read_faults(table: Table) -> Faults:
     )
     table.done()
     return faults
+
+
+def _read_exits(root: Table, codes: set[str], calendar: ScenarioCalendar) -> list[ProgrammeExit]:
+    """Read `[[exits]]`: each a declared registry's programme exit inside the run, one each."""
+    exits: list[ProgrammeExit] = []
+    last_day = date(calendar.start.year + calendar.years - 1, 12, 31)
+    for table in _entries(root, "exits", REGISTRIES_MAX):
+        table.refuse_unknown(_EXIT_KEYS)
+        code = table.get("registry", str)
+        if code not in codes:
+            raise ConfigError(
+                table.path,
+                table.key_path("registry"),
+                f"expected a declared registry ({', '.join(sorted(codes))}), found {code!r}",
+            )
+        if any(item.registry == code for item in exits):
+            raise ConfigError(
+                table.path, table.key_path("registry"), f"{code} already has an exit; one each"
+            )
+        day = table.get("date", date)
+        if isinstance(day, datetime) or not calendar.start <= day <= last_day:
+            raise ConfigError(
+                table.path,
+                table.key_path("date"),
+                f"expected a date (not a date-time) inside the run, {calendar.start} to "
+                f"{last_day}, found {day}",
+            )
+        exits.append(
+            ProgrammeExit(
+                registry=code,
+                day=day,
+                units=table.choice("units", {fate.value: fate for fate in UnitFate}),
+                open_period=table.choice(
+                    "open_period", {rule.value: rule for rule in OpenPeriodRule}
+                ),
+            )
+        )
+        table.done()
+    return exits
 
 
 # ---------------------------------------------------------------- readers

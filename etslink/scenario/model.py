@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
 from fractions import Fraction
 from pathlib import Path
 
@@ -47,6 +48,35 @@ class Allocation:
 
 
 @dataclass(frozen=True, slots=True)
+class ProductOutput:
+    """One product of an entity: its output in the run's first year, in the benchmark's unit.
+
+    Output grows with the entity's `growth`, as its emissions do. `reference_output` is
+    the reference year's output an intensity benchmark pre-allocates on (China: 2018);
+    `benchmark_t_per_unit` None takes the preset rule's benchmark for the product.
+    """
+
+    product: str
+    output: int
+    reference_output: int | None = None
+    benchmark_t_per_unit: Fraction | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationData:
+    """What the preset's allocation methods need to know about an entity (None: not given).
+
+    Grandparenting needs `historic_emissions_t`; the base-year formula (Tokyo, Saitama)
+    `base_year_emissions_t`; benchmarks `products` (with `reference_output` for China's
+    intensity benchmark). The loader refuses an entity whose regime needs data it lacks.
+    """
+
+    historic_emissions_t: int | None = None
+    base_year_emissions_t: int | None = None
+    products: tuple[ProductOutput, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Entity:
     """A covered entity: first-year emissions, yearly growth, allocation and MAC curve."""
 
@@ -56,6 +86,7 @@ class Entity:
     growth: Fraction  # per year, compounding; negative for declining emissions
     allocation: Allocation
     mac: MacCurve
+    data: AllocationData = AllocationData()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +102,24 @@ class EntityGenerator:
     mac_slope_min_minor_per_t: Fraction
     mac_slope_max_minor_per_t: Fraction
     mac_intercept_minor: int
+    data: GeneratedData | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedData:
+    """How a generator derives each entity's allocation data from its drawn baseline.
+
+    Historic and base-year emissions are a share of the baseline; a product's output is
+    the baseline over `emissions_per_unit` (t per unit), and its reference output a share
+    of that output. Each figure rounds down.
+    """
+
+    historic_emissions_share: Fraction | None = None
+    base_year_emissions_share: Fraction | None = None
+    product: str | None = None
+    emissions_per_unit: Fraction | None = None
+    reference_output_share: Fraction | None = None
+    benchmark_t_per_unit: Fraction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +322,33 @@ class Faults:
     delay_days_max: int = 1
 
 
+class UnitFate(Enum):
+    """What becomes of the units held in a registry when its programme ends."""
+
+    CANCELLED = "cancelled"  # moved to the registry's cancellation account (Ontario 2018)
+    FROZEN = "frozen"  # held, but no longer transferable or tradable (the registry suspended)
+    DOMESTIC = "domestic"  # the links are gone; its own book keeps trading at home
+
+
+class OpenPeriodRule(Enum):
+    """How the compliance period open at a programme's exit is closed."""
+
+    SETTLE_TO_DATE = "settle_to_date"  # it ends at the exit, settled on emissions to then
+    WAIVE = "waive"  # its obligation lapses: settled with no outcome
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeExit:
+    """A registry's programme ends on `day` (00:00 UTC): its links terminate, its
+    government stops auctioning and allocating, its units meet `units`, and its open
+    compliance period is closed by `open_period`."""
+
+    registry: str
+    day: date
+    units: UnitFate
+    open_period: OpenPeriodRule
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """A whole scenario file, checked across sections."""
@@ -291,6 +367,7 @@ class Scenario:
     agents: tuple[Agent, ...]
     faults: Faults | None = None
     interest_rate: Fraction = Fraction(5, 100)
+    exits: tuple[ProgrammeExit, ...] = ()  # at most one per registry
 
     def book(self, code: str) -> ScenarioInstrument:
         for item in self.instruments:
@@ -303,3 +380,7 @@ class Scenario:
             if registry.code == code:
                 return registry
         raise KeyError(code)
+
+    def exit_of(self, code: str) -> ProgrammeExit | None:
+        """Return registry `code`'s programme exit, None when it runs to the end."""
+        return next((item for item in self.exits if item.registry == code), None)

@@ -89,6 +89,8 @@ class MarketAccess:
         # The year's trading sessions after this one (the calendar is public).
         self.sessions_left = 0
         self.placed: list[tuple[str, int]] = []  # this session's orders: (book, order id)
+        # Books a programme's exit closed: no order, deposit or withdrawal is taken there.
+        self.closed: set[str] = set()
         self.refused = 0
         self._next_order = 1
         self._holdings: dict[tuple[str, str], Holding] = {}
@@ -165,6 +167,8 @@ class MarketAccess:
     ) -> int | None:
         """Place a limit sell, the price rounded up to the tick, after depositing what the
         order needs beyond the member's free claim; return its id or None."""
+        if code in self.closed:
+            return None
         tick = self.books[code].tick_minor
         price = max(tick, math.ceil(price_minor / tick) * tick)
         free_t = self.free_claim_t(member, code)
@@ -190,6 +194,8 @@ class MarketAccess:
 
     def withdraw_all(self, member: str, code: str) -> int:
         """Move the member's free claim on `code` back to its account; return the tonnes."""
+        if code in self.closed:
+            return 0  # what custody held there met the programme's exit
         free_t = self.free_claim_t(member, code)
         if free_t > 0:
             self._exchange.withdraw_units(member, code, free_t)
@@ -198,6 +204,8 @@ class MarketAccess:
     def _submit(
         self, member: str, code: str, side: Side, price_minor: int, quantity_t: int
     ) -> int | None:
+        if code in self.closed:
+            return None  # not a refusal: the book is gone, as every agent can see
         if len(self.placed) >= ORDERS_PER_SESSION_MAX:
             self.refused += 1
             return None

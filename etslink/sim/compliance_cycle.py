@@ -2,7 +2,10 @@
 
 At each year's close, for every registry whose regime runs that year, each firm
 
-1. takes back what it still has in the exchange's custody (`Exchange.withdraw_units`);
+1. takes back what it still has in the exchange's custody (`Exchange.withdraw_units`),
+   and gets its allocation trued up where its regime's method does (China: to the year's
+   actual output; a claw-back takes back at most the year's allowances it still holds,
+   and the report says how much could not be recovered);
 2. abates what its holdings still lack while that is cheaper than the penalty, and every
    tonne cheaper than the bank value beyond that (`valuation.year_end_abatement_t`);
 3. reports emissions = forecast − abatement as CO2, verified and signed by the registry's
@@ -35,6 +38,7 @@ from compliance.mrv import EmissionsReport, sign_verification
 from etslink.sessions.compliance import KG_PER_T, verifier_key
 from etslink.sim.access import MarketAccess
 from etslink.sim.agents.firm import FirmAgent
+from etslink.sim.allocation import YearAllocation
 from etslink.sim.record import FirmYear
 from etslink.sim.valuation import foreign_share_max, year_end_abatement_t
 from registry import RegistryError
@@ -58,7 +62,7 @@ def settle_firm(
     access: MarketAccess,
     book: ComplianceBook,
     firm: FirmAgent,
-    allocated_t: int,
+    allocation: YearAllocation,
     seed: int,
     borrowing: Borrowing,
 ) -> FirmYear:
@@ -68,6 +72,7 @@ def settle_firm(
     for listed in firm.books:
         if listed.sellable:
             access.withdraw_all(firm.member, listed.code)
+    true_up_t, true_up_note = true_up(book, firm.member, plan.year, allocation.true_up_t)
     held = firm.covered(firm.holdings_units(access))
     abated_t = year_end_abatement_t(
         firm.curve, plan.forecast_t, plan.need_t, held, plan.bank_minor, firm.penalty_minor
@@ -89,13 +94,36 @@ def settle_firm(
         firm.registry,
         plan.year,
         plan.forecast_t,
-        allocated_t,
+        allocation.at_open_t + true_up_t,
         abated_t,
         firm.curve.total_cost(abated_t),
         emissions_t,
         surrendered_t,
-        note,
+        "; ".join(text for text in (true_up_note, note) if text),
+        true_up_t,
     )
+
+
+def true_up(book: ComplianceBook, member: str, year: int, wanted_t: int) -> tuple[int, str]:
+    """Apply `wanted_t` (+ allocates, − claws back) to `year`'s allocation; return (t, note).
+
+    A claw-back takes at most the year's allowances the entity still holds (sold ones
+    cannot be taken back); the note says what could not be recovered.
+    """
+    if wanted_t == 0:
+        return 0, ""
+    if wanted_t > 0:
+        book.true_up(year, {member: wanted_t})
+        return wanted_t, f"true-up +{wanted_t:,} t to actual output"
+    unit_type = book.regime.allowance_unit_type
+    held_t = book.registry.account(book.account_of(member)).holding.balance(unit_type, year)
+    clawed_t = min(held_t, -wanted_t)
+    if clawed_t:
+        book.true_up(year, {member: -clawed_t})
+    note = f"true-up claws back {clawed_t:,} t to actual output"
+    if clawed_t < -wanted_t:
+        note += f" ({-wanted_t - clawed_t:,} t of {year} already sold, not recovered)"
+    return -clawed_t, note
 
 
 def surrender_requests(

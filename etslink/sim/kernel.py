@@ -36,6 +36,7 @@ class Phase(IntEnum):
     LINK = 10  # a link opens or closes
     DEADLINE = 20  # a compliance deadline falls due
     YEAR_CLOSE = 30  # the year's reports, verifications and surrenders
+    EXIT = 35  # a programme ends: after the year it closes, before the year it would open
     YEAR_OPEN = 40  # allocation, the government's volume, the firms' new year
     AUCTION = 50  # scheduled auctions and reserve releases before the session trades
     SESSION = 60  # the session: participants, firms, dealers, traders
@@ -99,6 +100,11 @@ class LinkClosed:
     link_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class ProgrammeExited:
+    registry: str  # whose programme ends (the scenario's `[[exits]]`)
+
+
 Event = (
     YearOpened
     | SessionOpened
@@ -109,6 +115,7 @@ Event = (
     | DeadlineDue
     | LinkOpened
     | LinkClosed
+    | ProgrammeExited
 )
 E = TypeVar("E")
 Handler = Callable[[Any, datetime], None]
@@ -194,6 +201,7 @@ __all__ = [
     "LinkOpened",
     "MonthEnded",
     "Phase",
+    "ProgrammeExited",
     "SessionClosed",
     "SessionOpened",
     "YearClosed",

@@ -9,6 +9,7 @@ scratch store.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -89,6 +90,39 @@ class FirmYear:
     emissions_t: int
     surrendered_t: int
     note: str
+    true_up_t: int = 0  # of `allocated_t`, given (or clawed back) when the year closed
+    # the part of the year the row covers: below 1 in a programme's exit year, whose
+    # forecast is pro rata to the exit day (`etslink.sim.exits`)
+    year_share: Fraction = Fraction(1)
+
+    @property
+    def benchmark_allocation_t(self) -> int:
+        """The allocation the analytic benchmark gives the row: pro rata to `year_share`.
+
+        An exiting programme's firms got the whole year's allocation but emit only to the
+        exit; the benchmark takes that part year as a market of its own size.
+        """
+        return math.floor(self.allocated_t * self.year_share)
+
+
+@dataclass(frozen=True, slots=True)
+class ExitRecord:
+    """A programme's exit as the run applied it (`etslink.sim.exits`).
+
+    `units_t` is what the registry's accounts held at the exit, by (origin, unit type):
+    cancelled, frozen or left tradable at home, as `units` says. `periods` are the
+    compliance periods (first years) it closed by `open_period`; their outcomes are the
+    registry's outcomes for those periods (none when waived).
+    """
+
+    registry: str
+    day: str  # ISO date; the exit is at 00:00 UTC of it
+    units: str  # cancelled | frozen | domestic
+    open_period: str  # settle_to_date | waive
+    links_terminated: tuple[str, ...]
+    transfers_terminated: tuple[str, ...]
+    units_t: tuple[tuple[str, str, int], ...]  # (origin, unit type, tonnes)
+    periods: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +136,13 @@ class FirmFacts:
 
 @dataclass(frozen=True, slots=True)
 class AuctionRecord:
-    """One auction's result, as the reports show it."""
+    """One auction's result, as the reports show it.
+
+    A cancelled auction (the EU's clearing price under its threshold below the secondary
+    price) records the clearing price it would have had, sells nothing and says why in
+    `note`; `secondary_price_minor` is the secondary price it was compared with (None
+    where the regime does not compare, or there was no price yet).
+    """
 
     day: str
     registry: str
@@ -117,6 +157,9 @@ class AuctionRecord:
     bids: int
     bidders: int
     proceeds_minor: int
+    secondary_price_minor: int | None = None
+    cancelled: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +253,7 @@ class RunRecord:
     holders: tuple[HolderEnd, ...]
     refused_orders: int
     notes: tuple[str, ...] = ()
+    exits: tuple[ExitRecord, ...] = ()
 
     def currency_of(self, book: str) -> str:
         return self.books[book].currency
@@ -231,6 +275,7 @@ class RecordBuilder:
     borrowed_t: dict[tuple[str, int], int] = field(default_factory=dict)
     average_prices: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    exits: list[ExitRecord] = field(default_factory=list)
 
     def freeze(
         self,
@@ -265,13 +310,20 @@ class RecordBuilder:
             borrowed_t=dict(self.borrowed_t),
             average_prices=dict(self.average_prices),
             deadlines_pending={
-                code: pending_deadlines(world, code, last_year) for code in sorted(world.books)
+                code: pending_deadlines(world, code, self._last_year(code, last_year))
+                for code in sorted(world.books)
             },
             transfers=transfer_rows(world),
             holders=holders,
             refused_orders=refused_orders,
             notes=tuple(world.notes + self.notes),
+            exits=tuple(self.exits),
         )
+
+    def _last_year(self, code: str, last_year: int) -> int:
+        """Return the last year whose periods the registry's programme reached."""
+        exited = self.scenario.exit_of(code)
+        return last_year if exited is None else min(last_year, exited.day.year)
 
 
 def trade_rows(world: World, trade_days: Mapping[str, str]) -> tuple[TradeRow, ...]:
@@ -359,6 +411,7 @@ def settled(row: TradeRow) -> bool:
 
 __all__ = [
     "AuctionRecord",
+    "ExitRecord",
     "FirmFacts",
     "FirmYear",
     "GovernmentYear",

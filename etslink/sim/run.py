@@ -23,6 +23,9 @@ What happens at each event:
   day's prices recorded.
 - **A month ends**: its volume-weighted prices go to the price controls.
 - **A year closes**: firms report, are verified and surrender (`compliance_cycle`).
+- **A programme exits** (`etslink.sim.exits`): its links terminate at the gateway, its
+  open period is settled (or waived), its units are cancelled, frozen or kept at home; its
+  government, firms and (unless kept at home) book stop for the rest of the run.
 - **A deadline falls due**: the compliance books settle it. After the last year the
   clock moves past the surrender deadline of the last period that ends inside the run; a
   period running on past the run stays open and is reported as pending.
@@ -42,20 +45,21 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from compliance.book import ComplianceBook
 from compliance.calendar import DeadlineKind
 from compliance.mrv import Verifier
 from compliance.stability import MonthlyPrice, price_ceiling_minor, price_floor_minor
 from etslink.reports import charts, summary
 from etslink.reports import equilibrium as equilibrium_report
-from etslink.scenario import Scenario
+from etslink.scenario import OpenPeriodRule, ProgrammeExit, Scenario, UnitFate
 from etslink.sessions.compliance import verifier_key
-from etslink.sim import compliance_cycle, setup, timeline
+from etslink.sim import compliance_cycle, exits, setup, timeline
 from etslink.sim.access import MarketAccess, Quote
 from etslink.sim.agents.dealer import DealerAgent
 from etslink.sim.agents.firm import FirmAgent, FirmYearPlan
 from etslink.sim.agents.government import AuctionBid, Government
 from etslink.sim.agents.zi_trader import ZiTraderAgent
-from etslink.sim.allocation import allocation_t, forecast_t
+from etslink.sim.allocation import YearAllocation, forecast_t, year_allocation
 from etslink.sim.kernel import (
     AuctionsDue,
     DeadlineDue,
@@ -63,6 +67,7 @@ from etslink.sim.kernel import (
     LinkClosed,
     LinkOpened,
     MonthEnded,
+    ProgrammeExited,
     SessionClosed,
     SessionOpened,
     YearClosed,
@@ -72,6 +77,7 @@ from etslink.sim.kernel import (
 )
 from etslink.sim.participants import Prompt
 from etslink.sim.record import (
+    ExitRecord,
     FirmFacts,
     GovernmentYear,
     HolderEnd,
@@ -158,11 +164,13 @@ class Simulation:
         self.seats = setup.make_seats(scenario, self.world, prompt)
         setup.endow_firms(scenario, self.world, self.firms)
         self.actors: dict[str, Actor] = {a.agent_id: a for a in self._actors()}
-        self.allocated: dict[tuple[str, int], int] = {}
+        self.allocated: dict[tuple[str, int], YearAllocation] = {}
         self.borrowing = compliance_cycle.Borrowing({}, {})
         self.monthly: dict[str, dict[tuple[int, int], tuple[int, int]]] = {}
         self.sessions_done = 0
         self.progress: Progress | None = None
+        self.exited: dict[str, ProgrammeExit] = {}  # registry → its exit, once it happened
+        self.links_terminated: set[str] = set()
         self._accredit_verifiers()
         self.kernel = Kernel(self.world.clock.now(), self.world.exchange.advance)
         self._subscribe()
@@ -181,6 +189,7 @@ class Simulation:
         kernel.subscribe(LinkOpened, self.on_link_opened)
         kernel.subscribe(LinkClosed, self.on_link_closed)
         kernel.subscribe(DeadlineDue, self.on_deadline)
+        kernel.subscribe(ProgrammeExited, self.on_programme_exit)
         kernel.subscribe(YearClosed, self.on_year_closed)
         kernel.subscribe(YearOpened, self.on_year_opened)
         kernel.subscribe(AuctionsDue, self.on_auctions)
@@ -205,6 +214,7 @@ class Simulation:
             rounds_before += len(sessions)
         self.kernel.schedule_all(timeline.link_entries(self.scenario, start, end))
         self.kernel.schedule_all(timeline.deadline_entries(self.scenario, start, end))
+        self.kernel.schedule_all(timeline.exit_entries(self.scenario, start, end))
         self.kernel.run()
         self._finish()
         self.world.check_invariants()
@@ -212,7 +222,9 @@ class Simulation:
     def _finish(self) -> None:
         """Advance past every deadline of the last year's periods, settling on the way."""
         moments = []
-        for book in self.world.books.values():
+        for code, book in self.world.books.items():
+            if code in self.exited:
+                continue  # its periods were closed at the exit
             calendar = book.regime.calendar
             if self.last_year < calendar.first_year:
                 continue
@@ -232,7 +244,8 @@ class Simulation:
 
     def _fire_deadlines(self) -> None:
         for code in sorted(self.world.books):
-            self.world.books[code].advance()
+            if code not in self.exited:
+                self.world.books[code].advance()
 
     # ------------------------------------------------------------ links and deadlines
 
@@ -245,7 +258,7 @@ class Simulation:
     def _set_link(self, link_id: str, *, opened: bool) -> None:
         """Tell firms and dealers which books they may buy on through the link now."""
         link = next(item for item in self.scenario.links if item.link_id == link_id)
-        if link.state is not LinkState.ACTIVE:
+        if link.state is not LinkState.ACTIVE or (opened and link_id in self.links_terminated):
             return
         for firm in self.firms:
             for book in firm.books:
@@ -262,7 +275,92 @@ class Simulation:
                     (dealer.open_routes.add if opened else dealer.open_routes.discard)(key)
 
     def on_deadline(self, event: DeadlineDue, moment: datetime) -> None:
-        self.world.books[event.registry].advance()
+        if event.registry not in self.exited:
+            self.world.books[event.registry].advance()
+
+    def on_programme_exit(self, event: ProgrammeExited, moment: datetime) -> None:
+        """End a registry's programme (`etslink.sim.exits`, the steps in its docstring)."""
+        item = self.scenario.exit_of(event.registry)
+        assert item is not None and item.registry not in self.exited, event
+        code = item.registry
+        links, ended = exits.terminate_links(
+            self.world, self.scenario, code, exits.exit_reason(item)
+        )
+        self.links_terminated.update(links)
+        for link_id in links:
+            self._set_link(link_id, opened=False)
+        book = self.world.books[code]
+        firms = [f for f in self.firms if f.registry == code]
+        if item.open_period is OpenPeriodRule.SETTLE_TO_DATE:
+            self._settle_to_date(item, book, firms, moment)
+        price = self._exit_price(code, moment.year, firms)
+        periods = exits.close_open_periods(item, book, firms, self.record.firm_years, price)
+        units_t = exits.apply_fate(self.world, item)
+        self.exited[code] = item
+        self.record.exits.append(
+            ExitRecord(
+                code,
+                item.day.isoformat(),
+                item.units.value,
+                item.open_period.value,
+                links,
+                ended,
+                units_t,
+                periods,
+            )
+        )
+        self._stop_agents(item)
+
+    def _settle_to_date(
+        self,
+        item: ProgrammeExit,
+        book: ComplianceBook,
+        firms: Sequence[FirmAgent],
+        moment: datetime,
+    ) -> None:
+        """Let each firm abate, emit and surrender for the exit year up to the exit."""
+        share = exits.exit_year_share(self.scenario, moment)
+        if share == 0:
+            return  # the exit opens the year: nothing was emitted in it yet
+        bank = Fraction(0) if item.units is not UnitFate.DOMESTIC else None
+        for firm in firms:
+            assert firm.plan is not None and firm.plan.year == moment.year
+            self.record.firm_years.append(
+                exits.settle_firm_to_date(
+                    self.access,
+                    book,
+                    firm,
+                    share,
+                    item.day,
+                    self.allocated[(firm.member, moment.year)].at_open_t,
+                    firm.plan.bank_minor if bank is None else bank,
+                    self.borrowing,
+                )
+            )
+
+    def _exit_price(self, code: str, year: int, firms: Sequence[FirmAgent]) -> int | None:
+        """Return the exit year's average price so far, for penalties that multiply it
+        (None: no trade and no firm's year to stand in for one)."""
+        vwap = self._year_vwap(self.world.books[code].regime.allowance_unit_type, year)
+        years = [r for r in self.record.firm_years if r.registry == code and r.year == year]
+        if firms and len(years) == len(firms):
+            return compliance_cycle.average_price_minor(vwap, firms, years)[0]
+        return None if vwap is None or vwap < 1 else math.floor(vwap)
+
+    def _stop_agents(self, item: ProgrammeExit) -> None:
+        """Take the exited registry's firms, and its book's traders unless units stay
+        tradable at home, out of the sessions; close its venue's books to everyone."""
+        code = item.registry
+        for firm in self.firms:
+            if firm.registry == code:
+                self.actors.pop(firm.agent_id, None)
+        if item.units is UnitFate.DOMESTIC:
+            return
+        closed = {book for book, info in self.access.books.items() if info.registry == code}
+        self.access.closed |= closed
+        for trader in self.traders:
+            if trader.book.code in closed:
+                self.actors.pop(trader.agent_id, None)
 
     # ------------------------------------------------------------ the year
 
@@ -270,16 +368,19 @@ class Simulation:
         year = event.year
         by_registry: dict[str, dict[str, int]] = {}
         for firm in self.firms:
+            if firm.registry in self.exited:
+                continue  # its programme ended: no allocation
             item = self.scenario.registry(firm.registry)
-            forecast = forecast_t(firm.entity, event.index)
-            granted = math.floor(
-                item.overrides.cap_scale * allocation_t(firm.entity, item.regime, year, forecast)
+            granted = year_allocation(firm.entity, item.regime, year, event.index).scaled(
+                item.overrides.cap_scale
             )
-            by_registry.setdefault(firm.registry, {})[firm.member] = granted
+            by_registry.setdefault(firm.registry, {})[firm.member] = granted.at_open_t
             self.allocated[(firm.member, year)] = granted
         for code in sorted(by_registry):
             self.world.books[code].allocate(year, by_registry[code])
         for code, government in sorted(self.governments.items()):
+            if code in self.exited:
+                continue
             free_t = sum(by_registry.get(code, {}).values())
             government.open_year(self.world, year, free_t, self.sessions[year])
         compliance_cycle.borrow(self.access, self.world.books, self.firms, year, self.borrowing)
@@ -297,6 +398,8 @@ class Simulation:
     def _publish_auction_supply(self) -> None:
         for code, government in self.governments.items():
             left_t = government.auction_left_t if government.auctions_left > 0 else 0
+            if code in self.exited:
+                left_t = 0
             self.access.auction_supply_t[code] = left_t
 
     def _plan_firms(self, year: int, index: int) -> None:
@@ -306,6 +409,8 @@ class Simulation:
             forecasts[firm.member] = forecast_t(firm.entity, index)
             totals[firm.registry] = totals.get(firm.registry, 0) + forecasts[firm.member]
         for firm in self.firms:
+            if firm.registry in self.exited:
+                continue  # its programme ended: no year to plan
             item = self.scenario.registry(firm.registry)
             forecast = forecasts[firm.member]
             carried = self.world.books[firm.registry].carried_t(firm.member)
@@ -317,6 +422,7 @@ class Simulation:
                     self._bank_value(firm.registry, year),
                     foreign_share_max(item.regime, year),
                     Fraction(forecasts[firm.member], max(1, totals[firm.registry])),
+                    self.allocated[(firm.member, year)].true_up_t,
                 )
             )
 
@@ -325,8 +431,10 @@ class Simulation:
         for code in sorted(self.world.books):
             book = self.world.books[code]
             calendar = book.regime.calendar
-            if event.year < calendar.first_year or (
-                calendar.last_year is not None and event.year > calendar.last_year
+            if (
+                code in self.exited
+                or event.year < calendar.first_year
+                or (calendar.last_year is not None and event.year > calendar.last_year)
             ):
                 continue
             firms = [f for f in self.firms if f.registry == code]
@@ -363,6 +471,8 @@ class Simulation:
 
     def on_auctions(self, event: AuctionsDue, moment: datetime) -> None:
         for code in event.registries:
+            if code in self.exited:
+                continue  # its programme ended: no auction
             government = self.governments[code]
             supply_t = government.next_supply_t()
             if supply_t <= 0:
@@ -372,20 +482,21 @@ class Simulation:
             if reserve is None:
                 government.skip_scheduled()  # no recent market price to set its reserve from
                 continue
-            bids = self._auction_bids(government)
+            bids = self._auction_bids(government, reserve)
+            secondary = self._secondary_price(government, moment)
             record = government.hold_auction(
-                self.world, moment, "scheduled", supply_t, bids, reserve
+                self.world, moment, "scheduled", supply_t, bids, reserve, secondary
             )
             government.after_scheduled(record)
         self._publish_auction_supply()
 
     def _release_reserves(self, moment: datetime) -> None:
-        for _, government in sorted(self.governments.items()):
-            if government.release_due_t > 0:
+        for code, government in sorted(self.governments.items()):
+            if government.release_due_t > 0 and code not in self.exited:
                 reserve = self._auction_reserve(government, moment)
                 if reserve is None:
                     continue  # the release waits for a market price to set its reserve from
-                bids = self._auction_bids(government)
+                bids = self._auction_bids(government, reserve)
                 record = government.hold_auction(
                     self.world, moment, "reserve release", government.release_due_t, bids, reserve
                 )
@@ -406,7 +517,27 @@ class Simulation:
 
         return government.auction_reserve_minor(moment.date(), prices)
 
-    def _auction_bids(self, government: Government) -> list[AuctionBid]:
+    def _secondary_price(self, government: Government, moment: datetime) -> int | None:
+        """Return the secondary price an auction on `moment` is compared with: its
+        allowance's last settlement price before the auction's day (auctions run before
+        the day's session). None where the regime cancels no auction, or none is known."""
+        instrument = government.instrument
+        assert instrument is not None
+        if government.regime.stability.auction_cancellation_discount is None:
+            return None
+        day = moment.date().isoformat()
+        return next(
+            (
+                row.settle_minor
+                for row in reversed(self.record.settlements)
+                if row.instrument == instrument.code
+                and row.settle_minor is not None
+                and row.day < day
+            ),
+            None,
+        )
+
+    def _auction_bids(self, government: Government, reserve_minor: int) -> list[AuctionBid]:
         """Return the sealed bids: each short firm its demand schedule, traders a lot each.
 
         Bids go in an order derived from the seed (submission order breaks the last ties).
@@ -418,7 +549,7 @@ class Simulation:
             book = next((b for b in firm.books if b.code == instrument.code), None)
             if book is None or firm.registry != government.registry.code:
                 continue
-            for limit, quantity_t in firm.auction_demand(self.access, book):
+            for limit, quantity_t in firm.auction_demand(self.access, book, reserve_minor):
                 bids.append(AuctionBid(firm.member, limit, quantity_t))
         for trader in self.traders:
             if trader.book.code == instrument.code:
@@ -442,7 +573,9 @@ class Simulation:
 
     def _ceiling_offers(self, year: int) -> None:
         """Offer each government's reserve at its price ceiling today (a day order)."""
-        for _, government in sorted(self.governments.items()):
+        for code, government in sorted(self.governments.items()):
+            if code in self.exited:
+                continue  # its programme ended: no reserve sale
             ceiling = government.ceiling_minor(year)
             offer_t = government.ceiling_offer_t()
             if ceiling is None or offer_t <= 0 or government.instrument is None:
@@ -519,8 +652,8 @@ class Simulation:
 
     def on_month_ended(self, event: MonthEnded, moment: datetime) -> None:
         """Let each government's price controls see the month's volume-weighted price."""
-        for _, government in sorted(self.governments.items()):
-            if government.instrument is None:
+        for code, government in sorted(self.governments.items()):
+            if government.instrument is None or code in self.exited:
                 continue
             months = self.monthly.get(government.instrument.code, {})
             series = [
@@ -570,7 +703,10 @@ class Simulation:
                         price_ceiling_minor(stability, year),
                         government.year_reserve_minor(year),
                         tuple(e for e in government.events if e.year == year),
-                        sum(r.supply_t for r in records if r.kind == "scheduled"),
+                        # what was offered; a cancelled auction's volume is offered again
+                        sum(
+                            r.supply_t for r in records if r.kind == "scheduled" and not r.cancelled
+                        ),
                         government.reserve_at_start_t.get(year, 0),
                     )
                 )

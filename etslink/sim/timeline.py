@@ -17,6 +17,8 @@
   controls.
 - **Links.** A link that is not merely proposed opens at its effective date and closes at
   its end date, when those fall inside the run.
+- **Programme exits.** A registry's `[[exits]]` day inside the run, at 00:00 UTC: after
+  the links' events and the close of the year before, before the year it would open.
 - **Deadlines.** Every compliance deadline of every registry's periods that falls inside
   the run is an event; its handler lets the books settle what is due.
 """
@@ -37,6 +39,7 @@ from etslink.sim.kernel import (
     LinkOpened,
     MonthEnded,
     Phase,
+    ProgrammeExited,
     SessionClosed,
     SessionOpened,
     YearClosed,
@@ -110,6 +113,16 @@ def link_entries(scenario: Scenario, start: datetime, end: datetime) -> list[Ent
     return entries
 
 
+def exit_entries(scenario: Scenario, start: datetime, end: datetime) -> list[Entry]:
+    """Return each programme exit inside [start, end], at 00:00 UTC of its day."""
+    entries: list[Entry] = []
+    for item in sorted(scenario.exits, key=lambda exit_: exit_.registry):
+        moment = datetime.combine(item.day, time(0), tzinfo=UTC)
+        if start <= moment <= end:
+            entries.append((moment, Phase.EXIT, ProgrammeExited(item.registry)))
+    return entries
+
+
 def deadline_entries(scenario: Scenario, start: datetime, end: datetime) -> list[Entry]:
     """Return every registry's compliance deadlines that fall inside [start, end]."""
     entries: list[Entry] = []
@@ -130,6 +143,7 @@ __all__ = [
     "CLOSE_HOUR",
     "SESSION_HOUR",
     "deadline_entries",
+    "exit_entries",
     "link_entries",
     "year_entries",
     "year_sessions",

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from compliance.business_days import (
     TradingCalendar,
     auction_sessions,
+    auction_sessions_max,
     business_days,
     holiday_calendar_error,
     is_business_day,
@@ -101,3 +102,17 @@ def test_an_auction_month_offers_at_most_its_auctions_per_month() -> None:
     monthly = TradingCalendar("", (3,), 1)
     assert auction_sessions(monthly, sessions, 12) == {4}  # one, mid-month
     assert auction_sessions(TradingCalendar("", (4,), 1), sessions, 12) == set()
+
+
+def test_the_eu_calendar_offers_up_to_144_auctions_a_year_and_never_more_than_its_sessions() -> (
+    None
+):
+    """EU preset [trading]: every month, at most 12 auctions each (the common platform
+    auctions on Mondays, Tuesdays and Thursdays, EEX [P]): 144 a year; the WCI's four."""
+    eu = load_preset("eu").trading
+    assert auction_sessions_max(eu, 250) == 144
+    assert auction_sessions_max(eu, 50) == 50  # never more than the year's sessions
+    assert auction_sessions_max(WCI, 250) == 4
+    assert auction_sessions_max(TradingCalendar(), 20) == 20  # no calendar: every session
+    sessions = session_days(business_days(["ECB"], date(2021, 1, 1), date(2021, 12, 31)), 250)
+    assert len(auction_sessions(eu, sessions, 144)) == 144

@@ -505,6 +505,24 @@ def test_cli_shows_one_preset_with_its_unverified_values() -> None:
     assert "2016-06-30 14:59" in output  # the first surrender deadline, in UTC
 
 
+def test_cli_shows_a_presets_trading_calendar_and_auction_rules() -> None:
+    """[trading]: the EU's ECB (TARGET2) holidays and up to 12 auctions a month (EEX [P]);
+    its auction cancellation below 90% of the secondary price (Reg. 1031/2010 Art. 7(6),
+    threshold [U]); California's February, May, August and November (WCI [V])."""
+    eu = _run("jurisdictions", "show", "eu").output
+    assert "Trading: business days and auctions" in eu
+    assert "ECB: weekdays less its public holidays" in eu
+    assert "at most 12" in eu and "at most 144" in eu
+    assert "clearing price below 90% of the secondary market's price" in eu
+    california = _run("jurisdictions", "show", "california").output
+    assert "Feb, May, Aug, Nov" in california and "at most 4" in california
+    assert "the price floor for the year" in california
+    korea = _run("jurisdictions", "show", "korea").output
+    assert "from recent market prices" in korea
+    swiss = _run("jurisdictions", "show", "switzerland").output
+    assert "none: auctions may fall on any session" in swiss
+
+
 def test_cli_refuses_an_unknown_preset_with_a_clear_message_and_exit_2() -> None:
     result = _run("jurisdictions", "show", "atlantis")
     assert result.exit_code == 2

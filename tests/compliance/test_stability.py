@@ -10,10 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compliance.errors import ComplianceCode, ComplianceError
+from compliance.presets import load_preset
 from compliance.regime import StabilityRules
 from compliance.stability import (
     MonthlyPrice,
     StabilityEventKind,
+    auction_cancellation_minor,
     evaluate_stability,
     korea_trigger_month,
     price_ceiling_minor,
@@ -333,3 +335,27 @@ def test_korea_auction_floor_lies_within_the_recent_prices(prices: list[int], ga
         assert floor is None
     else:
         assert floor is not None and min(recent) <= floor <= max(recent)
+
+
+def test_the_eu_preset_cancels_an_auction_below_90_percent_of_the_secondary_price() -> None:
+    """EU: an auction whose clearing price is significantly under the secondary price is
+    cancelled (Commission Regulation (EU) No 1031/2010, Art. 7(6)); the threshold is not
+    published: the preset's 10% discount is [U] and listed as such."""
+    eu = load_preset("eu")
+    assert eu.stability.auction_cancellation_discount == Fraction(1, 10)
+    assert "stability.auction_cancellation_discount" in eu.unverified
+    assert auction_cancellation_minor(eu.stability, 3_000) == 2_700  # EUR 27.00 of EUR 30.00
+    assert auction_cancellation_minor(eu.stability, None) is None  # nothing to compare with
+    assert auction_cancellation_minor(load_preset("california").stability, 3_000) is None
+
+
+@given(
+    discount=st.fractions(min_value=0, max_value=Fraction(99, 100)),
+    secondary=st.integers(min_value=0, max_value=10**9),
+)
+def test_the_cancellation_threshold_is_exactly_the_discounted_secondary_price(
+    discount: Fraction, secondary: int
+) -> None:
+    rules = StabilityRules(auction_cancellation_discount=discount)
+    threshold = auction_cancellation_minor(rules, secondary)
+    assert threshold == (1 - discount) * secondary and threshold <= secondary

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from dataclasses import replace
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -137,6 +138,11 @@ def test_the_reserve_is_sold_at_the_price_ceiling_and_nothing_trades_above_it(
         'code = "EU"\npreset = "eu"\n\n[registry.overrides]\nprice_ceiling_minor = 2_000\n\n'
         "[registry.reserve]\nsize_t = 3_000_000\n",
     )
+    # The reserve alone: a government selling at the ceiling and auctioning from one
+    # account is not this test's subject.
+    start = text.index("[registry.auctions]          # the EU's")
+    text = text[:start] + text[text.index("[[registry]]", start) :]
+    text = text.replace('allocation_share = "0.387"', 'allocation_share = "0.9"', 1)
     scenario = load_scenario(_beside_links(tmp_path, text))
     result = run_scenario(scenario, tmp_path / "out", years=1, days=20)
     eu_2020 = result.summary["registries"]["EU"]["years"]["2020"]
@@ -179,7 +185,7 @@ def test_a_short_firm_bids_its_demand_curve_at_auction() -> None:
     run = Simulation(load_scenario(CALIFORNIA_QUEBEC), years=1, days=4)
     run.on_year_opened(YearOpened(2018, 0), run.kernel.now)
     government = run.governments["CA"]
-    bids = run._auction_bids(government)
+    bids = run._auction_bids(government, 1)
     firms = {firm.member: firm for firm in run.firms if firm.registry == "CA"}
     by_firm: dict[str, list[tuple[int, int]]] = {}
     for bid in bids:
@@ -194,3 +200,72 @@ def test_a_short_firm_bids_its_demand_curve_at_auction() -> None:
         assert firm.plan is not None
         need_t = firm.plan.need_t - firm.covered(firm.holdings_units(run.access))
         assert sum(quantity for _, quantity in schedule) <= need_t  # never more than it lacks
+
+
+@pytest.fixture(scope="module")
+def eu_ch(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return run_scenario(
+        load_scenario(EU_SWITZERLAND), tmp_path_factory.mktemp("eu-ch"), years=1, days=20
+    )
+
+
+def test_eu_and_swiss_governments_auction_their_shares_none_below_reserve(
+    eu_ch: RunResult,
+) -> None:
+    """EU phase 4: 57% of the cap auctioned (Directive 2003/87/EC Art. 10(1) [V]); the
+    Swiss share is illustrative (fixtures/scenarios/eu-switzerland.toml)."""
+    rows = _rows(eu_ch.out_dir / "auctions.csv")
+    by_registry = {code: [r for r in rows if r["registry"] == code] for code in ("EU", "CH")}
+    assert len(by_registry["EU"]) == 20  # one a session: per_year 50, 20 sessions run
+    assert by_registry["CH"], "the Swiss government auctioned nothing"
+    for row in rows:
+        assert int(row["sold_t"]) + int(row["unsold_t"]) == int(row["supply_t"])
+        if row["cancelled"] == "False" and int(row["sold_t"]):
+            assert int(row["clearing_price_minor"]) >= int(row["reserve_price_minor"])
+    eu_2020 = eu_ch.summary["registries"]["EU"]["years"]["2020"]
+    assert eu_2020["auctioned_t"] * 43 // 57 - eu_2020["allocated_t"] in range(-100, 100_000)
+
+
+def test_an_eu_auction_is_cancelled_exactly_when_it_clears_below_90_percent_of_secondary(
+    eu_ch: RunResult,
+) -> None:
+    """Reg. 1031/2010 Art. 7(6), with the eu preset's [U] threshold of 90%: the run compares
+    each EU auction with the last settlement price before it."""
+    for row in _rows(eu_ch.out_dir / "auctions.csv"):
+        if row["registry"] != "EU" or not row["secondary_price_minor"]:
+            assert row["cancelled"] == "False"
+            continue
+        below = int(row["clearing_price_minor"]) * 10 < 9 * int(row["secondary_price_minor"])
+        assert (row["cancelled"] == "True") == below, row
+
+
+def test_a_cancelled_eu_auction_sells_nothing_says_why_and_keeps_its_volume(
+    tmp_path: Path,
+) -> None:
+    """Art. 7(6): the volume of a cancelled auction goes to later auctions. A discount of 0
+    (threshold = the secondary price) makes the run cancel some."""
+    scenario = load_scenario(EU_SWITZERLAND)
+    eu = scenario.registry("EU")
+    stability = replace(eu.regime.stability, auction_cancellation_discount=Fraction(0))
+    eu = replace(eu, regime=replace(eu.regime, stability=stability))
+    scenario = replace(
+        scenario,
+        registries=tuple(eu if r.code == "EU" else r for r in scenario.registries),
+    )
+    result = run_scenario(scenario, tmp_path / "out", years=1, days=20)
+    cancelled = [r for r in result.record.auctions if r.cancelled]
+    assert cancelled, "no EU auction cleared below the secondary price"
+    for record in cancelled:
+        assert record.secondary_price_minor is not None
+        assert record.clearing_price_minor < record.secondary_price_minor
+        assert (record.sold_t, record.proceeds_minor, record.unsold_t) == (0, 0, record.supply_t)
+        assert record.note.startswith(
+            f"cancelled: clearing price {record.clearing_price_minor:,} below 100% of "
+            f"secondary {record.secondary_price_minor:,}"
+        )
+    assert result.world is not None
+    government = result.world.governments["EU"]
+    held_t = result.world.registries["EU"].ledger.account(government.account_id).holding
+    eu_2020 = result.summary["registries"]["EU"]["years"]["2020"]
+    sold_t = sum(r.sold_t for r in result.record.auctions if r.registry == "EU")
+    assert held_t.balance("EUA") == eu_2020["auctioned_t"] - sold_t  # nothing cancelled

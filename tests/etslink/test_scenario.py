@@ -67,6 +67,7 @@ sector = "steel"
 baseline_t = 400_000
 growth = "-0.01"
 allocation_rule = "preset"
+products = [{ product = "hot-metal", output = 300_000, benchmark_t_per_unit = "1.328" }]
 mac = { kind = "piecewise", segments = [
     { up_to_t = 1_000, cost_minor = 2_000 },
     { up_to_t = 5_000, cost_minor = 9_000 },
@@ -221,6 +222,7 @@ def test_unlinked_variant_differs_from_its_scenario_only_by_links(name: str) -> 
     unlinked = load_scenario(SCENARIOS / f"{name}-unlinked.toml")
     assert linked.links and not unlinked.links
     assert linked.registries == unlinked.registries
+    assert linked.exits == unlinked.exits  # a programme exit applies unlinked too
     # Only the books that need the link go: a unit listed on a foreign venue ("EUA@CH").
     own_venue = tuple(item for item in linked.instruments if "@" not in item.code)
     assert own_venue == unlinked.instruments
@@ -656,3 +658,33 @@ def test_australia_eu_kyoto_units_count_in_the_50_and_the_12_5_percent_caps_a21(
     assert "kyoto limit: 125,001 t of 1,000,000 t is 12.5001%, over the cap of 12.5%" in (
         caught.value.message
     )
+
+
+def test_eu_auctions_per_year_above_twelve_are_accepted_up_to_the_preset_calendar(
+    tmp_path: Path,
+) -> None:
+    """The EU auctions several times a week (EEX: Mondays, Tuesdays, Thursdays [P]); its
+    preset's [trading] offers at most 12 a month, 144 a year, never more than the
+    sessions a year."""
+    text = _edit("trading_days_per_year = 10", "trading_days_per_year = 250").replace(
+        'code = "EU"\npreset = "eu"\n',
+        'code = "EU"\npreset = "eu"\n\n[registry.auctions]\nshare = "0.57"\nper_year = 144\n',
+    )
+    scenario = load_scenario(_write(tmp_path, text))
+    eu = scenario.registry("EU")
+    assert eu.auctions is not None and eu.auctions.per_year == 144
+    path = _write(tmp_path, text.replace("per_year = 144", "per_year = 145"))
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(path)
+    assert caught.value.key == "registry[0].auctions.per_year"
+    assert "at most the 144 auctions its calendar offers a year" in str(caught.value)
+    assert "found 145" in str(caught.value)
+
+
+def test_auctions_per_year_never_exceed_the_sessions_a_year(tmp_path: Path) -> None:
+    """Switzerland has no auction calendar: every session may hold one, no more."""
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(_write(tmp_path, _edit("per_year = 2", "per_year = 11")))
+    assert caught.value.key == "registry[1].auctions.per_year"
+    assert "one a session, 10 sessions a year" in str(caught.value)
+    assert load_scenario(_write(tmp_path, _edit("per_year = 2", "per_year = 10")))

@@ -189,3 +189,64 @@ def test_bad_supplies_and_repeated_bids_are_refused() -> None:
     with pytest.raises(AuctionError) as repeated:
         clear_auction(100, twice, rules)
     assert repeated.value.code == AuctionCode.DUPLICATE_BID
+
+
+def test_an_eu_auction_clearing_below_its_threshold_is_cancelled_and_awards_nothing() -> None:
+    """EU: an auction is cancelled when its clearing price is significantly under the
+    secondary price (Commission Regulation (EU) No 1031/2010, Art. 7(6)); here the
+    preset's [U] threshold, 90% of a secondary price of EUR 30.00 = 2,700 cents."""
+    rules = AuctionRules(reserve_price_minor=1, cancel_below_minor=Fraction(2_700))
+    bids = [Bid("b1", "a", 2_800, 600), Bid("b2", "b", 2_699, 600)]
+    result = clear_auction(1_000, bids, rules)
+    assert result.cancelled
+    assert result.clearing_price_minor == 2_699  # what it would have cleared at
+    assert (result.awards, result.sold_t, result.unsold_t, result.proceeds_minor) == (
+        (),
+        0,
+        1_000,
+        0,
+    )
+
+
+def test_an_eu_auction_clearing_at_its_threshold_or_above_is_not_cancelled() -> None:
+    """Reg. 1031/2010 Art. 7(6): only a clearing price under the threshold cancels."""
+    rules = AuctionRules(reserve_price_minor=1, cancel_below_minor=Fraction(2_700))
+    at = clear_auction(1_000, [Bid("b1", "a", 2_800, 600), Bid("b2", "b", 2_700, 600)], rules)
+    assert not at.cancelled and at.clearing_price_minor == 2_700 and at.sold_t == 1_000
+    without = AuctionRules(reserve_price_minor=1)  # a regime without the rule never cancels
+    low = clear_auction(1_000, [Bid("b1", "a", 5, 1_000)], without)
+    assert not low.cancelled and low.sold_t == 1_000
+
+
+def test_a_cancelled_auction_releases_every_guarantee_and_keeps_its_units() -> None:
+    """Art. 7(6): the volume of a cancelled auction goes to later auctions — even where the
+    regime cancels unsold units, nothing is cancelled, paid or delivered."""
+    clock = SimulatedClock(datetime(2024, 1, 8, tzinfo=UTC))
+    eua = UnitType("EUA", UnitKind.ALLOWANCE, "EU")
+    registry = Registry.create("sqlite://", "EU", "EU", SigningKey.generate(), clock, [eua])
+    for label in ("power", "auction"):
+        registry.open_account(AccountKind.TRADING, label.title(), label)
+    registry.issue("EUA", 2024, 1_000)
+    issuance = registry.ledger.singleton(AccountKind.ISSUANCE).account_id
+    registry.allocate(issuance, "auction", "EUA", 1_000)
+    clearing = ClearingHouse()
+    for member in ("government", "power"):
+        clearing.open_member(member)
+    clearing.deposit("power", "EUR", 10_000_000)
+    rules = AuctionRules(
+        reserve_price_minor=1, unsold=UnsoldRule.CANCEL, cancel_below_minor=Fraction(2_700)
+    )
+    auction = Auction(
+        "EU-2024-1", 1_000, "EUA", "EUR", rules, clearing, registry, "auction", "government",
+        {"power": "power"},
+    )  # fmt: skip
+    auction.bid("p1", "power", 2_000, 1_000)
+    assert clearing.balance("power", "EUR").reserved == 2_000_000
+    result = auction.clear()
+    assert result.cancelled and result.clearing_price_minor == 2_000
+    assert clearing.balance("power", "EUR") == Balance(10_000_000, 0)
+    assert clearing.balance("government", "EUR") == Balance(0, 0)
+    assert registry.ledger.account("auction").holding.balance("EUA") == 1_000  # kept
+    assert registry.ledger.account("power").holding.balance("EUA") == 0
+    clearing.check_conservation()
+    registry.check_conservation()

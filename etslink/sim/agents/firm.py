@@ -102,6 +102,14 @@ class FirmYearPlan:
     bank_minor: Fraction
     foreign_share_max: Fraction | None
     auction_share: Fraction = Fraction(0)  # its share of its registry's emissions forecast
+    # allocation still to come when the year closes (China's true-up to actual output;
+    # negative: a claw-back), which the firm knows from its own output and plans with
+    pending_t: int = 0
+
+    @property
+    def in_year_need_t(self) -> int:
+        """What the firm must still cover by trading during the year."""
+        return self.need_t - self.pending_t
 
 
 @dataclass
@@ -165,7 +173,9 @@ class FirmAgent:
         plan = self.plan
         assert plan is not None
         return float(
-            marginal_value_minor(self.fcurve, plan.need_t, held_t, self._bank_f, self.penalty_minor)
+            marginal_value_minor(
+                self.fcurve, plan.in_year_need_t, held_t, self._bank_f, self.penalty_minor
+            )
         )
 
     def target_t(self, price_minor: float) -> float | None:
@@ -173,7 +183,7 @@ class FirmAgent:
         plan = self.plan
         assert plan is not None
         target = target_held_t(
-            self.fcurve, plan.need_t, price_minor, self._bank_f, self.penalty_minor
+            self.fcurve, plan.in_year_need_t, price_minor, self._bank_f, self.penalty_minor
         )
         return None if target is None else float(target)
 
@@ -254,7 +264,7 @@ class FirmAgent:
         plan = self.plan
         assert plan is not None
         target = self.target_t(price_per_t)
-        gap_t = plan.need_t if target is None else target - held
+        gap_t = plan.in_year_need_t if target is None else target - held
         gap_units = math.floor(gap_t / book.value_f)
         if gap_units < book.lot_t:
             return None
@@ -330,30 +340,41 @@ class FirmAgent:
 
     # ------------------------------------------------------------ auctions
 
-    def auction_demand(self, access: MarketAccess, book: FirmBook) -> list[tuple[int, int]]:
+    def auction_demand(
+        self, access: MarketAccess, book: FirmBook, reserve_minor: int = 1
+    ) -> list[tuple[int, int]]:
         """Return its sealed bids for an auction of `book`'s unit: (price, tonnes) steps.
 
         At each of `AUCTION_BID_STEPS` of the worth of its whole shortfall, the tonnes it
         would buy at that price rather than abate, beyond what its higher bids ask: a
         truthful demand schedule for a uniform-price auction, in the book's minor units.
+        No step bids above the book's reference price (`Quote.reference_minor`): what a
+        tonne costs on the secondary market is the most it is worth paying at auction —
+        unless the auction's reserve is higher (Korea's, a three-month mean, is when prices
+        fall): a firm still short bids the reserve where a tonne is worth that to it, or
+        the volume a falling market leaves unsold piles up for the year's last auctions.
         """
         plan = self.plan
         if plan is None:
             return []
         held = self.covered_f(self.holdings_units(access))
-        short_t = plan.need_t - held
+        short_t = plan.in_year_need_t - held
         if short_t < book.lot_t:
             return []
         top = self.worth_minor(held)
+        # Never above the secondary market's price: a tonne is to be had there for that.
+        reference = access.quote(book.code).reference_minor()
+        market = math.inf if reference is None else reference * book.per_tonne_f
+        market = max(market, reserve_minor * book.per_tonne_f)
         bids: list[tuple[int, int]] = []
         asked_t = 0
         for step in AUCTION_BID_STEPS:
-            price = top * step
+            price = min(top * step, market)
             target = self.target_t(price)
             wanted_t = short_t if target is None else target - held
             quantity_t = math.floor(wanted_t - asked_t) // book.lot_t * book.lot_t
             limit = math.floor(price / book.per_tonne_f)
-            if quantity_t > 0 and limit >= 1:
+            if quantity_t > 0 and limit >= 1 and all(limit != bid for bid, _ in bids):
                 bids.append((limit, quantity_t))
                 asked_t += quantity_t
         return bids

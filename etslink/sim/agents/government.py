@@ -18,7 +18,11 @@ reserve account in its registry. It
   (`compliance.stability.recent_market_reserve_minor`; an auction with no market price in
   the last three months to set it from waits, its volume kept for later), else 1 (no
   reserve). Unsold tonnes are offered again at later auctions, the next year's included
-  ("keep"), or cancelled ("cancel");
+  ("keep"), or cancelled ("cancel"). Where the regime cancels an auction that clears
+  too far under the secondary market (the EU: below (1 − `auction_cancellation_discount`)
+  × the last settlement price before it, Regulation 1031/2010 Art. 7(6)), nothing is
+  sold and its volume is kept for later auctions: spread evenly over the rest of the
+  year's, the next year's included — not, as Art. 7(6) has it, over the next four;
 - holds a **reserve** (`[registry.reserve]`, issued at the run's start, vintage = the
   first year). Where the regime has a price ceiling, the government offers the reserve
   at the ceiling on every trading day (a day order, like everyone's): nobody pays more
@@ -49,6 +53,7 @@ from compliance.stability import (
     MonthlyPrice,
     StabilityEvent,
     StabilityEventKind,
+    auction_cancellation_minor,
     evaluate_stability,
     price_ceiling_minor,
     price_floor_minor,
@@ -198,21 +203,26 @@ class Government:
         supply_t: int,
         bids: Sequence[AuctionBid],
         reserve_price_minor: int,
+        secondary_price_minor: int | None = None,
     ) -> AuctionRecord:
         """Run one auction of `supply_t` at `reserve_price_minor` from the government's
-        account; record it."""
+        account; record it. Where the regime cancels an auction clearing too far below
+        the secondary market (`auction_cancellation_minor`), `secondary_price_minor` is
+        the price it compares with: the last settlement price before the auction."""
         assert self.instrument is not None and supply_t > 0
         plan = self.plan or AuctionPlan()
         unsold = UnsoldRule.CANCEL if plan.unsold == "cancel" else UnsoldRule.RETURN_TO_ISSUER
         if kind != "scheduled":
             unsold = UnsoldRule.RETURN_TO_ISSUER  # an unsold release stays in the reserve
         year = moment.year
+        cancel_below = auction_cancellation_minor(self.regime.stability, secondary_price_minor)
         rules = AuctionRules(
             reserve_price_minor=max(1, reserve_price_minor),
             lot_t=self.instrument.lot_t,
             tick_minor=self.instrument.tick_minor,
             bidder_share_max=plan.bidder_share_max,
             unsold=unsold,
+            cancel_below_minor=cancel_below,
         )
         exchange = world.exchange
         accounts = {
@@ -246,6 +256,8 @@ class Government:
             auction.bid(f"b{number}", bid.bidder, price_minor, quantity_t)
             placed += 1
         result = auction.clear()
+        if result.cancelled:
+            unsold = UnsoldRule.RETURN_TO_ISSUER  # a cancelled auction's volume goes on
         record = AuctionRecord(
             moment.date().isoformat(),
             self.registry.code,
@@ -260,9 +272,24 @@ class Government:
             placed,
             len(result.by_bidder()),
             result.proceeds_minor,
+            secondary_price_minor if cancel_below is not None else None,
+            result.cancelled,
+            self._cancellation_note(result.clearing_price_minor, secondary_price_minor)
+            if result.cancelled
+            else "",
         )
         self.records.append(record)
         return record
+
+    def _cancellation_note(self, clearing_minor: int, secondary_minor: int | None) -> str:
+        discount = self.regime.stability.auction_cancellation_discount
+        assert discount is not None and secondary_minor is not None
+        share = 100 * (1 - discount)
+        percent = str(share) if share.denominator == 1 else f"{float(share):.4g}"
+        return (
+            f"cancelled: clearing price {clearing_minor:,} below {percent}% of secondary "
+            f"{secondary_minor:,} (Reg. 1031/2010 Art. 7(6)); its volume goes to later auctions"
+        )
 
     def after_scheduled(self, record: AuctionRecord) -> None:
         """Book a scheduled auction: what is left to offer this year, unsold kept or not."""
