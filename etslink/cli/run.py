@@ -177,6 +177,9 @@ def _print_exits(exits: dict[str, Any]) -> None:
 def _period_cells(row: dict[str, Any], scale: int) -> tuple[str, ...]:
     """Return a year's cells: its own figures, and its period's if the period ends that year
     (tonnes divided by `scale`)."""
+    if row.get("period") is None and "allocated_t" not in row:
+        # a year after the run's last: surrenders went to a period the run did not see end
+        return ("", "", "pending", "", "", "–", "")
     own = (
         _scaled(row.get("allocated_t", 0), scale),
         _scaled(row.get("verified_emissions_t", 0), scale),

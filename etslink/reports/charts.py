@@ -74,10 +74,14 @@ def settled_series(record: RunRecord, into: str | None = None) -> dict[str, list
     else each book's own. Display only: floats read off the exact record.
     """
     series: dict[str, list[PricePoint]] = {}
+    # a book whose venue's programme ended (`[[exits]]`) has no price after the exit
+    ends = {item.registry: item.day for item in record.exits}
     for row in record.settlements:
         if row.settle_minor is None:
             continue
         book = record.books[row.instrument]
+        if book.registry in ends and row.day >= ends[book.registry]:
+            continue
         currency = into or book.currency
         factor = record.scenario.fx.minor_factor(book.currency, currency)
         major = row.settle_minor * float(factor) / 10 ** CURRENCY_MINOR_DIGITS[currency]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from compliance.calendar import DeadlineKind
+from etslink.reports.charts import settled_series
 from etslink.scenario import OpenPeriodRule, UnitFate, load_scenario
 from etslink.sim.run import RunResult, run_scenario
 from gateway.links import LinkState
@@ -89,6 +90,12 @@ def test_no_trade_in_an_ontario_book_after_3_july_2018(linked: RunResult) -> Non
     oca = [row for row in _rows(linked, "trades.csv") if row["instrument"] == "OCA"]
     assert oca, "the Ontario book traded while the programme ran"
     assert max(row["day"] for row in oca) < EXIT_DAY
+
+
+def test_the_price_chart_draws_no_ontario_price_after_3_july_2018(linked: RunResult) -> None:
+    series = settled_series(linked.record)
+    assert series["OCA"] and max(day for day, _ in series["OCA"]) < date(2018, 7, 3)
+    assert max(day for day, _ in series["CCA"]) > date(2019, 1, 1)  # the others go on
 
 
 def test_links_on_ca_and_on_qc_are_terminated_at_the_exit(linked: RunResult) -> None:

@@ -148,5 +148,15 @@ def test_a_three_year_period_is_reported_once_in_its_last_year_not_as_0_of_0() -
         ("", "", "", "–", ""),
         ("2018-2020", "3,900", "3,800", "1/2", "0"),
     ]
+    # a year the run did not reach, holding surrenders towards a period still open
+    assert run_cli._period_cells({"period": None, "surrendered_by_unit_type_t": {}}, 1) == (
+        "",
+        "",
+        "pending",
+        "",
+        "",
+        "–",
+        "",
+    )
     rows = compliance_rows(record)
     assert [(row[2], row[3]) for row in rows] == [(2018, 2020), (2018, 2020)]
