@@ -163,10 +163,20 @@ class MarketAccess:
         return self._submit(member, code, Side.BUY, price, quantity_t)
 
     def sell(
-        self, member: str, code: str, price_minor: Fraction | float, quantity_t: int
+        self,
+        member: str,
+        code: str,
+        price_minor: Fraction | float,
+        quantity_t: int,
+        *,
+        deposit_all: bool = True,
     ) -> int | None:
         """Place a limit sell, the price rounded up to the tick, after depositing what the
-        order needs beyond the member's free claim; return its id or None."""
+        order needs beyond the member's free claim; return its id or None.
+
+        `deposit_all` False deposits only what the order lacks, never the rest of the
+        member's account (a government's reserve: its auction volume stays in the account).
+        """
         if code in self.closed:
             return None
         tick = self.books[code].tick_minor
@@ -174,8 +184,11 @@ class MarketAccess:
         free_t = self.free_claim_t(member, code)
         try:
             if free_t < quantity_t:
+                short_t = quantity_t - free_t
                 self._exchange.deposit_units(
-                    member, code, self._deposit_t(member, code, quantity_t - free_t)
+                    member,
+                    code,
+                    self._deposit_t(member, code, short_t) if deposit_all else short_t,
                 )
         except RegistryError:
             self.refused += 1

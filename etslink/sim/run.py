@@ -496,11 +496,19 @@ class Simulation:
                 reserve = self._auction_reserve(government, moment)
                 if reserve is None:
                     continue  # the release waits for a market price to set its reserve from
+                self._reserve_home(government)
                 bids = self._auction_bids(government, reserve)
                 record = government.hold_auction(
                     self.world, moment, "reserve release", government.release_due_t, bids, reserve
                 )
                 government.after_release(record)
+
+    def _reserve_home(self, government: Government) -> None:
+        """Bring the reserve the price ceiling's offers hold in custody back to the
+        government's account, so that a release auction takes reserve units, not the
+        auction volume beside them (today's ceiling offer deposits what is left again)."""
+        assert government.instrument is not None
+        self.access.withdraw_all(government.holder.member_id, government.instrument.code)
 
     def _auction_reserve(self, government: Government, moment: datetime) -> int | None:
         """Return an auction's reserve price from the government's rule and the daily
@@ -572,7 +580,11 @@ class Simulation:
             self.actors[agent_id].act(self.access)
 
     def _ceiling_offers(self, year: int) -> None:
-        """Offer each government's reserve at its price ceiling today (a day order)."""
+        """Offer each government's reserve at its price ceiling today (a day order).
+
+        Only the reserve goes into custody (what the offer lacks beyond the government's
+        claim there): the scheduled auctions' volume stays in its account for them.
+        """
         for code, government in sorted(self.governments.items()):
             if code in self.exited:
                 continue  # its programme ended: no reserve sale
@@ -581,7 +593,7 @@ class Simulation:
             if ceiling is None or offer_t <= 0 or government.instrument is None:
                 continue
             member, code = government.holder.member_id, government.instrument.code
-            self.access.sell(member, code, ceiling, offer_t)
+            self.access.sell(member, code, ceiling, offer_t, deposit_all=False)
 
     def on_session_closed(self, event: SessionClosed, moment: datetime) -> None:
         self._record_settlements(moment)

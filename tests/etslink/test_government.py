@@ -130,30 +130,67 @@ def test_auction_proceeds_and_supply_reach_the_summary(wci: RunResult) -> None:
     world.check_invariants()  # every auctioned unit and cent is accounted for
 
 
-def test_the_reserve_is_sold_at_the_price_ceiling_and_nothing_trades_above_it(
-    tmp_path: Path,
-) -> None:
+def _with_ceiling_and_reserve(tmp_path: Path) -> Path:
+    """The EU of eu-switzerland.toml with a price ceiling of EUR 20 and a 3 Mt reserve,
+    its scheduled auctions kept: one account holds the reserve and the auction volume."""
     text = EU_SWITZERLAND.read_text(encoding="utf-8").replace(
         'code = "EU"\npreset = "eu"\n',
         'code = "EU"\npreset = "eu"\n\n[registry.overrides]\nprice_ceiling_minor = 2_000\n\n'
         "[registry.reserve]\nsize_t = 3_000_000\n",
     )
-    # The reserve alone: a government selling at the ceiling and auctioning from one
-    # account is not this test's subject.
-    start = text.index("[registry.auctions]          # the EU's")
-    text = text[:start] + text[text.index("[[registry]]", start) :]
-    text = text.replace('allocation_share = "0.387"', 'allocation_share = "0.9"', 1)
-    scenario = load_scenario(_beside_links(tmp_path, text))
+    assert "[registry.auctions]          # the EU's" in text
+    return _beside_links(tmp_path, text)
+
+
+def test_the_reserve_is_sold_at_the_price_ceiling_and_nothing_trades_above_it(
+    tmp_path: Path,
+) -> None:
+    scenario = load_scenario(_with_ceiling_and_reserve(tmp_path))
     result = run_scenario(scenario, tmp_path / "out", years=1, days=20)
     eu_2020 = result.summary["registries"]["EU"]["years"]["2020"]
     assert eu_2020["price_ceiling_minor"] == 2_000
     assert eu_2020["ceiling_sold_t"] > 0
-    government = result.world.governments["EU"].member_id if result.world else ""
+    assert eu_2020["auctioned_t"] > 0 and eu_2020["auction_sold_t"] > 0  # both, side by side
+    assert result.world is not None
+    holder = result.world.governments["EU"]
+    government = holder.member_id
     at_ceiling = [r for r in result.trades if r.seller == government]
     assert at_ceiling and all(r.price_minor == 2_000 for r in at_ceiling)
     assert sum(r.quantity_t for r in at_ceiling) == eu_2020["ceiling_sold_t"]
     if eu_2020["ceiling_sold_t"] < 3_000_000:  # while the reserve lasts, the ceiling holds
         assert max(r.price_minor for r in result.trades if r.instrument == "EUA") <= 2_000
+    # Each kept its own units: what is left of the reserve is in custody for the ceiling's
+    # offers, what the auctions did not sell is in the government's account.
+    exchange = result.world.exchange
+    claim_t = exchange.custody.total_of(government, "EUA") + exchange.unsettled_t(government, "EUA")
+    assert claim_t == 3_000_000 - eu_2020["ceiling_sold_t"]
+    account = result.world.registries["EU"].account(holder.account_id)
+    assert account.holding.balance("EUA") == eu_2020["auctioned_t"] - eu_2020["auction_sold_t"]
+
+
+def test_a_reserve_release_takes_the_reserve_not_the_auction_volume(tmp_path: Path) -> None:
+    run = Simulation(load_scenario(_with_ceiling_and_reserve(tmp_path)), years=1, days=20)
+    run.on_year_opened(YearOpened(2020, 0), run.kernel.now)
+    government = run.governments["EU"]
+    member, account = government.holder.member_id, government.holder.account_id
+    custody = run.world.exchange.custody
+
+    def held() -> tuple[int, int]:
+        return run.access.account_t("EU", account, "EUA"), custody.total_of(member, "EUA")
+
+    assert held() == (government.auction_left_t + 3_000_000, 0)
+    run._ceiling_offers(2020)
+    assert held() == (government.auction_left_t, 3_000_000)  # only the reserve offered
+    run.access.close_session()
+    government.release_due_t = 1_000_000
+    run._release_reserves(run.kernel.now)
+    record = government.records[-1]
+    assert record.kind == "reserve release" and record.sold_t > 0
+    assert government.reserve_left_t == 3_000_000 - record.sold_t
+    assert sum(held()) == government.auction_left_t + government.reserve_left_t
+    run._ceiling_offers(2020)
+    assert held() == (government.auction_left_t, government.reserve_left_t)
+    run.world.check_invariants()
 
 
 def _beside_links(tmp_path: Path, text: str) -> Path:
