@@ -812,7 +812,8 @@ def _read_generator(table: Table, regime: Regime, run_years: range) -> EntityGen
             table, "benchmark_t_per_unit", None, Fraction(0), BENCHMARK_T_MAX
         ),
     )
-    _check_allocation_data(table, regime, allocation, run_years, _generated_data_keys(data))
+    given = _generated_data_keys(data)
+    _check_allocation_data(table, regime, allocation, run_years, given)
     _check_product_keys(table, data)
     generator = EntityGenerator(
         count=count,
@@ -824,7 +825,7 @@ def _read_generator(table: Table, regime: Regime, run_years: range) -> EntityGen
         mac_slope_min_minor_per_t=slope_low,
         mac_slope_max_minor_per_t=slope_high,
         mac_intercept_minor=table.whole("mac_intercept_minor", 0, MONEY_MINOR_MAX, 0),
-        data=data if _generated_data_keys(data).given else None,
+        data=data if given.given else None,
     )
     table.done()
     return generator

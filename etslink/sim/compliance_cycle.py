@@ -69,9 +69,7 @@ def settle_firm(
     """Close one firm's year (the module docstring's steps 1–4) and return its record."""
     plan = firm.plan
     assert plan is not None
-    for listed in firm.books:
-        if listed.sellable:
-            access.withdraw_all(firm.member, listed.code)
+    withdraw_from_custody(access, firm)
     true_up_t, true_up_note = true_up(book, firm.member, plan.year, allocation.true_up_t)
     held = firm.covered(firm.holdings_units(access))
     abated_t = year_end_abatement_t(
@@ -102,6 +100,13 @@ def settle_firm(
         "; ".join(text for text in (true_up_note, note) if text),
         true_up_t,
     )
+
+
+def withdraw_from_custody(access: MarketAccess, firm: FirmAgent) -> None:
+    """Take back everything the firm still has in the exchange's custody (step 1)."""
+    for listed in firm.books:
+        if listed.sellable:
+            access.withdraw_all(firm.member, listed.code)
 
 
 def true_up(book: ComplianceBook, member: str, year: int, wanted_t: int) -> tuple[int, str]:

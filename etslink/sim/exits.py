@@ -119,9 +119,7 @@ def settle_firm_to_date(
     forecast_t = math.floor(plan.forecast_t * share)
     need_t = forecast_t + book.carried_t(firm.member)
     firm.plan = replace(plan, forecast_t=forecast_t, need_t=need_t, bank_minor=bank_minor)
-    for listed in firm.books:
-        if listed.sellable:
-            access.withdraw_all(firm.member, listed.code)
+    compliance_cycle.withdraw_from_custody(access, firm)
     held = firm.covered(firm.holdings_units(access))
     abated_t = year_end_abatement_t(
         firm.curve, forecast_t, need_t, held, bank_minor, firm.penalty_minor
