@@ -29,6 +29,7 @@ from compliance.business_days import (
     holiday_calendar_error,
 )
 from compliance.calendar import Calendar, DeadlineKind, DeadlineRule, Phase
+from compliance.currencies import CURRENCY_MINOR_DIGITS
 from compliance.gases import GWP_SETS, Gas
 from compliance.regime import (
     AllocationMethod,
@@ -62,21 +63,6 @@ YEAR_MIN = 1990  # no emissions-trading rule predates the UNFCCC base year
 YEAR_MAX = 2100
 OPEN_LAST_YEAR = 9999  # what an omitted `last_year` means: the rule has no end yet
 
-# ISO 4217 minor-unit digits of the currencies presets may use: money is
-# stored in these minor units (cents, fen, tiyn, Rappen), or in whole units
-# where the currency has none (won, yen).
-CURRENCY_MINOR_DIGITS: dict[str, int] = {
-    "AUD": 2,
-    "CAD": 2,
-    "CHF": 2,
-    "CNY": 2,
-    "EUR": 2,
-    "JPY": 0,
-    "KRW": 0,
-    "KZT": 2,
-    "NZD": 2,
-    "USD": 2,
-}
 
 _KEY_RE = re.compile(r"[a-z][a-z0-9-]{0,39}")
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a limit, phase or category: a path segment

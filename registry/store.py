@@ -25,8 +25,12 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    make_url,
 )
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
+
+from registry.errors import StoreError
 
 metadata = MetaData()
 
@@ -84,6 +88,12 @@ holdings_table = Table(
 )
 
 
+SUPPORTED_SCHEMES = (
+    "sqlite:///FILE (the default, no extra)",
+    "postgresql+psycopg://USER@HOST:PORT/DATABASE (pip install 'etslink[pg]')",
+)
+
+
 def make_engine(url: str, echo: bool = False, *, durable: bool = True) -> Engine:
     """Create an engine for `url` and the schema if it is missing.
 
@@ -92,20 +102,54 @@ def make_engine(url: str, echo: bool = False, *, durable: bool = True) -> Engine
     scratch store nobody keeps (a scenario run's): synchronous=OFF, no fsync at a
     commit. An in-memory SQLite database lives on one shared connection for the
     engine's lifetime.
+
+    A URL that names no supported store, a driver that is not installed, a server
+    that does not answer and a database that does not exist raise `StoreError`
+    with one line that says what to do.
     """
-    if url.startswith("sqlite"):
-        in_memory = url in ("sqlite://", "sqlite:///:memory:")
-        engine = create_engine(
-            url,
-            echo=echo,
-            poolclass=StaticPool if in_memory else None,
-            connect_args={"check_same_thread": False} if in_memory else {"timeout": 30},
+    scheme = url.partition(":")[0]
+    if not (scheme == "sqlite" or scheme.startswith("postgresql")):
+        raise StoreError(
+            f"unsupported store URL {_redacted(url)!r}; supported: {'; '.join(SUPPORTED_SCHEMES)}"
         )
-        event.listen(engine, "connect", _sqlite_pragmas if durable else _scratch_pragmas)
-    else:
-        engine = create_engine(url, echo=echo, pool_pre_ping=True)
-    metadata.create_all(engine)
+    try:
+        if url.startswith("sqlite"):
+            in_memory = url in ("sqlite://", "sqlite:///:memory:")
+            engine = create_engine(
+                url,
+                echo=echo,
+                poolclass=StaticPool if in_memory else None,
+                connect_args={"check_same_thread": False} if in_memory else {"timeout": 30},
+            )
+            event.listen(engine, "connect", _sqlite_pragmas if durable else _scratch_pragmas)
+        else:
+            engine = create_engine(url, echo=echo, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ImportError) as error:
+        raise StoreError(
+            f"cannot use store URL {_redacted(url)!r}: {_first_line(error)}; "
+            f"supported: {'; '.join(SUPPORTED_SCHEMES)}"
+        ) from None
+    try:
+        metadata.create_all(engine)
+    except OperationalError as error:
+        engine.dispose()
+        raise StoreError(
+            f"cannot open the store {_redacted(url)}: {_first_line(error.orig or error)}"
+        ) from None
     return engine
+
+
+def _redacted(url: str) -> str:
+    """Return `url` without a password, for a message."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

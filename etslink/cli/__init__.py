@@ -16,6 +16,8 @@ exits 3.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 
 import click
@@ -32,12 +34,52 @@ from etslink.cli.verify import verify_command
 
 
 def main() -> None:
-    """Run the CLI, turning known failures into a message and an exit code."""
+    """Run the CLI: every failure a person can cause ends in one line and an exit code.
+
+    Click's own usage errors exit 2; a negative number where an option was
+    expected (`transfer … KAU -100`) is named as such; an error nobody foresaw
+    prints one line naming it (the traceback only with ETSLINK_DEBUG=1) and exits 4.
+    """
     try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:
+        outcome = cli.main(standalone_mode=False)
+    except click.NoSuchOption as error:
+        if _NEGATIVE.fullmatch(error.option_name):
+            token = next(
+                (arg for arg in sys.argv[1:] if arg.startswith(error.option_name)),
+                error.option_name,
+            )
+            error.message = (
+                f"{token} is a negative number: quantities, prices, years and "
+                "counts on the command line are positive"
+            )
+        error.show()
+        sys.exit(error.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.Abort:
+        errors.print("aborted")
+        sys.exit(1)
+    except (KeyboardInterrupt, EOFError):
         errors.print("interrupted")
         sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)  # the reader (e.g. `head`) stopped reading: not an error
+    except Exception as error:
+        if os.environ.get("ETSLINK_DEBUG"):
+            raise
+        errors.print(
+            f"error: unexpected {type(error).__name__}: {error} (a bug in etslink: please "
+            "report it; ETSLINK_DEBUG=1 shows the traceback)",
+            markup=False,
+            highlight=False,
+        )
+        sys.exit(EXIT_BUG)
+    sys.exit(outcome if isinstance(outcome, int) else 0)
+
+
+_NEGATIVE = re.compile(r"-[0-9][0-9_,.]*")
+EXIT_BUG = 4
 
 
 @click.group()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from etslink.cli.support import (
     EXIT_REFUSED,
     EXIT_USAGE,
+    MOMENT,
     console,
     errors,
     existing_engine,
@@ -54,31 +55,12 @@ from registry.journal import last_sim_time, list_streams
 TRANSFER_ID_ATTEMPTS_MAX = 1_000  # generated ids tried past the count before giving up
 
 
-class MomentType(click.ParamType):
-    """An ISO 8601 moment: `2024-03-05T10:00:00Z`, an offset, or none (then UTC)."""
-
-    name = "ISO-TIME"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, datetime):
-            moment = value
-        else:
-            try:
-                moment = datetime.fromisoformat(str(value))
-            except ValueError:
-                self.fail(
-                    f"expected an ISO time like 2024-03-05T10:00:00Z, found {value!r}", param, ctx
-                )
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-_MOMENT = MomentType()
 _federation_argument = click.argument(
     "federation_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 _at_option = click.option(
     "--at",
-    type=_MOMENT,
+    type=MOMENT,
     default=None,
     help="Move the shared simulated clock forward to this moment first "
     "(e.g. 2024-03-05T10:00:00Z; UTC when no offset is given).",
@@ -820,7 +802,7 @@ def terminate_command(
 
 @link.command("advance")
 @_federation_argument
-@click.option("--at", type=_MOMENT, required=True, help="The new simulated now (ISO time).")
+@click.option("--at", type=MOMENT, required=True, help="The new simulated now (ISO time).")
 def advance_command(federation_file: Path, at: datetime) -> None:
     """Move simulated time: forward transfers whose window opened, terminate overdue ones."""
     with guarded():

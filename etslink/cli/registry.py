@@ -12,7 +12,6 @@ from rich.table import Table
 
 from etslink.cli.support import (
     EXIT_REFUSED,
-    as_utc,
     at_option,
     console,
     db_option,
@@ -286,7 +285,7 @@ def _command(
     def command(
         db: str, code: str | None, key_path: Path | None, at: datetime | None, **values: Any
     ) -> None:
-        with open_registry(db, code, key_path, as_utc(at)) as opened, guarded():
+        with open_registry(db, code, key_path, at) as opened, guarded():
             event = run(opened, **values)
             opened.flush()
             console.print(

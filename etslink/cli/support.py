@@ -160,13 +160,78 @@ def load_key(path: Path) -> SigningKey:
         raise StoreError(f"registry key {path} is not an Ed25519 PEM key: {error}") from None
 
 
+class MomentType(click.ParamType):
+    """An ISO 8601 moment, the one form every `--at` takes: `2024-03-05`,
+    `2024-03-05T10:00:00`, `2024-03-05T10:00:00Z` or with an offset (`+09:00`).
+    Without a zone it is UTC. Converted to an aware UTC datetime."""
+
+    name = "ISO-TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            moment = value
+        else:
+            try:
+                moment = datetime.fromisoformat(str(value))
+            except ValueError:
+                self.fail(
+                    "expected an ISO 8601 time like 2024-03-05, 2024-03-05T10:00:00 or "
+                    f"2024-03-05T10:00:00Z, found {value!r}",
+                    param,
+                    ctx,
+                )
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+MOMENT = MomentType()
+
 at_option = click.option(
     "--at",
-    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    type=MOMENT,
     default=None,
-    help="Move the registry's simulated clock forward to this moment (UTC) first; "
-    "a moment before its simulated now is refused (exit 2).",
+    help="Move the simulated clock forward to this moment first (ISO 8601, e.g. "
+    "2024-03-05 or 2024-03-05T10:00:00Z; UTC when no offset is given); a moment before "
+    "the simulated now is refused (exit 2).",
 )
+
+
+class SeedType(click.ParamType):
+    """A run's seed: a whole number from 0 to 2**63 - 1."""
+
+    name = "SEED"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            seed = value
+        else:
+            try:
+                seed = int(str(value), 10)
+            except ValueError:
+                self.fail(f"a seed is a whole number like 42, found {value!r}", param, ctx)
+        if not 0 <= seed < SEED_LIMIT:
+            self.fail(f"a seed is from 0 to {SEED_LIMIT - 1:,}, found {seed}", param, ctx)
+        return seed
+
+
+SEED_LIMIT = 2**63
+
+seed_option = click.option(
+    "--seed",
+    type=SeedType(),
+    default=None,
+    help="Seed of the run's random state (default: the scenario's). Generated entities "
+    "keep the file's seed.",
+)
+
+
+def reason_option(required: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The one way a command takes a reason: `--reason TEXT`, kept in the journal."""
+    return click.option(
+        "--reason",
+        required=required,
+        default=None if required else "",
+        help="Why (kept in the journal)." + ("" if required else " Optional."),
+    )
 
 
 def refuse_past(at: datetime, now: datetime, whose: str) -> None:
@@ -177,10 +242,6 @@ def refuse_past(at: datetime, now: datetime, whose: str) -> None:
             f"--at {format_time(at)} is before {whose} simulated now {format_time(now)}; "
             "simulated time never goes backwards",
         )
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=UTC)
 
 
 def prepare_store(db: str, code: str, key_file: Path, replace: bool) -> None:
