@@ -7,21 +7,22 @@ For every shipped scenario with links (default: all of fixtures/scenarios with a
 does, and prints per link and year:
 
 - `gap`: the converted price gap between the linked parties' allowances at the year's
-  close (the importer's price less the exporter's over the rate, scenario currency minor
-  units per tonne), the benchmark's gap, the band the link's frictions explain, and whether
-  the run's gap sits in it (etslink/reports/links.py; years the link opens or closes in
-  are marked: prices are still converging there);
+  close (the importer's price less the exporter's over the rate, in the scenario's
+  currency per tonne, major units), the benchmark's gap, the band the link's frictions
+  explain, and whether the run's gap sits in it (etslink/reports/links.py; years the
+  link opens or closes in are marked: prices are still converging there);
 - `flow`: units that crossed net in the benchmark's direction, and the benchmark's flow;
 
 and per scenario:
 
-- `gain`: the run's gain from linking — the twin's abatement cost minus the linked run's,
-  in the scenario's currency — against the benchmark's (its autarky abatement cost minus
-  its linked one), their ratio, and the benchmark's gain on its whole objective (which
-  also counts priced supply and banked units: with a floor that rises and banking,
-  linking can raise abatement while lowering the whole cost, `Benchmark`), and the
-  benchmark's gain as a share of the linked registries' abatement cost: where that share is
-  a fraction of a percent (Tokyo–Saitama), the ratio measures the run's noise, not linking;
+- `gain`: the run's gain from linking — the twin's abatement cost minus the linked
+  run's, in the scenario's currency (major units) — against the benchmark's (its autarky
+  abatement cost minus its linked one), their ratio, and the benchmark's gain on its
+  whole objective (which also counts priced supply and banked units: with a floor that
+  rises and banking, linking can raise abatement while lowering the whole cost,
+  `Benchmark`), and the benchmark's gain as a share of the linked registries' abatement
+  cost: where that share is a fraction of a percent (Tokyo–Saitama), the ratio measures
+  the run's noise, not linking;
 - `efficiency`: Gode & Sunder's allocative efficiency of the linked run and of its twin
   over the run.
 
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from etslink.reports.benchmark import build_benchmark, run_abatement_cost_minor
+from etslink.reports.figures import major, per_tonne
 from etslink.scenario import load_scenario
 from etslink.sim.run import run_scenario
 
@@ -73,65 +75,65 @@ def measure(path: Path, years: int | None, folder: Path) -> dict[str, Any]:
     benchmark = build_benchmark(linked.record)
     analytic_gain = benchmark.abatement_gain_minor
     run_gain = run_abatement_cost_minor(twin.record) - run_abatement_cost_minor(linked.record)
-    section = linked.summary["equilibrium"]
-    pairs = []
-    for link_id, link in section["links"].items():
-        for year, pair in link["years"].items():
-            view = pair["rounded"]
-            pairs.append(
-                {
-                    "link": link_id,
-                    "year": int(year),
-                    "direction": pair["direction"],
-                    "open_whole_year": pair["open_whole_year"],
-                    "gap_minor": view["gap_minor"],
-                    "analytic_gap_minor": view["analytic_gap_minor"],
-                    "band_minor": view["band_minor"],
-                    "within_band": pair["within_band"],
-                    "net_flow_t": pair["net_flow_t"],
-                    "analytic_flow_t": view["analytic_flow_t"][pair["direction"]],
-                }
-            )
-    efficiency = section["efficiency"]["over_run"]["percent"]
-    twin_efficiency = twin.summary["equilibrium"]["efficiency"]["over_run"]["percent"]
+    pairs = [
+        {
+            "link": pair["link_id"],
+            "year": pair["year"],
+            "direction": f"{pair['exporter']}→{pair['importer']}",
+            "open_whole_year": pair["open_whole_year"],
+            "gap": pair["gap"],
+            "benchmark_gap": pair["benchmark_gap"],
+            "band": pair["band"],
+            "within_band": pair["within_band"],
+            "net_flow_t": pair["net_flow_t"],
+            "benchmark_flow_t": round(pair["benchmark_flow_t"] - pair["benchmark_reverse_flow_t"]),
+        }
+        for pair in linked.summary["link_pairs"]
+    ]
+    currency = linked.record.scenario.currency
     return {
         "scenario": path.stem,
-        "currency": linked.record.scenario.currency,
+        "currency": currency,
         "pairs": pairs,
-        "run_gain_minor": round(run_gain),
-        "analytic_gain_minor": round(analytic_gain),
+        "run_gain": major(run_gain, currency),
+        "analytic_gain": major(analytic_gain, currency),
         "gain_ratio": None if analytic_gain <= 0 else round(float(run_gain / analytic_gain), 3),
-        "objective_gain_minor": round(benchmark.gains_from_linking_minor),
+        "objective_gain": major(benchmark.gains_from_linking_minor, currency),
         "analytic_gain_share_percent": round(
             float(100 * analytic_gain / benchmark.linked_parties_cost_minor), 2
         ),
-        "efficiency_percent": efficiency,
-        "twin_efficiency_percent": twin_efficiency,
+        "efficiency_percent": _efficiency(linked.summary),
+        "twin_efficiency_percent": _efficiency(twin.summary),
         "seconds": round(time.perf_counter() - began, 1),
     }
 
 
+def _efficiency(summary: dict[str, Any]) -> float | int | None:
+    over_run = next((row for row in summary["efficiency"] if row["scope"] == "run"), None)
+    return None if over_run is None else over_run["percent"]
+
+
 def show(figures: dict[str, Any]) -> None:
+    currency = figures["currency"]
+    print(f"{figures['scenario']} ({per_tonne(currency)}; {figures['seconds']} s)")
     print(
-        f"{figures['scenario']} ({figures['currency']} minor units per t; {figures['seconds']} s)"
-    )
-    print(
-        f"  {'link':<15}{'year':>5} {'way':<7}{'gap':>7}{'bench':>7}{'band':>7}  ok  "
-        f"{'flow':>11}{'bench flow':>12}"
+        f"  {'link':<15}{'year':>5} {'way':<7}{'gap':>8}{'bench':>8}{'band':>8}  ok  "
+        f"{'flow t':>11}{'bench flow t':>13}"
     )
     for pair in figures["pairs"]:
         ok = {True: "yes", False: "no", None: "-"}[pair["within_band"]]
         ok += "" if pair["open_whole_year"] else "*"
         print(
             f"  {pair['link']:<15}{pair['year']:>5} {pair['direction']:<7}"
-            f"{_n(pair['gap_minor']):>7}{_n(pair['analytic_gap_minor']):>7}"
-            f"{_n(pair['band_minor']):>7}  {ok:<4}{pair['net_flow_t']:>11,}"
-            f"{_n(pair['analytic_flow_t']):>12}"
+            f"{_price(pair['gap']):>8}{_price(pair['benchmark_gap']):>8}"
+            f"{_price(pair['band']):>8}  {ok:<4}{pair['net_flow_t']:>11,}"
+            f"{pair['benchmark_flow_t']:>13,}"
         )
     ratio = figures["gain_ratio"]
     print(
-        f"  gain from linking: run {figures['run_gain_minor']:,}, benchmark "
-        f"{figures['analytic_gain_minor']:,}" + ("" if ratio is None else f" (ratio {ratio:.3f})")
+        f"  gain from linking: run {currency} {figures['run_gain']:,}, benchmark "
+        f"{currency} {figures['analytic_gain']:,}"
+        + ("" if ratio is None else f" (ratio {ratio:.3f})")
     )
     print(
         f"  the benchmark's gain is {figures['analytic_gain_share_percent']}% of the linked "
@@ -143,8 +145,8 @@ def show(figures: dict[str, Any]) -> None:
     )
 
 
-def _n(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
+def _price(value: float | int | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
 
 
 def main() -> None:

@@ -137,7 +137,7 @@ def main() -> None:
     years = QUICK_YEARS if args.quick else None
     result, orders, seconds = run(years, None)
     summary = result.summary
-    years_run = summary["years_run"]
+    years_run = summary["run"]["years_run"]
     trades = summary["totals"]["trades"]
     rss_mb = peak_rss_mb()
     target_run_s = TARGET_RUN_S * years_run / 10 if args.quick else TARGET_RUN_S
@@ -149,7 +149,8 @@ def main() -> None:
     rate = orders / seconds
     meets = seconds < target_run_s and rss_mb < TARGET_PEAK_RSS_MB
     print(
-        f"{summary['scenario']}: {years_run} years x {summary['trading_days_per_year_run']} "
+        f"{summary['run']['scenario']}: {years_run} years x "
+        f"{summary['run']['trading_days_per_year_run']} "
         f"trading days, {len(result.world.entities) if result.world else 0:,} entities"
     )
     print(f"orders submitted: {orders:,} ({summary['totals']['orders_refused']:,} refused)")

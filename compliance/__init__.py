@@ -4,15 +4,15 @@
 `Registry` (MRV, allocation, surrender judged as a whole, deadlines and penalties);
 `RuleCheck` opens both in memory to test a rule in a few lines (docs/rule-checks.md).
 
-`import compliance` loads nothing more: each name is imported on first use (and with it
-the registry package, whose store needs SQLAlchemy).
+`import compliance` loads nothing more than the registry's light face: each name is
+imported on first use (and with it what it needs, such as the store and SQLAlchemy).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from compliance.lazy_names import lazy_names
+from registry.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from compliance.book import ComplianceBook, SurrenderRequest

@@ -18,6 +18,7 @@ import re
 from datetime import datetime
 from enum import StrEnum
 from fractions import Fraction
+from importlib.resources import files
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,8 +54,12 @@ from registry.units import UnitKind
 
 S = TypeVar("S", bound=StrEnum)
 
-# The presets ship with the repository, beside the packages (not in a wheel).
-PRESETS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "jurisdictions"
+# The presets ship as package data of the etslink distribution (`etslink/fixtures/`,
+# which a checkout also reaches as `fixtures/`), so an installed etslink finds them
+# without the source tree. Only files are read from there: naming the `etslink` package
+# imports its face, which loads nothing but `registry.lazy_names`.
+# Package data of `compliance` (a checkout also reaches it as fixtures/jurisdictions/).
+PRESETS_DIR = Path(str(files("compliance") / "jurisdictions"))
 
 PRESETS_MAX = 200  # files a preset folder may hold
 ENTRIES_MAX = 100  # entries in one array of tables ([[allocation]], [[surrender.limits]], ...)
@@ -87,7 +92,7 @@ class UnknownPresetError(ConfigError):
 
 
 def list_presets() -> list[str]:
-    """Return the keys of the presets in `fixtures/jurisdictions/`, sorted."""
+    """Return the keys of the shipped presets (`fixtures/jurisdictions/`), sorted."""
     folder = _presets_dir()
     keys = sorted(path.stem for path in folder.glob("*.toml"))
     if len(keys) > PRESETS_MAX:
@@ -777,8 +782,8 @@ def _presets_dir() -> Path:
         raise ConfigError(
             PRESETS_DIR,
             "(folder)",
-            "no preset folder; presets ship in the repository's fixtures/jurisdictions/, "
-            "so run etslink from a checkout (pip install -e .)",
+            "no preset folder; presets ship inside the etslink package "
+            "(compliance/jurisdictions/): reinstall etslink",
         )
     return PRESETS_DIR
 

@@ -8,9 +8,12 @@ writes and shows), `sessions` (scripted registry, compliance and federation file
 A script runs a scenario with the names below:
 
     import etslink
-    scenario = etslink.load_scenario("fixtures/scenarios/kazakhstan.toml")
+    scenario = etslink.load_scenario(etslink.scenario_path("kazakhstan"))
     result = etslink.run_scenario(scenario, "out/kazakhstan")
     result.record.trades  # the frozen RunRecord the reports are written from
+
+`scenario_path` returns a file's own path, or the scenario of that name shipped inside
+the package (`etslink/fixtures/scenarios/`, `fixtures/scenarios/` in a checkout).
 
 `import etslink` loads nothing more: each name is imported on first use.
 """
@@ -19,11 +22,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from compliance.lazy_names import lazy_names
+from registry.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from etslink.scenario.loader import load_scenario
     from etslink.scenario.model import Scenario
+    from etslink.scenario.shipped import scenario_path
     from etslink.sim.record import RunRecord
     from etslink.sim.run import RunResult, run_scenario
 
@@ -33,6 +37,7 @@ _HOMES: dict[str, str] = {
     "RunResult": "etslink.sim.run",
     "Scenario": "etslink.scenario.model",
     "load_scenario": "etslink.scenario.loader",
+    "scenario_path": "etslink.scenario.shipped",
     "run_scenario": "etslink.sim.run",
 }
 
@@ -42,6 +47,7 @@ __all__ = [
     "Scenario",
     "load_scenario",
     "run_scenario",
+    "scenario_path",
 ]
 
 __getattr__, __dir__ = lazy_names(globals(), _HOMES)

@@ -90,6 +90,15 @@ class ReconciliationStatus(IntEnum):
     TOTALS_BY_ACCOUNT_TYPE_INCONSISTENT = 98  # UK
     MANUAL_INTERVENTION_REQUIRED = 99  # UK
 
+    @property
+    def label(self) -> str:
+        """Return the status as printed: "reconciliation COMPLETED (5)".
+
+        The word "reconciliation" keeps it apart from a transfer's status, whose
+        numbering differs (a transfer's COMPLETED is 4; its 5 is TERMINATED).
+        """
+        return f"reconciliation {self.name} ({int(self)})"
+
 
 class Side(StrEnum):
     """Which of a registry's two records of link crossings a comparison is about."""

@@ -28,6 +28,18 @@ TONNES_MAX = 10**15  # a cap or limit in tonnes: a thousand times the world's ye
 YEAR_MIN = 1990  # a vintage, period or year: the registry's range
 YEAR_MAX = 2200
 
+# Placing an error tomllib finds at the end of a file costs a parse per statement line
+# tried: at most this many lines, in files of at most this many characters.
+UNCLOSED_SEARCH_MAX = 200
+UNCLOSED_SEARCH_CHARS_MAX = 100_000
+# tomllib's place of a syntax error, at the end of its message.
+_TOML_PLACE_RE = re.compile(
+    r"\s*\(at (?:line (?P<line>[0-9]+), column (?P<column>[0-9]+)|end of document)\)$"
+)
+NEWLINE = "\n"  # TOML's line end ("\r\n" ends in it too)
+# A line that starts a TOML statement: a table header or `key =`.
+_STATEMENT_RE = re.compile(r"[ \t]*(?:\[|[^\s#=][^#=]*=)")
+
 # An exact number as the files write it: "0.05", "-0.01", "1/20". No exponent, so
 # "1e400" cannot ask for a 400-digit number, and "1e999999999" cannot stall a load.
 _EXACT_RE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?|[+-]?[0-9]+/[0-9]+")
@@ -71,7 +83,8 @@ def load_toml(path: Path) -> dict[str, Any]:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(path, "(syntax)", f"not valid TOML: {error}") from None
+        where, what = syntax_error_place(text, str(error))
+        raise ConfigError(path, where, f"not valid TOML: {what}") from None
     except ValueError:  # Python reads no whole number of more than 4,300 digits
         raise ConfigError(path, "(syntax)", "a whole number of more than 4,300 digits") from None
     except RecursionError:
@@ -80,6 +93,52 @@ def load_toml(path: Path) -> dict[str, Any]:
         ) from None
     _check_depth(path, document)
     return document
+
+
+def syntax_error_place(text: str, message: str) -> tuple[str, str]:
+    """Return where in `text` tomllib's `message` points ("line 7, column 5") and what it says.
+
+    tomllib ends its message with "(at line L, column C)", both counted from 1, or
+    "(at end of document)" when a string, array or table is never closed; then the
+    line where that unclosed value starts is found (`_unclosed_line`) and named.
+    """
+    found = _TOML_PLACE_RE.search(message)
+    if found is None:
+        return "(syntax)", message
+    what = message[: found.start()].rstrip()
+    if found["line"] is not None:
+        return f"line {found['line']}, column {found['column']}", what
+    line = _unclosed_line(text)
+    if line is None:
+        return f"line {text.count(NEWLINE) + 1} (end of file)", what
+    return f"line {line}", f"{what}: the value that starts on line {line} is never closed"
+
+
+def _unclosed_line(text: str) -> int | None:
+    """Return the line starting the value that runs to the end of `text` unclosed, or None.
+
+    That line starts a statement (a key or a table header) and everything before
+    it parses: the latest such line is the one. Lines are counted as TOML counts
+    them (at each "\n"). At most UNCLOSED_SEARCH_MAX statement lines are tried,
+    from the end, in a file of at most UNCLOSED_SEARCH_CHARS_MAX characters, so
+    a huge file stays quick.
+    """
+    if len(text) > UNCLOSED_SEARCH_CHARS_MAX:
+        return None
+    lines = text.split(NEWLINE)
+    tried = 0
+    for index in range(len(lines) - 1, -1, -1):
+        if not _STATEMENT_RE.match(lines[index]):
+            continue
+        tried += 1
+        if tried > UNCLOSED_SEARCH_MAX:
+            return None
+        try:
+            tomllib.loads(NEWLINE.join(lines[:index]))
+        except (tomllib.TOMLDecodeError, ValueError, RecursionError):
+            continue
+        return index + 1
+    return None
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -16,21 +16,16 @@ exits 3.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from etslink.cli.assess import assess_link_command
-from etslink.cli.compare import compare_command
-from etslink.cli.compliance import compliance
-from etslink.cli.jurisdiction import jurisdictions
-from etslink.cli.link import link
-from etslink.cli.registry import registry
-from etslink.cli.run import run_command
-from etslink.cli.support import errors
-from etslink.cli.verify import verify_command
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def main() -> None:
@@ -52,23 +47,21 @@ def main() -> None:
                 f"{token} is a negative number: quantities, prices, years and "
                 "counts on the command line are positive"
             )
-        error.show()
-        sys.exit(error.exit_code)
+        _show(error)
     except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
+        _show(error)
     except click.Abort:
-        errors.print("aborted")
+        _errors().print("aborted")
         sys.exit(1)
     except (KeyboardInterrupt, EOFError):
-        errors.print("interrupted")
+        _errors().print("interrupted")
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)  # the reader (e.g. `head`) stopped reading: not an error
     except Exception as error:
         if os.environ.get("ETSLINK_DEBUG"):
             raise
-        errors.print(
+        _errors().print(
             f"error: unexpected {type(error).__name__}: {error} (a bug in etslink: please "
             "report it; ETSLINK_DEBUG=1 shows the traceback)",
             markup=False,
@@ -82,17 +75,103 @@ _NEGATIVE = re.compile(r"-[0-9][0-9_,.]*")
 EXIT_BUG = 4
 
 
-@click.group()
+def _show(error: click.ClickException) -> None:
+    """Print a usage mistake as one line naming the command's help, and exit with its code."""
+    message = error.format_message()
+    context = getattr(error, "ctx", None)
+    if context is not None:
+        message += f" (see '{context.command_path} --help')"
+    click.echo(f"error: {message}", err=True)
+    sys.exit(error.exit_code)
+
+
+def _errors() -> Console:
+    """Return the stderr console: imported only when a failure is shown, because
+    `etslink.cli.support` loads the registry store (and with it SQLAlchemy)."""
+    from etslink.cli.support import errors
+
+    return errors
+
+
+# Each command's module, the name of its click command there, and the line `etslink
+# --help` shows for it. The help lists the commands without importing their modules
+# (some load SQLAlchemy, Hypothesis or matplotlib); a command's module is imported when
+# that command runs or shows its own help.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "assess-link": (
+        "etslink.cli.assess",
+        "assess_link_command",
+        "Assess a link between two jurisdiction presets.",
+    ),
+    "compare": (
+        "etslink.cli.compare",
+        "compare_command",
+        "Run two scenarios (a linked one and its twin) side by side.",
+    ),
+    "compliance": (
+        "etslink.cli.compliance",
+        "compliance",
+        "Run a compliance cycle: MRV, surrender, deadlines, penalties.",
+    ),
+    "jurisdictions": (
+        "etslink.cli.jurisdiction",
+        "jurisdictions",
+        "List the jurisdiction presets and their key rules.",
+    ),
+    "link": (
+        "etslink.cli.link",
+        "link",
+        "Join registries through a linking gateway; reconcile them.",
+    ),
+    "registry": (
+        "etslink.cli.registry",
+        "registry",
+        "Work with one registry: units, accounts, its journal.",
+    ),
+    "run": (
+        "etslink.cli.run",
+        "run_command",
+        "Run a scenario day by day; write its reports and charts.",
+    ),
+    "verify": (
+        "etslink.cli.verify",
+        "verify_command",
+        "Check a scenario's rules with Hypothesis state machines.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands, listed in `COMMANDS`, are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is not None or cmd_name not in COMMANDS:
+            return command
+        module, attribute, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command), f"{module}.{attribute} is not a command"
+        assert command.name == cmd_name, f"{module}.{attribute} is named {command.name!r}"
+        self.commands[cmd_name] = command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List every command with its line from `COMMANDS`, importing none of them."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in COMMANDS:
+                rows.append((name, COMMANDS[name][2]))
+            else:  # added with `add_command`: already imported
+                limit = formatter.width - 6 - len(name)
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="etslink")
 def cli() -> None:
     """etslink: a multi-registry allowance-trading emulator."""
-
-
-cli.add_command(registry)
-cli.add_command(jurisdictions)
-cli.add_command(compliance)
-cli.add_command(link)
-cli.add_command(assess_link_command)
-cli.add_command(run_command)
-cli.add_command(compare_command)
-cli.add_command(verify_command)

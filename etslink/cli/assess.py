@@ -1,22 +1,25 @@
-"""`etslink assess-link A B`: how compatible two jurisdiction presets are for a link."""
+"""`etslink assess-link A B`: how compatible two jurisdiction presets are for a link.
+
+The table (point, each side's value, verdict) fits the terminal, and each
+point's why follows it as a paragraph; `--json` and `--csv` give every point's
+fields.
+"""
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import click
-from rich.table import Table
 
 from compliance.presets import YEAR_MAX, YEAR_MIN, list_presets, load_preset
-from etslink.cli.support import console, guarded
-from etslink.link_assessment import ASSESSMENT_YEAR_DEFAULT, LinkAssessment, Verdict, assess_link
+from etslink.cli.output import Column, Report, Section, emit, format_options
+from etslink.cli.support import EXIT_USAGE, fail, guarded
+from etslink.link_assessment import ASSESSMENT_YEAR_DEFAULT, LinkAssessment, LinkPoint, assess_link
 
-_STYLES = {
-    Verdict.COMPATIBLE: "green",
-    Verdict.NEEDS_HARMONISATION: "yellow",
-    Verdict.BARRIER: "bold red",
-    Verdict.UNKNOWN: "dim",
-}
+_U_NOTE = (
+    "[U]: a compared value the preset lists as unverified; "
+    "'etslink jurisdictions show KEY' lists them."
+)
 
 
 @click.command("assess-link")
@@ -29,56 +32,73 @@ _STYLES = {
     show_default=True,
     help="The year whose offset limits and price paths are compared.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the assessment as JSON.")
-def assess_link_command(a: str, b: str, year: int, as_json: bool) -> None:
+@format_options()
+def assess_link_command(a: str, b: str, year: int, fmt: str | None) -> None:
     """Assess a link between presets A and B (keys as 'etslink jurisdictions' lists them)."""
     if a == b:
-        raise click.UsageError(f"A and B are both {a!r}; a link needs two different presets")
+        fail(EXIT_USAGE, f"A and B are both {a!r}; a link needs two different presets")
     with guarded():
         known = list_presets()
     for name, key in (("A", a), ("B", b)):
         if key not in known:
-            raise click.BadParameter(
-                f"no preset {key!r}; presets: {', '.join(known)}", param_hint=name
-            )
+            fail(EXIT_USAGE, f"{name}: no preset {key!r}; presets: {', '.join(known)}")
     with guarded():
         regime_a, regime_b = load_preset(a), load_preset(b)
     assessment = assess_link(regime_a, regime_b, year)
-    if as_json:
-        click.echo(json.dumps(assessment.to_data(), indent=2, ensure_ascii=False))
-        return
-    _print(assessment, regime_a.name, regime_b.name)
+    emit(_report(assessment, regime_a.name, regime_b.name), fmt)
 
 
-def _print(assessment: LinkAssessment, name_a: str, name_b: str) -> None:
-    table = Table(
-        title=f"Link assessment: {name_a} ({assessment.a_key}) ↔ {name_b} ({assessment.b_key}), "
-        f"as of {assessment.year}",
-        title_justify="left",
-        expand=True,
+def _report(assessment: LinkAssessment, name_a: str, name_b: str) -> Report:
+    counts = {verdict.value: count for verdict, count in assessment.counts().items()}
+    shown_counts = ", ".join(f"{verdict} {count}" for verdict, count in counts.items())
+    columns = [
+        Column("title", "point"),
+        Column("a_shown", assessment.a_key, drop=2),
+        Column("b_shown", assessment.b_key, drop=1),
+        Column("verdict", "verdict", "id"),
+    ]
+    # The why is long prose: it reads best as a paragraph per point below the table.
+    whys = [f"{point.title} ({point.verdict.value}): {point.why}" for point in assessment.points]
+    section = Section(
+        "points",
+        [_point_row(point) for point in assessment.points],
+        columns,
+        title=f"Link assessment: {name_a} ({assessment.a_key}) ↔ {name_b} "
+        f"({assessment.b_key}), as of {assessment.year}",
+        notes=[
+            "",
+            *whys,
+            "",
+            f"Summary: {shown_counts}",
+            f"Recommendation: {assessment.recommendation}",
+            _U_NOTE,
+        ],
     )
-    # Ratios share the width out so the why stays readable on an 80-column terminal.
-    table.add_column("point", ratio=2, overflow="fold")
-    table.add_column(assessment.a_key, ratio=3, overflow="fold")
-    table.add_column(assessment.b_key, ratio=3, overflow="fold")
-    table.add_column("verdict", ratio=2, overflow="fold")
-    table.add_column("why", ratio=5, overflow="fold")
-    for point in assessment.points:
-        style = _STYLES[point.verdict]
-        table.add_row(
-            point.title,
-            point.a.shown(),
-            point.b.shown(),
-            f"[{style}]{point.verdict.value}[/]",
-            point.why,
-        )
-    console.print(table, highlight=False)
-    counts = ", ".join(f"{verdict.value} {count}" for verdict, count in assessment.counts().items())
-    console.print(f"[bold]Summary[/]: {counts}", highlight=False)
-    console.print(f"[bold]Recommendation[/]: {assessment.recommendation}", highlight=False)
-    console.print(
-        "[U]: a compared value the preset lists as unverified; "
-        "'etslink jurisdictions show KEY' lists them.",
-        highlight=False,
-        markup=False,
-    )
+    extra = {
+        "a": assessment.a_key,
+        "b": assessment.b_key,
+        "a_name": name_a,
+        "b_name": name_b,
+        "year": assessment.year,
+        "counts": counts,
+        "recommendation": assessment.recommendation,
+    }
+    return Report("assess-link", [section], extra)
+
+
+def _point_row(point: LinkPoint) -> dict[str, Any]:
+    return {
+        "key": point.key,
+        "title": point.title,
+        "verdict": point.verdict.value,
+        "a_value": point.a.value,
+        "a_unverified": point.a.unverified,
+        "a_shown": point.a.shown(),
+        "b_value": point.b.value,
+        "b_unverified": point.b.unverified,
+        "b_shown": point.b.shown(),
+        "why": point.why,
+    }
+
+
+__all__ = ["assess_link_command"]

@@ -1,43 +1,56 @@
-"""`etslink compliance …`: compliance sessions, status and an entity's position."""
+"""`etslink compliance …`: compliance sessions, status and an entity's position.
+
+Each command shows tables that fit the terminal, or `--json` / `--csv` for tools
+(`etslink.cli.output`). Money is shown in major units with its currency
+(`etslink.reports.figures`); JSON rows carry it as `…_minor` integers beside
+major-unit numbers and a `currency` field.
+"""
 
 from __future__ import annotations
 
-# ---------------------------------------------------------------- compliance
-# Kept as one section (imports included) so the rest of the CLI is untouched.
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from compliance.book import ComplianceBook, compliance_stream, founding_regime_key
-from compliance.calendar import DeadlineKind as _DeadlineKind
-from compliance.events import PeriodOutcome, Status
+from compliance.calendar import DeadlineKind
+from compliance.events import PeriodOutcome
 from compliance.gases import Gas
 from compliance.presets import load_preset
-from etslink.cli.jurisdiction import money_text, percent_text, print_fields, yes_text
+from etslink.cli.output import Column, Report, Section, emit, format_options
 from etslink.cli.support import (
     EXIT_REFUSED,
-    console,
     db_option,
     default_key_path,
+    existing_engine,
     fail,
     guarded,
     load_key,
     open_registry,
+    pick_registry,
     prepare_store,
+    start_hint,
 )
+from etslink.reports import figures
+from etslink.reports.numbers import exact
 from etslink.sessions.compliance import (
     Advance,
     Allocate,
     ComplianceSession,
     IssueOffsets,
-    Report,
+    ReportEmissions,
     SessionRun,
     SetPrice,
     Step,
+    StepOutcome,
     SurrenderUnits,
     Transfer,
     Verify,
@@ -47,25 +60,33 @@ from etslink.sessions.compliance import (
     period_emissions,
     positions,
     run_session,
-    tonnes_text,
     verify_book_journal,
 )
-from registry import (
-    SigningKey,
-    StoreError,
-    make_engine,
-    verify_journal,
-)
-from registry.clock import parse_time
+from registry import SigningKey, StoreError, make_engine, verify_journal
+from registry.clock import format_time, parse_time
+from registry.config_reader import YEAR_MAX, YEAR_MIN
 from registry.journal import last_sim_time, list_streams
 
-_COMPLIANCE_FIXTURE = "fixtures/compliance/korea-2015.toml"
+COMPLIANCE_START = "etslink compliance session fixtures/compliance/korea-2015.toml"
 _ALLOCATIONS_SHOWN_MAX = 6
+_UNVERIFIED = "unverified"
 
 
 @click.group("compliance")
 def compliance() -> None:
     """Run a compliance cycle on a registry: entities, MRV, surrender, deadlines, penalties."""
+
+
+def _console() -> Console:
+    # Made per command, so the width is the terminal's (or COLUMNS) when it runs.
+    return Console(highlight=False)
+
+
+def _minutes(moment: datetime | None) -> str:
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+
+
+# ---------------------------------------------------------------- session
 
 
 @compliance.command("session")
@@ -74,13 +95,15 @@ def compliance() -> None:
 @click.option(
     "--replace", is_flag=True, help="Delete an existing SQLite store (and its key) first."
 )
+@format_options()
 def compliance_session_command(
-    file: Path, db: str, code: str | None, key_path: Path | None, replace: bool
+    file: Path, db: str, code: str | None, key_path: Path | None, replace: bool, fmt: str | None
 ) -> None:
     """Create a registry and its compliance book from FILE and run its steps.
 
     The whole session is rehearsed in memory first: a step that does not go
-    as written (an unexpected refusal or acceptance) stores nothing.
+    as written (an unexpected refusal or acceptance) stores nothing. `--csv`
+    writes the steps.
     """
     with guarded():
         session = load_compliance_session(file)
@@ -89,7 +112,7 @@ def compliance_session_command(
         rehearsal = run_session(session, "sqlite://", SigningKey.generate())
         failed = rehearsal.failed
         if failed is not None:
-            _print_steps(session, rehearsal)
+            emit(Report("compliance-session", [_steps_section(session, rehearsal)]), fmt)
             fail(
                 EXIT_REFUSED,
                 f"{file}: steps[{failed.step.index}] ({failed.step.op}) did not go as written; "
@@ -107,142 +130,128 @@ def compliance_session_command(
                 f"the store is incomplete: delete it and {key_file}"
             )
         run.registry.snapshot()
-        console.rule(f"[bold]{session.regime.name}[/] ({session.code}) — {file}")
-        if session.description:
-            console.print(session.description.strip(), highlight=False)
-        _print_steps(session, run)
-        _print_status(run.book)
         run.registry.check_conservation()
-        registry_seq, registry_head = verify_journal(store, session.code, key.verify_key)
-        book_seq, book_head = verify_book_journal(store, session.code, key.verify_key)
-        console.print(
-            f"[green]✓[/] conservation: every issued serial is in exactly one account\n"
-            f"[green]✓[/] journals verified, signed by key {key.fingerprint}: "
-            f"{session.code} {registry_seq} events (head {registry_head[:16]}…), "
-            f"{compliance_stream(session.code)} {book_seq} events (head {book_head[:16]}…)\n"
-            f"store: {db}   key: {key_file}\n"
-            "next: etslink compliance status | compliance entity ENTITY | registry holdings",
-            highlight=False,
-        )
+        report = _session_report(session, run, file, db, key_file, key, fmt == "json")
+        if fmt is None:
+            _print_session(session, file, report)
+        else:
+            emit(report, fmt)
         run.registry.close()
 
 
-@compliance.command("status")
-@db_option
-def compliance_status_command(db: str, code: str | None, key_path: Path | None) -> None:
-    """Show each entity's status per period: emissions, obligation, surrendered, penalty."""
-    with _open_book(db, code, key_path) as book:
-        console.rule(f"[bold]{book.regime.name}[/] ({book.registry.code}) — {db}")
-        _print_status(book)
-        console.print(
-            f"[green]✓[/] journals {book.registry.code} and {compliance_stream(book.registry.code)}"
-            " verified on opening",
-            highlight=False,
+def _session_report(
+    session: ComplianceSession,
+    run: SessionRun,
+    file: Path,
+    db: str,
+    key_file: Path,
+    key: SigningKey,
+    with_exact: bool,
+) -> Report:
+    """Verify both journals of the stored run; return its steps, status and penalties."""
+    store = run.registry.journal.engine
+    registry_seq, registry_head = verify_journal(store, session.code, key.verify_key)
+    book_seq, book_head = verify_book_journal(store, session.code, key.verify_key)
+    status = _status_report(run.book, with_exact)
+    return Report(
+        "compliance-session",
+        [_steps_section(session, run), *status.sections],
+        {
+            **status.extra,
+            "file": str(file),
+            "store": db,
+            "key_file": str(key_file),
+            "key_fingerprint": key.fingerprint,
+            "journals": {
+                session.code: {"events": registry_seq, "head": registry_head},
+                compliance_stream(session.code): {"events": book_seq, "head": book_head},
+            },
+            "conservation": True,
+        },
+        csv_section="steps",
+    )
+
+
+def _print_session(session: ComplianceSession, file: Path, report: Report) -> None:
+    out = _console()
+    out.print(Text(f"{session.regime.name} ({session.code}) — {file}", style="bold"))
+    if session.description:
+        out.print(Text(session.description.strip()))
+    out.print()
+    emit(report, None, out)
+    extra = report.extra
+    journals = ", ".join(
+        f"{stream} {journal['events']} events (head {journal['head'][:16]}…)"
+        for stream, journal in extra["journals"].items()
+    )
+    db = extra["store"]
+    out.print(
+        Text(
+            "✓ conservation: every issued serial is in exactly one account\n"
+            f"✓ journals verified, signed by key {extra['key_fingerprint']}: {journals}\n"
+            f"store: {db}   key: {extra['key_file']}\n"
+            f"next: {start_hint(db, 'etslink compliance status')}\n"
+            f"      {start_hint(db, 'etslink compliance entity ENTITY')}\n"
+            f"      {start_hint(db, 'etslink registry holdings')}"
         )
+    )
 
 
-@compliance.command("entity")
-@click.argument("entity")
-@click.option(
-    "--period",
-    type=int,
-    default=None,
-    help="Judge the holdings for this compliance period (default: the earliest open one).",
-)
-@db_option
-def compliance_entity_command(
-    entity: str, period: int | None, db: str, code: str | None, key_path: Path | None
-) -> None:
-    """Show ENTITY's obligation per open period and what of its holdings it may surrender."""
-    with _open_book(db, code, key_path) as book:
-        account = book.registry.account(book.account_of(entity))
-        plan = book.mrv.entity(entity).plan
-        regime = book.regime
-        periods = open_periods(book)
-        judged = period if period is not None else _default_period(book, periods)
-        calendar = regime.calendar
-        if judged < calendar.first_year or calendar.period_of(judged) != judged:
-            raise click.BadParameter(
-                f"{judged} does not start a compliance period of {regime.name} "
-                f"(periods of {calendar.period_years} year(s) from {calendar.first_year})",
-                param_hint="--period",
-            )
-        print_fields(
-            f"{entity}: {book.mrv.entity(entity).name}",
-            [
-                ("account", f"{account.account_id} ({account.label}, {account.status.value})"),
-                (
-                    "gases monitored",
-                    ", ".join(gas.value for gas in sorted(plan.gases, key=list(Gas).index)),
-                ),
-                ("indirect emissions", yes_text(plan.indirect)),
-                ("monitoring method", plan.method),
-                ("regime", f"{regime.name} ({regime.key})"),
-                ("now (simulated)", f"{book.now:%Y-%m-%d %H:%M} UTC"),
-            ],
+def _steps_section(session: ComplianceSession, run: SessionRun) -> Section:
+    return Section(
+        "steps",
+        [_step_row(session, outcome) for outcome in run.outcomes],
+        [
+            Column("index", "#", "number", show=str),
+            Column("time", "time", "id", show=lambda value: value[:16].replace("T", " ")),
+            Column("description", "step"),
+            Column("result_text", "result"),
+            Column("note", "note", drop=1),
+        ],
+        title="Steps (simulated time, UTC)",
+    )
+
+
+def _step_row(session: ComplianceSession, outcome: StepOutcome) -> dict[str, Any]:
+    step = outcome.step
+    expected = None if step.expect_code is None else int(step.expect_code)
+    if outcome.accepted:
+        text = (
+            f"accepted: {outcome.message}"
+            if outcome.as_expected
+            else f"accepted, expected refusal {expected}: {outcome.message}"
         )
-        _print_open_periods(book, entity, periods)
-        for outcome in book.outcomes(entity):
-            console.print(f"settled: {_outcome_line(book, outcome)}", highlight=False)
-        _print_positions(book, entity, judged)
-        _print_limit_rooms(book, entity, judged)
+    else:
+        text = f"refused {int(outcome.code or 0)}: {outcome.message}"
+    return {
+        "index": step.index,
+        "op": step.op,
+        "at": None if step.at is None else format_time(step.at),
+        "time": format_time(outcome.moment),
+        "description": _describe_step(step, session),
+        "accepted": outcome.accepted,
+        "code": None if outcome.code is None else int(outcome.code),
+        "code_name": None if outcome.code is None else outcome.code.name,
+        "expect_code": expected,
+        "as_expected": outcome.as_expected,
+        "message": outcome.message,
+        "result_text": text,
+        "note": step.note,
+        **_step_money(step, session),
+    }
 
 
-@contextmanager
-def _open_book(db: str, code: str | None, key_path: Path | None) -> Iterator[ComplianceBook]:
-    """Open a registry and its compliance book (regime from its founding event)."""
-    with open_registry(db, code, key_path) as opened:
-        engine = opened.journal.engine
-        stream = compliance_stream(opened.code)
-        if stream not in list_streams(engine):
-            raise StoreError(
-                f"registry {opened.code} in {db} has no compliance book; start one with "
-                f"'etslink compliance session {_COMPLIANCE_FIXTURE}'"
-            )
-        key = load_key(default_key_path(db, opened.code, key_path))
-        last = last_sim_time(engine, stream)
-        if last is not None and parse_time(last) > opened.clock.now():
-            opened.clock.set(parse_time(last))  # a deadline handled after the last unit moved
-        regime = load_preset(founding_regime_key(opened, key))
-        book = ComplianceBook.open(opened, regime, key)
-        yield book
-
-
-def _default_period(book: ComplianceBook, periods: list[int]) -> int:
-    if periods:
-        return periods[0]
-    return book.regime.calendar.period_of(max(book.now.year, book.regime.calendar.first_year))
-
-
-def _print_steps(session: ComplianceSession, run: SessionRun) -> None:
-    table = Table(title="Steps", title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("time (UTC)", no_wrap=True)
-    for column in ("step", "result", "note"):
-        table.add_column(column, overflow="fold")
-    shown_time = ""
-    for outcome in run.outcomes:
-        step = outcome.step
-        moment = f"{outcome.moment:%Y-%m-%d %H:%M}"
-        if outcome.accepted:
-            verdict = (
-                f"[green]accepted[/]: {outcome.message}"
-                if outcome.as_expected
-                else f"[red]accepted, expected refusal {int(step.expect_code or 0)}[/]: "
-                f"{outcome.message}"
-            )
-        else:
-            colour = "yellow" if outcome.as_expected else "red"
-            verdict = f"[{colour}]refused {int(outcome.code or 0)}[/]: {outcome.message}"
-        table.add_row(
-            str(step.index),
-            moment if moment != shown_time else "",
-            _describe_step(step, session),
-            verdict,
-            step.note,
-        )
-        shown_time = moment
-    console.print(table)
+def _step_money(step: Step, session: ComplianceSession) -> dict[str, Any]:
+    """Return a step's money for tools: minor units, major units and the currency."""
+    if not isinstance(step.action, SetPrice):
+        return {}
+    currency = session.regime.currency
+    price_minor = step.action.average_price_minor
+    return {
+        "average_price_minor": price_minor,
+        "average_price": figures.major(price_minor, currency),
+        "currency": currency,
+    }
 
 
 def _describe_step(step: Step, session: ComplianceSession) -> str:
@@ -271,7 +280,7 @@ def _describe_step(step: Step, session: ComplianceSession) -> str:
                 f"transfer {values['quantity']:,} t {values['unit_type']}{vintage} "
                 f"{values['from_account']} → {values['to_account']}"
             )
-        case Report() as report:
+        case ReportEmissions() as report:
             gases = _gases_text(report.direct_t)
             if report.indirect_t:
                 gases += f"; indirect {_gases_text(report.indirect_t)}"
@@ -291,7 +300,7 @@ def _describe_step(step: Step, session: ComplianceSession) -> str:
             )
             return f"surrender {entity_id} for {period}: {units}"
         case SetPrice(year=year, average_price_minor=price_minor):
-            return f"average price {year}: {money_text(price_minor, regime.currency)}/t"
+            return f"average price {year}: {figures.money(price_minor, regime.currency)}/t"
         case Advance(to=to):
             return f"advance to {to:%Y-%m-%d %H:%M} UTC"
     raise AssertionError(f"no description for {step.action!r}")
@@ -301,181 +310,456 @@ def _gases_text(quantities: tuple[tuple[Gas, int], ...]) -> str:
     return ", ".join(f"{gas.value} {quantity_t:,}" for gas, quantity_t in quantities)
 
 
-def _print_status(book: ComplianceBook) -> None:
+# ---------------------------------------------------------------- status
+
+
+@compliance.command("status")
+@db_option
+@format_options()
+def compliance_status_command(
+    db: str, code: str | None, key_path: Path | None, fmt: str | None
+) -> None:
+    """Show each entity's status per period: emissions, obligation, surrendered, penalty.
+
+    `--csv` writes the status rows (penalties included, one row per entity and period).
+    """
+    with _open_book(db, code, key_path) as book:
+        report = _status_report(book, fmt == "json")
+        if fmt is not None:
+            emit(report, fmt)
+            return
+        out = _console()
+        out.print(Text(f"{book.regime.name} ({book.registry.code}) — {db}", style="bold"))
+        emit(report, fmt, out)
+        out.print(
+            Text(
+                f"✓ journals {book.registry.code} and {compliance_stream(book.registry.code)}"
+                " verified on opening"
+            )
+        )
+
+
+def _status_report(book: ComplianceBook, with_exact: bool) -> Report:
+    """Return the status of every entity and period, the penalties and the book's totals."""
     regime = book.regime
-    table = Table(
-        title=f"Compliance status, {book.now:%Y-%m-%d %H:%M} UTC (t = tonnes CO2e)",
-        title_justify="left",
-    )
-    table.add_column("entity", no_wrap=True)
-    table.add_column("period", justify="right")
-    for column in ("emissions (t)", "carried in (t)", "obligation (t)", "surrendered (t)"):
-        table.add_column(column, justify="right")
-    table.add_column("shortfall (t)", justify="right")
-    table.add_column("status", overflow="fold")
-    table.add_column("fine", justify="right")
-    table.add_column("added obligation (t)", justify="right")
-    table.add_column("carried (t)", justify="right")
     periods = open_periods(book)
+    status_rows: list[dict[str, Any]] = []
     for entity_id in book.entities():
-        for outcome in book.outcomes(entity_id):
-            table.add_row(*_outcome_row(book, outcome))
-        for period in periods:
-            table.add_row(*_open_row(book, entity_id, period))
-    console.print(table)
-    short = [outcome for outcome in book.outcomes() if outcome.shortfall_t]
-    for outcome in short:
-        console.print(
-            f"penalty {outcome.entity_id} {outcome.period}: {outcome.penalty.rule_text}",
-            highlight=False,
+        status_rows.extend(_settled_row(book, outcome) for outcome in book.outcomes(entity_id))
+        status_rows.extend(_open_row(book, entity_id, period) for period in periods)
+    outcomes = book.outcomes()
+    short = [outcome for outcome in outcomes if outcome.shortfall_t]
+    fines_minor = sum(outcome.penalty.fine_minor for outcome in outcomes)
+    status = _status_section(book, status_rows)
+    if outcomes:
+        status.notes.append(
+            f"{len(outcomes)} settled, {len(short)} short; "
+            f"fines {figures.money(fines_minor, regime.currency)} in all"
         )
-    if book.outcomes():
-        fines_minor = sum(outcome.penalty.fine_minor for outcome in book.outcomes())
-        console.print(
-            f"{len(book.outcomes())} settled, {len(short)} short; "
-            f"fines {money_text(fines_minor, regime.currency)} in all",
-            highlight=False,
-        )
+    sections = [status, _penalties_section(book, short)]
+    if with_exact:
+        sections.append(_exact_section(status_rows, book))
+    extra = {
+        "registry": book.registry.code,
+        "regime": {"key": regime.key, "name": regime.name},
+        "now": format_time(book.now),
+        "currency": regime.currency,
+        "settled": len(outcomes),
+        "short": len(short),
+        "fines_minor": fines_minor,
+        "fines": figures.major(fines_minor, regime.currency),
+    }
+    return Report("compliance-status", sections, extra, csv_section="status")
 
 
-def _outcome_row(book: ComplianceBook, outcome: PeriodOutcome) -> list[str]:
-    penalty = outcome.penalty
-    status = "[green]compliant[/]" if outcome.status is Status.COMPLIANT else "[red]shortfall[/]"
-    return [
-        outcome.entity_id,
-        str(outcome.period),
-        f"{outcome.emissions_t:,}" + (" (estimated)" if outcome.estimated else ""),
-        f"{outcome.carried_in_t:,}",
-        f"{outcome.obligation_t:,}",
-        tonnes_text(outcome.surrendered_value),
-        f"{outcome.shortfall_t:,}",
-        status,
-        money_text(penalty.fine_minor, book.regime.currency) if penalty.fine_minor else "—",
-        f"{penalty.added_obligation_t:,}" if penalty.added_obligation_t else "—",
-        f"{penalty.carried_t:,}" if penalty.carried_t else "—",
-    ]
-
-
-def _open_row(book: ComplianceBook, entity_id: str, period: int) -> list[str]:
-    emissions = period_emissions(book, entity_id, period)
-    obligation_t = book.obligation_t(entity_id, period)
-    return [
-        entity_id,
-        str(period),
-        "not yet verified"
-        if emissions is None
-        else f"{emissions[0]:,}" + (" (estimated)" if emissions[1] else ""),
-        f"{book.carried_t(entity_id):,}",
-        "not yet verified" if obligation_t is None else f"{obligation_t:,}",
-        tonnes_text(book.surrendered_value(entity_id, period)),
-        "—",
-        _open_status(book, period),
-        "—",
-        "—",
-        "—",
-    ]
-
-
-def _open_status(book: ComplianceBook, period: int) -> str:
-    deadline = book.regime.calendar.deadline(_DeadlineKind.SURRENDER_DUE, period)
-    if deadline is None:
-        return "open (no surrender deadline)"
-    if book.now > deadline.due:
-        return f"[yellow]deadline {deadline.due:%Y-%m-%d %H:%M} UTC passed, not yet settled[/]"
-    return f"open, surrender by {deadline.due:%Y-%m-%d %H:%M} UTC"
-
-
-def _outcome_line(book: ComplianceBook, outcome: PeriodOutcome) -> str:
-    text = (
-        f"{outcome.period}: {outcome.status.value}, obligation {outcome.obligation_t:,} t, "
-        f"surrendered {tonnes_text(outcome.surrendered_value)} t"
+def _status_section(
+    book: ComplianceBook, rows: list[dict[str, Any]], name: str = "status", title: str = ""
+) -> Section:
+    return Section(
+        name,
+        rows,
+        [
+            Column("entity_id", "entity", "id"),
+            Column("period", "period", "number", show=str),
+            Column("emissions_t", "emissions", "number", show=_tonnes_or_unverified, drop=3),
+            Column("carried_in_t", "carried", "number", drop=1),
+            Column("obligation_t", "obligation", "number", show=_tonnes_or_unverified),
+            Column("surrendered_t", "surrendered", "number", show=_tonnes_shown),
+            Column("shortfall_t", "shortfall", "number", drop=2),
+            Column("status_text", "status"),
+        ],
+        title=title or f"Compliance status at {_minutes(book.now)} UTC (t CO2e; times UTC)",
     )
-    if outcome.shortfall_t:
-        text += f", short {outcome.shortfall_t:,} t"
-    if outcome.penalty.fine_minor:
-        text += f", fined {money_text(outcome.penalty.fine_minor, book.regime.currency)}"
-    return text
 
 
-def _print_open_periods(book: ComplianceBook, entity_id: str, periods: list[int]) -> None:
-    table = Table(title="Open periods", title_justify="left")
-    table.add_column("period", justify="right")
-    table.add_column("surrender by (UTC)", no_wrap=True)
-    for column in ("emissions (t)", "obligation (t)", "surrendered (t)", "still to surrender (t)"):
-        table.add_column(column, justify="right")
+def _tonnes_or_unverified(value: Any) -> str:
+    return _UNVERIFIED if value is None else figures.whole(value)
+
+
+def _tonnes_shown(value: Any) -> str:
+    # Surrendered value may be fractional (exchange rates, discounts): JSON keeps it exact.
+    return figures.whole(value) if value is not None else "-"
+
+
+def _settled_row(book: ComplianceBook, outcome: PeriodOutcome) -> dict[str, Any]:
+    penalty = outcome.penalty
+    currency = book.regime.currency
+    deadline = book.regime.calendar.deadline(DeadlineKind.SURRENDER_DUE, outcome.period)
+    text = outcome.status.value + ("; emissions estimated" if outcome.estimated else "")
+    return {
+        "entity_id": outcome.entity_id,
+        "period": outcome.period,
+        "state": outcome.status.value,
+        "settled": True,
+        "emissions_t": outcome.emissions_t,
+        "emissions_estimated": outcome.estimated,
+        "carried_in_t": outcome.carried_in_t,
+        "obligation_t": outcome.obligation_t,
+        "surrendered_t": figures.number(outcome.surrendered_value),
+        "shortfall_t": outcome.shortfall_t,
+        "surrender_due": None if deadline is None else format_time(deadline.due),
+        "currency": currency,
+        "fine_minor": penalty.fine_minor,
+        "fine": figures.major(penalty.fine_minor, currency),
+        "added_obligation_t": penalty.added_obligation_t,
+        "carried_t": penalty.carried_t,
+        "status_text": text,
+    }
+
+
+def _open_row(book: ComplianceBook, entity_id: str, period: int) -> dict[str, Any]:
+    emissions = period_emissions(book, entity_id, period)
+    deadline = book.regime.calendar.deadline(DeadlineKind.SURRENDER_DUE, period)
+    passed = deadline is not None and book.now > deadline.due
+    if deadline is None:
+        text = "open (no surrender deadline)"
+    elif passed:
+        text = f"deadline {_minutes(deadline.due)} passed, not yet settled"
+    else:
+        text = f"open, surrender by {_minutes(deadline.due)}"
+    if emissions is not None and emissions[1]:
+        text += "; emissions estimated"
+    return {
+        "entity_id": entity_id,
+        "period": period,
+        "state": "deadline_passed" if passed else "open",
+        "settled": False,
+        "emissions_t": None if emissions is None else emissions[0],
+        "emissions_estimated": emissions is not None and emissions[1],
+        "carried_in_t": book.carried_t(entity_id),
+        "obligation_t": book.obligation_t(entity_id, period),
+        "surrendered_t": figures.number(book.surrendered_value(entity_id, period)),
+        "shortfall_t": None,
+        "surrender_due": None if deadline is None else format_time(deadline.due),
+        "currency": book.regime.currency,
+        "fine_minor": None,
+        "fine": None,
+        "added_obligation_t": None,
+        "carried_t": None,
+        "status_text": text,
+    }
+
+
+def _penalties_section(book: ComplianceBook, short: list[PeriodOutcome]) -> Section:
+    currency = book.regime.currency
+    rows = [
+        {
+            "entity_id": outcome.entity_id,
+            "period": outcome.period,
+            "shortfall_t": outcome.shortfall_t,
+            "currency": currency,
+            "fine_minor": outcome.penalty.fine_minor,
+            "fine": figures.major(outcome.penalty.fine_minor, currency),
+            "added_obligation_t": outcome.penalty.added_obligation_t,
+            "carried_t": outcome.penalty.carried_t,
+            "rule": outcome.penalty.rule_text,
+        }
+        for outcome in short
+    ]
+    return Section(
+        "penalties",
+        rows,
+        [
+            Column("entity_id", "entity", "id"),
+            Column("period", "period", "number", show=str),
+            Column("shortfall_t", "shortfall", "number"),
+            Column("fine_minor", "fine", "number", show=lambda v: figures.money(v, currency)),
+            Column("added_obligation_t", "added", "number", drop=2),
+            Column("carried_t", "carried", "number", drop=1),
+        ],
+        title="Penalties (t; added: added to a later obligation; carried: still owed)",
+        notes=[f"{row['entity_id']} {row['period']}: {row['rule']}" for row in rows],
+        empty="none: no settled period is short",
+    )
+
+
+def _exact_section(rows: list[dict[str, Any]], book: ComplianceBook) -> Section:
+    """The surrendered values exactly ("p" or "p/q" t), for tools that need them."""
+    exact_rows = []
+    for row in rows:
+        entity_id, period = row["entity_id"], row["period"]
+        if row["settled"]:
+            outcome = next(o for o in book.outcomes(entity_id) if o.period == period)
+            value = outcome.surrendered_value
+        else:
+            value = book.surrendered_value(entity_id, period)
+        exact_rows.append({"entity_id": entity_id, "period": period, "surrendered_t": exact(value)})
+    return Section("exact", exact_rows, [])
+
+
+# ---------------------------------------------------------------- entity
+
+
+@compliance.command("entity")
+@click.argument("entity")
+@click.option(
+    "--period",
+    type=click.IntRange(YEAR_MIN, YEAR_MAX),
+    default=None,
+    help="Judge the holdings for this compliance period (default: the earliest open one).",
+)
+@db_option
+@format_options()
+def compliance_entity_command(
+    entity: str,
+    period: int | None,
+    db: str,
+    code: str | None,
+    key_path: Path | None,
+    fmt: str | None,
+) -> None:
+    """Show ENTITY's obligation per open period and what of its holdings it may surrender.
+
+    `--csv` writes the judged holdings.
+    """
+    with _open_book(db, code, key_path) as book:
+        facts = _entity_facts(book, entity)
+        regime = book.regime
+        periods = open_periods(book)
+        judged = period if period is not None else _default_period(book, periods)
+        calendar = regime.calendar
+        if judged < calendar.first_year or calendar.period_of(judged) != judged:
+            raise click.BadParameter(
+                f"{judged} does not start a compliance period of {regime.name} "
+                f"(periods of {calendar.period_years} year(s) from {calendar.first_year})",
+                param_hint="--period",
+            )
+        report = Report(
+            "compliance-entity",
+            [
+                _open_periods_section(book, entity, periods),
+                _status_section(
+                    book,
+                    [_settled_row(book, outcome) for outcome in book.outcomes(entity)],
+                    "settled",
+                    "Settled periods (t CO2e)",
+                ),
+                _positions_section(book, entity, judged),
+                _limits_section(book, entity, judged),
+            ],
+            {
+                "entity": facts,
+                "registry": book.registry.code,
+                "regime": {"key": regime.key, "name": regime.name},
+                "now": format_time(book.now),
+                "judged_period": judged,
+            },
+            csv_section="positions",
+        )
+        if fmt is not None:
+            emit(report, fmt)
+            return
+        out = _console()
+        _print_facts(out, facts, regime.name, regime.key, book.now)
+        emit(report, fmt, out)
+
+
+def _entity_facts(book: ComplianceBook, entity_id: str) -> dict[str, Any]:
+    """Return who the entity is: its name, account and monitoring plan."""
+    account = book.registry.account(book.account_of(entity_id))
+    record = book.mrv.entity(entity_id)
+    plan = record.plan
+    return {
+        "entity_id": entity_id,
+        "name": record.name,
+        "account_id": account.account_id,
+        "account_label": account.label,
+        "account_status": account.status.value,
+        "gases": [gas.value for gas in sorted(plan.gases, key=list(Gas).index)],
+        "indirect": plan.indirect,
+        "method": plan.method,
+    }
+
+
+def _print_facts(
+    out: Console, facts: dict[str, Any], regime_name: str, regime_key: str, now: datetime
+) -> None:
+    lines = [
+        ("account", f"{facts['account_id']} ({facts['account_label']}, {facts['account_status']})"),
+        ("gases monitored", ", ".join(facts["gases"])),
+        ("indirect emissions", "yes" if facts["indirect"] else "no"),
+        ("monitoring method", facts["method"]),
+        ("regime", f"{regime_name} ({regime_key})"),
+        ("now (simulated)", f"{_minutes(now)} UTC"),
+    ]
+    out.print(Text(f"{facts['entity_id']}: {facts['name']}", style="bold"))
+    grid = Table.grid(padding=(0, 2), pad_edge=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for name, value in lines:
+        grid.add_row(Text(name), Text(value))
+    out.print(grid)
+    out.print()
+
+
+def _default_period(book: ComplianceBook, periods: list[int]) -> int:
+    if periods:
+        return periods[0]
+    return book.regime.calendar.period_of(max(book.now.year, book.regime.calendar.first_year))
+
+
+def _open_periods_section(book: ComplianceBook, entity_id: str, periods: list[int]) -> Section:
+    rows = []
     for period in periods:
-        deadline = book.regime.calendar.deadline(_DeadlineKind.SURRENDER_DUE, period)
+        deadline = book.regime.calendar.deadline(DeadlineKind.SURRENDER_DUE, period)
         emissions = period_emissions(book, entity_id, period)
         obligation_t = book.obligation_t(entity_id, period)
         surrendered = book.surrendered_value(entity_id, period)
-        table.add_row(
-            str(period),
-            "—" if deadline is None else f"{deadline.due:%Y-%m-%d %H:%M}",
-            "not yet verified"
-            if emissions is None
-            else f"{emissions[0]:,}" + (" (estimated)" if emissions[1] else ""),
-            "not yet verified" if obligation_t is None else f"{obligation_t:,}",
-            tonnes_text(surrendered),
-            "not yet verified"
-            if obligation_t is None
-            else f"{max(0, math.ceil(obligation_t - surrendered)):,}",
+        rows.append(
+            {
+                "period": period,
+                "surrender_due": None if deadline is None else format_time(deadline.due),
+                "emissions_t": None if emissions is None else emissions[0],
+                "emissions_estimated": emissions is not None and emissions[1],
+                "obligation_t": obligation_t,
+                "surrendered_t": figures.number(surrendered),
+                "to_surrender_t": None
+                if obligation_t is None
+                else max(0, math.ceil(obligation_t - surrendered)),
+            }
         )
-    console.print(table)
-
-
-def _print_positions(book: ComplianceBook, entity_id: str, period: int) -> None:
-    table = Table(
-        title=f"Holdings of {entity_id}, judged for surrender for period {period}",
-        title_justify="left",
+    return Section(
+        "open_periods",
+        rows,
+        [
+            Column("period", "period", "number", show=str),
+            Column("surrender_due", "due", "id", show=_due_shown),
+            Column("emissions_t", "emissions", "number", show=_tonnes_or_unverified, drop=1),
+            Column("obligation_t", "obligation", "number", show=_tonnes_or_unverified),
+            Column("surrendered_t", "surrendered", "number", show=_tonnes_shown, drop=2),
+            Column("to_surrender_t", "to go", "number", show=_tonnes_or_unverified),
+        ],
+        title="Open periods (t CO2e; due: surrender deadline, UTC)",
     )
-    for column in ("unit", "kind", "vintage", "origin"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("quantity (t)", justify="right")
-    for column in ("unit type", "vintage use"):
-        table.add_column(column)
-    table.add_column("may surrender (t)", justify="right")
-    table.add_column("why not all", overflow="fold")
+
+
+def _due_shown(value: Any) -> str:
+    return "-" if value is None else _minutes(parse_time(value))
+
+
+def _positions_section(book: ComplianceBook, entity_id: str, period: int) -> Section:
+    rows = []
     for position in positions(book, entity_id, period):
-        if position.may_surrender_t is None:
-            may = "[yellow]after verification[/]"
-        elif position.may_surrender_t == position.quantity_t:
-            may = f"[green]all {position.quantity_t:,}[/]"
-        elif position.may_surrender_t == 0:
-            may = "[red]none[/]"
+        may_t = position.may_surrender_t
+        if may_t is None:
+            may = "after verification"
+        elif may_t == position.quantity_t:
+            may = f"all {may_t:,}"
+        elif may_t == 0:
+            may = "none"
         else:
-            may = f"[yellow]{position.may_surrender_t:,}[/]"
-        table.add_row(
-            position.unit_type,
-            position.kind.value.replace("_", " "),
-            str(position.vintage),
-            f"{position.origin} ({position.origin_use.value})",
-            f"{position.quantity_t:,}",
-            "eligible" if position.type_eligible else "[red]not eligible[/]",
-            position.vintage_use,
-            may,
-            position.reason,
+            may = f"{may_t:,}"
+        rows.append(
+            {
+                "unit_type": position.unit_type,
+                "unit_kind": position.kind.value,
+                "vintage": position.vintage,
+                "origin": position.origin,
+                "origin_use": position.origin_use.value,
+                "quantity_t": position.quantity_t,
+                "type_eligible": position.type_eligible,
+                "vintage_use": position.vintage_use,
+                "may_surrender_t": may_t,
+                "may_surrender_text": may,
+                "reason": position.reason,
+            }
         )
-    console.print(table)
+    return Section(
+        "positions",
+        rows,
+        [
+            Column("unit_type", "unit", "id"),
+            Column("unit_kind", "kind", show=lambda v: v.replace("_", " "), drop=1),
+            Column("vintage", "vintage", "number", show=str),
+            Column("origin", "origin", "id", drop=3),
+            Column("quantity_t", "quantity", "number"),
+            Column("type_eligible", "eligible", drop=2),
+            Column("vintage_use", "use"),
+            Column("may_surrender_text", "may surrender"),
+        ],
+        title=f"Holdings of {entity_id}, judged for surrender for period {period} (t)",
+        notes=[
+            f"why not all {row['unit_type']} {row['vintage']} ({row['origin']}): {row['reason']}"
+            for row in rows
+            if row["reason"]
+        ],
+    )
 
 
-def _print_limit_rooms(book: ComplianceBook, entity_id: str, period: int) -> None:
-    rooms = limit_rooms(book, entity_id, period)
-    if not rooms:
-        return
-    table = Table(title=f"Quantitative limits for period {period}", title_justify="left")
-    for column in ("limit", "share", "units", "origin"):
-        table.add_column(column)
-    for column in ("used (t)", "allowed (t)", "room left (t)"):
-        table.add_column(column, justify="right")
-    for room in rooms:
-        limit = room.limit
-        table.add_row(
-            limit.name,
-            percent_text(limit.share),
-            "/".join(sorted(kind.value.replace("_", " ") for kind in limit.unit_kinds)),
-            limit.origin.value,
-            f"{room.used_t:,}",
-            "not yet verified" if room.allowed_t is None else f"{room.allowed_t:,}",
-            "—" if room.room_t is None else f"{room.room_t:,}",
-        )
-    console.print(table)
+def _limits_section(book: ComplianceBook, entity_id: str, period: int) -> Section:
+    rows = [
+        {
+            "limit": room.limit.name,
+            "share": figures.number(room.limit.share),
+            "unit_kinds": sorted(kind.value for kind in room.limit.unit_kinds),
+            "origin": room.limit.origin.value,
+            "used_t": room.used_t,
+            "allowed_t": room.allowed_t,
+            "room_t": room.room_t,
+        }
+        for room in limit_rooms(book, entity_id, period)
+    ]
+    return Section(
+        "limits",
+        rows,
+        [
+            Column("limit", "limit"),
+            Column("share", "share", "number", show=figures.percent),
+            Column(
+                "unit_kinds",
+                "units",
+                show=lambda kinds: "/".join(kind.replace("_", " ") for kind in kinds),
+                drop=2,
+            ),
+            Column("origin", "origin", drop=1),
+            Column("used_t", "used", "number", drop=3),
+            Column("allowed_t", "allowed", "number", show=_tonnes_or_unverified),
+            Column("room_t", "room", "number", show=lambda v: "-" if v is None else f"{v:,}"),
+        ],
+        title=f"Quantitative limits for period {period} (t)",
+        empty="none for this period",
+    )
+
+
+@contextmanager
+def _open_book(db: str, code: str | None, key_path: Path | None) -> Iterator[ComplianceBook]:
+    """Open a registry and its compliance book (regime from its founding event)."""
+    with guarded():
+        code = pick_registry(existing_engine(db, COMPLIANCE_START), db, code, COMPLIANCE_START)
+    with open_registry(db, code, key_path) as opened:
+        engine = opened.journal.engine
+        stream = compliance_stream(opened.code)
+        if stream not in list_streams(engine):
+            other = "sqlite:///korea-2015.db"
+            raise StoreError(
+                f"registry {opened.code} in {db} has no compliance book; a compliance session "
+                f"founds a registry with its book, in a store of its own: "
+                f"'{start_hint(other, COMPLIANCE_START)}', then pass --db {other}"
+            )
+        key = load_key(default_key_path(db, opened.code, key_path))
+        last = last_sim_time(engine, stream)
+        if last is not None and parse_time(last) > opened.clock.now():
+            opened.clock.set(parse_time(last))  # a deadline handled after the last unit moved
+        regime = load_preset(founding_regime_key(opened, key))
+        book = ComplianceBook.open(opened, regime, key)
+        yield book

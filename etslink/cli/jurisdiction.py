@@ -1,167 +1,274 @@
-"""`etslink jurisdictions`: the presets and their key parameters."""
+"""`etslink jurisdictions`: the presets and their key parameters.
+
+`etslink jurisdictions` lists every preset; `etslink jurisdictions show KEY`
+shows one in full. Both print tables that fit the terminal, or with `--json`
+(and `--csv`) every field for tools: money as `…_minor` integers, major-unit
+numbers and the currency; shares and multiples as numbers.
+"""
 
 from __future__ import annotations
 
-# ---------------------------------------------------------------- jurisdictions
-# Kept as one section (imports included) so the rest of the CLI is untouched.
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import click
-from rich.table import Table
+from rich.console import Console
 
 from compliance.calendar import DeadlineKind, DeadlineRule
 from compliance.gases import Gas
-from compliance.presets import CURRENCY_MINOR_DIGITS, list_presets, load_preset
+from compliance.presets import list_presets, load_preset
 from compliance.regime import AuctionReserve, PenaltyKind, QuantitativeLimit, Regime
-from etslink.cli.support import (
-    console,
-    guarded,
-)
+from etslink.cli.output import Column, Report, Section, emit, format_options
+from etslink.cli.support import guarded
+from etslink.reports.figures import major, minor_digits, money, number
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_FIELD_COLUMNS = [Column("field", "field", "id"), Column("value", "value")]
+_U_NOTE = (
+    "[U]: values nobody has confirmed, kept as configurable defaults; "
+    "'etslink jurisdictions show KEY' lists them."
+)
 
 
 @click.group("jurisdictions", invoke_without_command=True)
+@format_options()
 @click.pass_context
-def jurisdictions(context: click.Context) -> None:
+def jurisdictions(context: click.Context, fmt: str | None) -> None:
     """List the jurisdiction presets (fixtures/jurisdictions/) and their key rules."""
     if context.invoked_subcommand is not None:
+        if fmt:
+            raise click.UsageError(
+                f"--{fmt} goes after the subcommand: 'etslink jurisdictions "
+                f"{context.invoked_subcommand} KEY --{fmt}'"
+            )
         return
     with guarded():
         regimes = [load_preset(key) for key in list_presets()]
-    table = Table(title="Jurisdiction presets", title_justify="left")
-    table.add_column("key", no_wrap=True)
-    for column in ("system", "registry", "cap", "gases", "coverage threshold", "offset limits"):
-        table.add_column(column, overflow="fold")
-    for column in ("penalty", "surrender deadline"):
-        table.add_column(column, overflow="fold")
-    table.add_column("[U]", justify="right")
-    for regime in regimes:
-        table.add_row(
-            regime.key,
-            regime.name,
-            regime.registry_code,
-            regime.cap_type.value,
-            _gas_families(regime),
-            _thresholds(regime),
-            "; ".join(_limit_brief(limit) for limit in regime.surrender.limits) or "—",
-            _penalty_text(regime),
-            _deadlines_brief(_rules(regime, DeadlineKind.SURRENDER_DUE)),
-            str(len(regime.unverified)),
-        )
-    console.print(table)
-    console.print(
-        "[U]: values nobody has confirmed, kept as configurable defaults; "
-        "'etslink jurisdictions show KEY' lists them.",
-        highlight=False,
+    columns = [
+        Column("key", "key", "id"),
+        Column("name", "system", drop=1),
+        Column("registry_code", "registry", "id", drop=2),
+        Column("cap_type", "cap", "id"),
+        Column("gases_text", "gases", drop=3),
+        Column("coverage_threshold", "threshold", drop=4),
+        Column("offset_limits", "offsets", drop=6),
+        Column("penalty", "penalty", drop=7),
+        Column("surrender_deadline", "surrender", drop=5),
+        Column("unverified", "[U]", "number"),
+    ]
+    rows = [_preset_row(regime) for regime in regimes]
+    section = Section(
+        "presets", rows, columns, title=f"Jurisdiction presets ({len(rows)})", notes=[_U_NOTE]
     )
+    emit(Report("jurisdictions", [section]), fmt)
+
+
+def _preset_row(regime: Regime) -> dict[str, Any]:
+    """Return one preset's key rules: figures for tools, texts for the table."""
+    coverage = regime.coverage
+    return {
+        "key": regime.key,
+        "name": regime.name,
+        "registry_code": regime.registry_code,
+        "currency": regime.currency,
+        "cap_type": regime.cap_type.value,
+        "gwp_set": regime.gwp_set,
+        "gas_families": _gas_families(regime),
+        "gases_text": ", ".join(_gas_families(regime)),
+        "gases": [gas.value for gas in sorted(coverage.gases, key=list(Gas).index)],
+        "indirect_emissions": coverage.indirect_emissions,
+        "entity_threshold_t": coverage.entity_threshold_t,
+        "installation_threshold_t": coverage.installation_threshold_t,
+        "energy_threshold_kl_coe": coverage.energy_threshold_kl_coe,
+        "threshold_strict": coverage.strict,
+        "coverage_threshold": _thresholds(regime),
+        "offset_limits": "; ".join(_limit_brief(limit) for limit in regime.surrender.limits) or "—",
+        "penalty": _penalty_text(regime),
+        **_penalty_figures(regime),
+        "surrender_deadline": _deadlines_brief(_rules(regime, DeadlineKind.SURRENDER_DUE)),
+        "unverified": len(regime.unverified),
+    }
 
 
 @jurisdictions.command("show")
 @click.argument("key")
-def jurisdictions_show(key: str) -> None:
-    """Show preset KEY in full, including its unverified values."""
+@format_options()
+def jurisdictions_show(key: str, fmt: str | None) -> None:
+    """Show preset KEY in full, including its unverified values.
+
+    `--json` prints every rule with its figures; `--csv` the field/value rows.
+    """
     with guarded():
         regime = load_preset(key)
-    console.rule(f"[bold]{regime.name}[/] ({regime.key}, registry {regime.registry_code})")
-    print_fields(
-        "Regime",
-        [
-            ("currency", f"{regime.currency} ({_minor_unit_text(regime.currency)})"),
-            ("cap type", regime.cap_type.value),
-            ("GWP set", regime.gwp_set),
-            (
-                "gases",
-                ", ".join(gas.value for gas in sorted(regime.coverage.gases, key=list(Gas).index)),
-            ),
-            ("indirect emissions", yes_text(regime.coverage.indirect_emissions)),
-            ("coverage threshold", _thresholds(regime)),
-        ],
-    )
-    _print_calendar(regime)
-    _print_allocation(regime)
-    _print_surrender(regime)
-    print_fields("Trading: business days and auctions", _trading_fields(regime))
-    print_fields("Penalty, estimate, stability", _consequence_fields(regime))
+    sections = _show_sections(regime)
+    if fmt:
+        fields = [
+            {"group": section.title, **row}
+            for section in sections
+            if section.columns is _FIELD_COLUMNS
+            for row in section.rows
+        ]
+        tables = [section for section in sections if section.columns is not _FIELD_COLUMNS]
+        report = Report(
+            "jurisdictions.show",
+            [*tables, Section("fields", fields, _FIELD_COLUMNS)],
+            _preset_data(regime),
+            csv_section="fields",
+        )
+        emit(report, fmt)
+        return
+    screen = Console(highlight=False)  # measured now: the width the tables are fitted to
+    screen.rule(f"[bold]{regime.name}[/] ({regime.key}, registry {regime.registry_code})")
+    emit(Report("jurisdictions.show", sections), None, screen)
+    screen.print()
     listing = "\n".join(f"  • {path}" for path in regime.unverified) or "  none"
-    console.print(
-        f"[bold]Unverified values ({len(regime.unverified)})[/]\n{listing}", highlight=False
-    )
+    screen.print(f"[bold]Unverified values ({len(regime.unverified)})[/]\n{listing}")
     if regime.notes:
-        console.print(f"[bold]Notes[/]\n{regime.notes}", highlight=False)
+        screen.print("[bold]Notes[/]")
+        screen.print(regime.notes, markup=False)
 
 
-def print_fields(title: str, rows: list[tuple[str, str]]) -> None:
-    table = Table(title=title, title_justify="left", show_header=False)
-    table.add_column("field", style="bold", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    for name, value in rows:
-        table.add_row(name, value)
-    console.print(table)
+def _show_sections(regime: Regime) -> list[Section]:
+    regime_fields = [
+        ("currency", f"{regime.currency} ({_minor_unit_text(regime.currency)})"),
+        ("cap type", regime.cap_type.value),
+        ("GWP set", regime.gwp_set),
+        (
+            "gases",
+            ", ".join(gas.value for gas in sorted(regime.coverage.gases, key=list(Gas).index)),
+        ),
+        ("indirect emissions", yes_text(regime.coverage.indirect_emissions)),
+        ("coverage threshold", _thresholds(regime)),
+    ]
+    return [
+        _fields("regime", "Regime", regime_fields),
+        _calendar_section(regime),
+        _allocation_section(regime),
+        _limits_section(regime),
+        _fields("surrender", "Surrender", _surrender_fields(regime)),
+        _fields("trading", "Trading: business days and auctions", _trading_fields(regime)),
+        _fields("consequences", "Penalty, estimate, stability", _consequence_fields(regime)),
+    ]
 
 
-def _print_calendar(regime: Regime) -> None:
+def _fields(name: str, title: str, rows: list[tuple[str, str]]) -> Section:
+    """Return a two-column section of named values."""
+    return Section(
+        name, [{"field": field, "value": value} for field, value in rows], _FIELD_COLUMNS, title
+    )
+
+
+def _calendar_section(regime: Regime) -> Section:
     calendar = regime.calendar
     last = f" to {calendar.last_year}" if calendar.last_year else ""
-    table = Table(
-        title=f"Calendar: {calendar.period_years}-year periods from {calendar.first_year}{last}",
-        title_justify="left",
-    )
-    for column in ("deadline", "rule", "periods", "example (UTC)"):
-        table.add_column(column, overflow="fold")
-    for rule in sorted(calendar.rules, key=lambda rule: (rule.kind, rule.first_period)):
-        table.add_row(
-            rule.kind.name.lower(),
-            _deadline_text(rule),
-            _years_text(rule.first_period, rule.last_period),
-            _example_text(regime, rule),
-        )
-    console.print(table)
+    rows = [
+        {
+            "deadline": rule.kind.name.lower(),
+            "rule": _deadline_text(rule),
+            "years_after": rule.years_after,
+            "month": rule.month,
+            "day": rule.day,
+            "hour": rule.hour,
+            "minute": rule.minute,
+            "timezone": rule.timezone,
+            "first_period": rule.first_period,
+            "last_period": rule.last_period,
+            "periods": _years_text(rule.first_period, rule.last_period),
+            "example_utc": _example_text(regime, rule),
+        }
+        for rule in sorted(calendar.rules, key=lambda rule: (rule.kind, rule.first_period))
+    ]
+    columns = [
+        Column("deadline", "deadline", "id"),
+        Column("rule", "rule"),
+        Column("periods", "periods", drop=2),
+        Column("example_utc", "example (UTC)", drop=1),
+    ]
+    notes = []
     if calendar.phases:
         phases = ", ".join(f"{p.name} {p.first_year}–{p.last_year}" for p in calendar.phases)
-        console.print(f"phases: {phases}", highlight=False)
+        notes.append(f"phases: {phases}")
+    title = f"Calendar: {calendar.period_years}-year periods from {calendar.first_year}{last}"
+    return Section("deadlines", rows, columns, title, notes)
 
 
-def _print_allocation(regime: Regime) -> None:
-    table = Table(title="Allocation", title_justify="left")
-    for column in ("years", "category", "method", "ratios"):
-        table.add_column(column, overflow="fold")
+def _allocation_section(regime: Regime) -> Section:
+    rows = []
     for rule in regime.allocation:
         ratios = [
-            f"{name} {percent_text(value)}"
-            for name, value, default in (
-                ("grandparenting factor", rule.grandparenting_factor, Fraction(1)),
-                ("pre-allocation", rule.preallocation_share, Fraction(0)),
-                ("compliance factor", rule.compliance_factor, Fraction(0)),
-                ("auctioned", rule.auction_share, Fraction(0)),
-                ("new-entrant reserve", rule.new_entrant_reserve_share, Fraction(0)),
+            (name, key, value)
+            for name, key, value, default in (
+                ("grandparenting factor", "grandparenting_factor", rule.grandparenting_factor, 1),
+                ("pre-allocation", "preallocation_share", rule.preallocation_share, 0),
+                ("compliance factor", "compliance_factor", rule.compliance_factor, 0),
+                ("auctioned", "auction_share", rule.auction_share, 0),
+                (
+                    "new-entrant reserve",
+                    "new_entrant_reserve_share",
+                    rule.new_entrant_reserve_share,
+                    0,
+                ),
             )
             if value != default
         ]
-        table.add_row(
-            _years_text(rule.first_year, rule.last_year),
-            rule.category or "all",
-            rule.method.value,
-            ", ".join(ratios) or "—",
+        rows.append(
+            {
+                "first_year": rule.first_year,
+                "last_year": rule.last_year,
+                "years": _years_text(rule.first_year, rule.last_year),
+                "category": rule.category or "all",
+                "method": rule.method.value,
+                **{key: number(value) for _, key, value in ratios},
+                "ratios": ", ".join(f"{name} {percent_text(value)}" for name, _, value in ratios)
+                or "—",
+            }
         )
-    console.print(table)
+    columns = [
+        Column("years", "years", "id"),
+        Column("category", "category", drop=1),
+        Column("method", "method"),
+        Column("ratios", "ratios"),
+    ]
+    return Section("allocation", rows, columns, "Allocation")
 
 
-def _print_surrender(regime: Regime) -> None:
+def _limits_section(regime: Regime) -> Section:
+    rows = [
+        {
+            "name": limit.name,
+            "share": number(limit.share),
+            "share_text": percent_text(limit.share),
+            "origin": limit.origin.value,
+            "unit_kinds": sorted(kind.value for kind in limit.unit_kinds),
+            "first_year": limit.first_year,
+            "last_year": limit.last_year,
+            "years": _years_text(limit.first_year, limit.last_year),
+        }
+        for limit in regime.surrender.limits
+    ]
+    columns = [
+        Column("name", "limit", "id"),
+        Column("share_text", "share", "number"),
+        Column("origin", "origin", drop=2),
+        Column(
+            "unit_kinds", "units", show=lambda kinds: ", ".join(kinds).replace("_", " "), drop=1
+        ),
+        Column("years", "years", "id"),
+    ]
+    return Section("limits", rows, columns, "Surrender limits", empty="none")
+
+
+def _surrender_fields(regime: Regime) -> list[tuple[str, str]]:
     rules = regime.surrender
-    print_fields(
-        "Surrender",
-        [
-            ("eligible unit types", ", ".join(sorted(rules.eligible_unit_types))),
-            ("foreign units via links", yes_text(rules.foreign_units_via_links)),
-            ("ineligible origins", ", ".join(sorted(rules.ineligible_origins)) or "—"),
-            ("banking", yes_text(rules.banking)),
-            ("banking across phases", yes_text(rules.banking_across_phases)),
-            ("borrowing", percent_text(rules.borrowing_share_max) + " of the obligation at most"),
-            ("limits", "; ".join(_limit_text(limit) for limit in rules.limits) or "—"),
-        ],
-    )
+    return [
+        ("eligible unit types", ", ".join(sorted(rules.eligible_unit_types))),
+        ("foreign units via links", yes_text(rules.foreign_units_via_links)),
+        ("ineligible origins", ", ".join(sorted(rules.ineligible_origins)) or "—"),
+        ("banking", yes_text(rules.banking)),
+        ("banking across phases", yes_text(rules.banking_across_phases)),
+        ("borrowing", percent_text(rules.borrowing_share_max) + " of the obligation at most"),
+    ]
 
 
 def _trading_fields(regime: Regime) -> list[tuple[str, str]]:
@@ -257,7 +364,7 @@ def _consequence_fields(regime: Regime) -> list[tuple[str, str]]:
 
 
 def _price_path(regime: Regime, price_minor: int, base_year: int | None, rise: Fraction) -> str:
-    text = f"{money_text(price_minor, regime.currency)}/t"
+    text = f"{money(price_minor, regime.currency)}/t"
     if base_year is not None:
         text += f" in {base_year}"
     if rise:
@@ -330,12 +437,12 @@ def _years_text(first: int, last: int) -> str:
     return f"{first}–{last}" if first != last else str(first)
 
 
-def _gas_families(regime: Regime) -> str:
+def _gas_families(regime: Regime) -> list[str]:
     families: list[str] = []
     for gas in Gas:
         if gas in regime.coverage.gases and gas.family not in families:
             families.append(gas.family)
-    return ", ".join(families)
+    return families
 
 
 def _thresholds(regime: Regime) -> str:
@@ -363,11 +470,11 @@ def _limit_text(limit: QuantitativeLimit) -> str:
 def _penalty_text(regime: Regime) -> str:
     penalty = regime.penalty
     if penalty.kind is PenaltyKind.FIXED_PER_TONNE:
-        text = f"{money_text(penalty.fixed_per_t_minor, regime.currency)}/t"
+        text = f"{money(penalty.fixed_per_t_minor, regime.currency)}/t"
     elif penalty.kind is PenaltyKind.MARKET_PRICE_MULTIPLE:
         text = f"{_times(penalty.price_multiple)} {penalty.price_window_months}-month avg price"
         if penalty.cap_per_t_minor is not None:
-            text += f", at most {money_text(penalty.cap_per_t_minor, regime.currency)}/t"
+            text += f", at most {money(penalty.cap_per_t_minor, regime.currency)}/t"
     elif penalty.kind is PenaltyKind.ADDED_OBLIGATION:
         text = f"surrender {_times(penalty.obligation_multiple)} the shortfall"
         if penalty.allowance_share_min:
@@ -377,17 +484,88 @@ def _penalty_text(regime: Regime) -> str:
     return text + (" + make good" if penalty.make_good else "")
 
 
-def money_text(minor: int, currency: str) -> str:
-    digits = CURRENCY_MINOR_DIGITS[currency]
-    if digits == 0:
-        return f"{currency} {minor:,}"
-    major, rest = divmod(minor, 10**digits)
-    return f"{currency} {major:,}.{rest:0{digits}d}"
-
-
 def _minor_unit_text(currency: str) -> str:
-    digits = CURRENCY_MINOR_DIGITS[currency]
+    digits = minor_digits(currency)
     return "whole units" if digits == 0 else f"minor units of 1/{10**digits}"
+
+
+def _penalty_figures(regime: Regime) -> dict[str, Any]:
+    """Return the penalty's figures for tools: money in minor and major units."""
+    penalty = regime.penalty
+    currency = regime.currency
+    fixed = penalty.fixed_per_t_minor if penalty.kind is PenaltyKind.FIXED_PER_TONNE else None
+    return {
+        "penalty_kind": penalty.kind.value,
+        "penalty_make_good": penalty.make_good,
+        "penalty_fixed_per_t_minor": fixed,
+        "penalty_fixed_per_t": major(fixed, currency),
+        "penalty_price_multiple": number(penalty.price_multiple) or None,
+        "penalty_price_window_months": penalty.price_window_months,
+        "penalty_cap_per_t_minor": penalty.cap_per_t_minor,
+        "penalty_cap_per_t": major(penalty.cap_per_t_minor, currency),
+        "penalty_obligation_multiple": number(penalty.obligation_multiple) or None,
+        "penalty_allowance_share_min": number(penalty.allowance_share_min),
+    }
+
+
+def _preset_data(regime: Regime) -> dict[str, Any]:
+    """Return the preset's rules that are not tables, for `show --json`."""
+    rules = regime.surrender
+    stability = regime.stability
+    estimate = regime.estimate
+    currency = regime.currency
+    row = _preset_row(regime)
+    del row["gases_text"]
+    return {
+        **row,
+        "currency_minor_digits": minor_digits(currency),
+        "calendar": {
+            "period_years": regime.calendar.period_years,
+            "first_year": regime.calendar.first_year,
+            "last_year": regime.calendar.last_year,
+            "phases": [
+                {"name": p.name, "first_year": p.first_year, "last_year": p.last_year}
+                for p in regime.calendar.phases
+            ],
+        },
+        "surrender": {
+            "eligible_unit_types": sorted(rules.eligible_unit_types),
+            "foreign_units_via_links": rules.foreign_units_via_links,
+            "ineligible_origins": sorted(rules.ineligible_origins),
+            "banking": rules.banking,
+            "banking_across_phases": rules.banking_across_phases,
+            "borrowing_share_max": number(rules.borrowing_share_max),
+        },
+        "estimate": {
+            "rule": estimate.rule.value,
+            "years": estimate.years,
+            "uplift": number(estimate.uplift),
+            "fallback_t": estimate.fallback_t,
+        },
+        "stability": {
+            "price_floor_minor": stability.price_floor_minor,
+            "price_floor": major(stability.price_floor_minor, currency),
+            "price_floor_escalation": number(stability.price_floor_escalation),
+            "price_ceiling_minor": stability.price_ceiling_minor,
+            "price_ceiling": major(stability.price_ceiling_minor, currency),
+            "price_ceiling_escalation": number(stability.price_ceiling_escalation),
+            "base_year": stability.base_year,
+            "price_ceiling_base_year": stability.price_ceiling_base_year,
+            "trigger_months": stability.trigger_months,
+            "trigger_multiple": number(stability.trigger_multiple),
+            "trigger_lookback_years": stability.trigger_lookback_years,
+            "reserve_release_share_max": number(stability.reserve_release_share_max),
+            "auction_reserve": stability.auction_reserve.value,
+            "auction_cancellation_discount": number(stability.auction_cancellation_discount),
+        },
+        "trading": {
+            "holidays": regime.trading.holidays or None,
+            "auction_months": list(regime.trading.auction_months),
+            "auctions_per_month": regime.trading.auctions_per_month,
+        },
+        "unverified_paths": list(regime.unverified),
+        "notes": regime.notes,
+    }
 
 
 def percent_text(share: Fraction) -> str:

@@ -7,6 +7,12 @@ participants share one simulated clock: it starts at the latest moment
 found in their journals, and `--at` moves it forward first (and with it the
 gateway's time-outs and transfer windows).
 
+Commands that list or report (`show`, `transfers`, `reconcile`, `article6`,
+`alerts`, and `transfer`'s outcome) print a table that fits the terminal, or
+with `--json` / `--csv` every field for tools (`etslink/cli/output.py`); then
+what time passing did (transfers that moved on, scheduled reconciliations) goes
+to standard error, so standard output holds the document alone.
+
 Exit codes, as for every etslink command: 0 done; 1 refused (the check code
 and message are printed), a transfer rejected or terminated, or a
 reconciliation inconsistent; 2 a usage or federation-file error; 3 a
@@ -23,30 +29,34 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.console import Console
 from sqlalchemy import Engine
 
+from etslink.cli.output import Column, Report, Section, emit, format_options
 from etslink.cli.support import (
     EXIT_REFUSED,
     EXIT_USAGE,
     MOMENT,
+    at_option,
     console,
     errors,
     existing_engine,
     fail,
     guarded,
+    reason_option,
     refuse_past,
     sqlite_file_of,
 )
+from etslink.reports.figures import number
 from etslink.sessions.federation import FederationFile, load_federation
-from gateway.article6 import REPORT_COLUMNS
+from gateway.article6 import Article6ReportRow
 from gateway.endpoint import RegistryEndpoint, TransferOrder, link_stream
 from gateway.errors import GatewayError, LinkCode
 from gateway.federation import Federation, ScheduledReconciliation
 from gateway.gateway import Gateway, TransferRecord
 from gateway.links import Direction, Link, LinkState
 from gateway.messages import ID_LENGTH_MAX, TransactionStatus
-from gateway.reconciliation import ReconciliationReport
+from gateway.reconciliation import ReconciliationReport, ReconciliationStatus, TotalsRow
 from registry import Registry, SigningKey, SimulatedClock, StoreError, make_engine
 from registry.clock import format_time, parse_time
 from registry.errors import CheckCode
@@ -55,16 +65,14 @@ from registry.journal import last_sim_time, list_streams
 TRANSFER_ID_ATTEMPTS_MAX = 1_000  # generated ids tried past the count before giving up
 
 
-_federation_argument = click.argument(
-    "federation_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
-_at_option = click.option(
-    "--at",
-    type=MOMENT,
-    default=None,
-    help="Move the shared simulated clock forward to this moment first "
-    "(e.g. 2024-03-05T10:00:00Z; UTC when no offset is given).",
-)
+# A missing or unreadable file is the loader's one-line error (exit 2), like any other.
+_federation_argument = click.argument("federation_file", type=click.Path(path_type=Path))
+_formats = format_options()
+
+
+def _notices(fmt: str | None) -> Console:
+    """Where what time passing did is printed: standard error when stdout is for tools."""
+    return errors if fmt else console
 
 
 @click.group()
@@ -163,13 +171,21 @@ def _participant_streams(spec: FederationFile) -> list[tuple[str, str]]:
 
 
 @contextmanager
-def open_federation(spec: FederationFile, at: datetime | None = None) -> Iterator[Federation]:
+def open_federation(
+    spec: FederationFile, at: datetime | None = None, notices: Console = console
+) -> Iterator[Federation]:
     """Open the gateway and every registry's endpoint; move time to `at`; commit on the way out.
 
     Messages left undelivered by an earlier run, and work that fell due
-    (time-outs, opened windows), are dealt with before the command acts.
+    (time-outs, opened windows), are dealt with before the command acts; what
+    they changed is printed on `notices`.
     """
     stores = _Stores({})
+    gateway_file = sqlite_file_of(spec.gateway_db)
+    if gateway_file is not None and not gateway_file.exists():
+        raise StoreError(
+            f"no gateway store at {gateway_file}; run 'etslink link setup {spec.path}' first"
+        )
     gateway_engine = stores.existing(spec.gateway_db)
     if spec.gateway_id not in list_streams(gateway_engine):
         raise StoreError(
@@ -190,7 +206,7 @@ def open_federation(spec: FederationFile, at: datetime | None = None) -> Iterato
             for registry, key in registries
         ]
         federation = Federation(gateway, endpoints, {r.code: k for r, k in registries})
-        _move_time(federation, at)
+        _move_time(federation, at, notices)
         yield federation
         federation.flush()
     finally:
@@ -198,38 +214,37 @@ def open_federation(spec: FederationFile, at: datetime | None = None) -> Iterato
             registry.close()
 
 
-def _move_time(federation: Federation, at: datetime | None) -> None:
+def _move_time(federation: Federation, at: datetime | None, notices: Console) -> None:
     clock = federation.gateway.clock
     if at is not None:
         refuse_past(at, clock.now(), "the federation's")
     before = _open_statuses(federation.gateway)
     runs = federation.advance(at or clock.now())
     if at is not None:
-        console.print(f"simulated time: {format_time(clock.now())}", highlight=False)
-    _print_changes(federation.gateway, before)
-    _print_scheduled_reconciliations(runs)
+        notices.print(f"simulated time: {format_time(clock.now())}", highlight=False)
+    _print_changes(federation.gateway, before, notices)
+    _print_scheduled_reconciliations(runs, notices)
 
 
-def _print_scheduled_reconciliations(runs: list[ScheduledReconciliation]) -> None:
+def _print_scheduled_reconciliations(runs: list[ScheduledReconciliation], notices: Console) -> None:
     """Summarise the daily reconciliations time passed through; name each that did not pass."""
     if not runs:
         return
     passed = sum(1 for run in runs if run.is_consistent)
-    console.print(f"scheduled reconciliations: {passed} of {len(runs)} consistent", highlight=False)
+    notices.print(f"scheduled reconciliations: {passed} of {len(runs)} consistent", highlight=False)
     for run in runs:
         if isinstance(run.outcome, ReconciliationReport):
             if not run.is_consistent:
-                status = run.outcome.status
-                console.print(
-                    f"  {format_time(run.at)} {run.registry}: {status.name} ({int(status)}), "
+                notices.print(
+                    f"  {format_time(run.at)} {run.registry}: {run.outcome.status.label}, "
                     f"{len(run.outcome.discrepancies)} discrepancies — "
                     "see 'etslink link reconcile'",
                     highlight=False,
                 )
         else:
-            console.print(
-                f"  {format_time(run.at)} {run.registry}: START_REQUEST_DENIED (7): "
-                f"{run.outcome.message}",
+            notices.print(
+                f"  {format_time(run.at)} {run.registry}: "
+                f"{ReconciliationStatus.START_REQUEST_DENIED.label}: {run.outcome.message}",
                 highlight=False,
             )
 
@@ -262,12 +277,14 @@ def _open_statuses(gateway: Gateway) -> dict[str, TransactionStatus]:
     return {r.transfer.transaction_id: r.status for r in gateway.open_transfers()}
 
 
-def _print_changes(gateway: Gateway, before: dict[str, TransactionStatus]) -> None:
+def _print_changes(
+    gateway: Gateway, before: dict[str, TransactionStatus], notices: Console
+) -> None:
     """Print each transfer that left the status it had in `before`."""
     for transfer_id, status in before.items():
         record = gateway.transfers[transfer_id]
         if record.status is not status:
-            console.print(
+            notices.print(
                 f"transfer {transfer_id}: {status.name} → {_status(record.status)}"
                 f"{_codes_suffix(record)}",
                 highlight=False,
@@ -325,8 +342,8 @@ def setup_command(federation_file: Path) -> None:
         console.rule(f"[bold]{spec.name}[/] — {federation_file}")
         if spec.description:
             console.print(spec.description.strip(), highlight=False)
-        _print_participants(spec, federation)
-        _print_links(federation.gateway)
+        sections = [_participants_section(spec, federation), _links_section(federation.gateway)]
+        emit(Report("link.setup", sections), None)
         origin = "generated" if generated else "existing"
         console.print(
             f"[green]✓[/] gateway {spec.gateway_id} founded in {spec.gateway_db} at "
@@ -355,28 +372,42 @@ def _admit_article6(spec: FederationFile, gateway: Gateway) -> None:
         )
 
 
-def _print_participants(spec: FederationFile, federation: Federation) -> None:
-    table = Table(title="Participants", title_justify="left")
-    for column in ("id", "role", "store", "key", "journal seq"):
-        table.add_column(column, overflow="fold")
+def _participants_section(spec: FederationFile, federation: Federation) -> Section:
     gateway = federation.gateway
-    table.add_row(
-        spec.gateway_id,
-        "gateway",
-        spec.gateway_db,
-        f"{spec.gateway_key_path} ({gateway.key.fingerprint})",
-        str(gateway.committed_seq),
-    )
+    rows: list[dict[str, Any]] = [
+        {
+            "id": spec.gateway_id,
+            "role": "gateway",
+            "db": spec.gateway_db,
+            "key": str(spec.gateway_key_path),
+            "fingerprint": gateway.key.fingerprint,
+            "journal_seq": gateway.committed_seq,
+            "endpoint_seq": None,
+        }
+    ]
     for member in spec.members:
         endpoint = federation.endpoints[member.code]
-        table.add_row(
-            member.code,
-            "registry",
-            member.db,
-            f"{member.key_path} ({endpoint.key.fingerprint})",
-            f"{endpoint.registry.journal.committed_seq} (endpoint {endpoint.committed_seq})",
+        rows.append(
+            {
+                "id": member.code,
+                "role": "registry",
+                "db": member.db,
+                "key": str(member.key_path),
+                "fingerprint": endpoint.key.fingerprint,
+                "journal_seq": endpoint.registry.journal.committed_seq,
+                "endpoint_seq": endpoint.committed_seq,
+            }
         )
-    console.print(table)
+    columns = [
+        Column("id", "id", "id"),
+        Column("role", "role", drop=3),
+        Column("db", "store"),
+        Column("key", "key", drop=2),
+        Column("fingerprint", "fingerprint", "id", drop=1),
+        Column("journal_seq", "journal", "number", drop=4),
+        Column("endpoint_seq", "endpoint", "number", drop=5),
+    ]
+    return Section("participants", rows, columns, title="Participants")
 
 
 # ---------------------------------------------------------------- show
@@ -384,69 +415,83 @@ def _print_participants(spec: FederationFile, federation: Federation) -> None:
 
 @link.command("show")
 @_federation_argument
-def show_command(federation_file: Path) -> None:
-    """Show the links with their state and counters."""
+@_formats
+def show_command(federation_file: Path, fmt: str | None) -> None:
+    """Show the links with their state and counters (`--json`/`--csv`: every field)."""
     with guarded():
         spec = load_federation(federation_file)
-        with open_federation(spec) as federation:
-            console.print(
-                f"{spec.name}: gateway {spec.gateway_id}, simulated now "
-                f"{format_time(federation.gateway.clock.now())}",
-                highlight=False,
-            )
-            _print_links(federation.gateway)
+        with open_federation(spec, notices=_notices(fmt)) as federation:
+            gateway = federation.gateway
+            extra = {
+                "federation": spec.name,
+                "gateway": spec.gateway_id,
+                "simulated_now": format_time(gateway.clock.now()),
+            }
+            report = Report("link.show", [_links_section(gateway)], extra)
+    if not fmt:
+        Console(highlight=False).print(
+            f"{spec.name}: gateway {spec.gateway_id}, simulated now {extra['simulated_now']}"
+        )
+    emit(report, fmt)
 
 
-def _print_links(gateway: Gateway) -> None:
-    """Print one column per link, one row per property and counter (fits a narrow terminal)."""
-    table = Table(title=f"Links at gateway {gateway.participant_id}", title_justify="left")
-    table.add_column("", style="bold", no_wrap=True)
-    ids = sorted(gateway.links)
-    for link_id in ids:
-        table.add_column(link_id, overflow="fold")
-    rows: dict[str, list[str]] = {}
-    for link_id in ids:
-        link = gateway.links[link_id]
-        counters = gateway.counters(link_id)
-        flows = ", ".join(f"{year}: {t:,}" for year, t in counters.flows_t.items())
-        values = {
-            "parties": f"{link.registry_a} – {link.registry_b}",
-            "direction": _direction(link),
-            "state": _state(link.state),
-            "unit types": ", ".join(sorted(link.unit_types)),
-            "exchange rate": _rate(link),
-            "period cap (t)": "none" if link.period_cap_t is None else f"{link.period_cap_t:,}",
-            "per-transfer limit (t)": (
-                "none" if link.per_transfer_limit_t is None else f"{link.per_transfer_limit_t:,}"
-            ),
-            "completed": str(counters.completed),
-            "rejected": str(counters.rejected),
-            "terminated": str(counters.terminated),
-            "waiting for a window": str(counters.waiting),
-            "in flight (t)": f"{counters.in_flight_t:,}",
-            "flows (t) per year": flows or "none",
-        }
-        for name, value in values.items():
-            rows.setdefault(name, []).append(value)
-    for name, cells in rows.items():
-        table.add_row(name, *cells)
-    console.print(table)
+def _links_section(gateway: Gateway) -> Section:
+    """Return one row per link: its terms, its state and its counters."""
+    rows = [_link_row(gateway.links[link_id], gateway) for link_id in sorted(gateway.links)]
+    columns = [
+        Column("link_id", "link", "id"),
+        Column("route", "parties", "id"),
+        Column("state", "state", "id"),
+        Column("unit_types", "units", "id", ", ".join, drop=8),
+        Column("exchange_rate_exact", "rate", "number", drop=6),
+        Column("per_transfer_limit_t", "per-transfer", "number", _tonnes_or_none, drop=4),
+        Column("period_cap_t", "cap", "number", _tonnes_or_none, drop=5),
+        Column("completed", "done", "number"),
+        Column("rejected", "rej.", "number", drop=2),
+        Column("terminated", "term.", "number", drop=3),
+        Column("waiting", "wait", "number", drop=1),
+        Column("in_flight_t", "in-flight", "number", drop=7),
+        Column("flows_t", "t/year", "id", _flows_text, drop=9),
+    ]
+    title = f"Links at gateway {gateway.participant_id} ({len(rows)})"
+    return Section("links", rows, columns, title=title, empty="no links")
 
 
-def _direction(link: Link) -> str:
-    if link.direction is Direction.BILATERAL:
-        return f"bilateral {link.registry_a} ↔ {link.registry_b}"
-    return f"unilateral {link.registry_a} → {link.registry_b}"
+def _link_row(link: Link, gateway: Gateway) -> dict[str, Any]:
+    counters = gateway.counters(link.link_id)
+    return {
+        "link_id": link.link_id,
+        "registry_a": link.registry_a,
+        "registry_b": link.registry_b,
+        "direction": link.direction.value,
+        "route": _route(link),
+        "state": link.state.value,
+        "unit_types": sorted(link.unit_types),
+        "exchange_rate": number(link.exchange_rate),
+        "exchange_rate_exact": str(link.exchange_rate),
+        "exchange_rate_into": {code: number(rate) for code, rate in link.exchange_rate_into},
+        "per_transfer_limit_t": link.per_transfer_limit_t,
+        "period_cap_t": link.period_cap_t,
+        "completed": counters.completed,
+        "rejected": counters.rejected,
+        "terminated": counters.terminated,
+        "waiting": counters.waiting,
+        "in_flight_t": counters.in_flight_t,
+        "flows_t": {str(year): t for year, t in counters.flows_t.items()},
+    }
 
 
-def _state(state: LinkState) -> str:
-    colour = {LinkState.ACTIVE: "green", LinkState.SUSPENDED: "yellow"}.get(state, "red")
-    return f"[{colour}]{state.value}[/]"
+def _route(link: Link) -> str:
+    arrow = "↔" if link.direction is Direction.BILATERAL else "→"
+    return f"{link.registry_a} {arrow} {link.registry_b}"
 
 
-def _rate(link: Link) -> str:
-    overrides = ", ".join(f"into {code}: {rate}" for code, rate in link.exchange_rate_into)
-    return f"{link.exchange_rate}" + (f" ({overrides})" if overrides else "")
+def _tonnes_or_none(value: int | None) -> str:
+    return "none" if value is None else f"{value:,}"
+
+
+def _flows_text(flows_t: dict[str, int]) -> str:
+    return ", ".join(f"{year}: {t:,}" for year, t in flows_t.items()) or "none"
 
 
 # ---------------------------------------------------------------- transfer
@@ -462,7 +507,8 @@ def _rate(link: Link) -> str:
 @click.option("--quantity", type=int, required=True, help="Tonnes, oldest vintage first.")
 @click.option("--vintage", type=int, default=None, help="Take only units of this vintage.")
 @click.option("--id", "transfer_id", default=None, help="Transaction id (default: EU-000001…).")
-@_at_option
+@at_option
+@format_options(csv_ok=False)
 def transfer_command(
     federation_file: Path,
     origin: str,
@@ -474,13 +520,20 @@ def transfer_command(
     vintage: int | None,
     transfer_id: str | None,
     at: datetime | None,
+    fmt: str | None,
 ) -> None:
     """Propose one transfer through the origin's endpoint and deliver it to its end.
 
     Exits 0 when it completed or waits for the link's transfer window, 1 when
-    it was refused, rejected or terminated.
+    it was refused, rejected or terminated (with `--json`, the transfer's record
+    is printed either way).
     """
     refusal: str | None = None
+    if quantity < 1:  # refused before the federation opens: time does not move for it
+        fail(
+            EXIT_USAGE,
+            f"--quantity: expected a whole number of tonnes of 1 or more, found {quantity}",
+        )
     with guarded():
         spec = load_federation(federation_file)
         for option, code in (("--from", origin), ("--to", destination)):
@@ -492,7 +545,7 @@ def transfer_command(
                 )
         if transfer_id is not None and not 1 <= len(transfer_id) <= ID_LENGTH_MAX:
             fail(EXIT_USAGE, f"--id: expected 1 to {ID_LENGTH_MAX} characters")
-        with open_federation(spec, at) as federation:
+        with open_federation(spec, at, _notices(fmt)) as federation:
             chosen = transfer_id or next_transfer_id(federation, origin)
             if chosen in federation.gateway.transfers:
                 raise GatewayError(
@@ -509,6 +562,9 @@ def transfer_command(
                 refusal = f"transfer {chosen} {final.status.name}: " + "; ".join(
                     f"{code} {text}" for code, text in zip(final.codes, final.messages, strict=True)
                 )
+            elif fmt:
+                refusal = _refusal(record)
+                emit(Report("link.transfer", [_transfers_section([record], "Transfer")]), fmt)
             else:
                 refusal = _print_outcome(record, federation_file)
     if refusal is not None:
@@ -563,9 +619,17 @@ def _print_outcome(record: TransferRecord, federation_file: Path) -> str | None:
         due = format_time(record.answer_due) if record.answer_due else "?"
         console.print(f"forwarded; the destination must answer by {due}", highlight=False)
         return None
-    if status.is_final:
-        return f"transfer {transfer.transaction_id} {status.name.lower()}{_codes_suffix(record)}"
-    return None
+    return _refusal(record)
+
+
+def _refusal(record: TransferRecord) -> str | None:
+    """Return why a transfer failed (rejected, terminated, cancelled), or None."""
+    if record.status is TransactionStatus.COMPLETED or not record.status.is_final:
+        return None
+    return (
+        f"transfer {record.transfer.transaction_id} {record.status.name.lower()}"
+        f"{_codes_suffix(record)}"
+    )
 
 
 def _status(status: TransactionStatus) -> str:
@@ -603,21 +667,30 @@ def _blocks(record: TransferRecord) -> str:
     help="Only transfers with units locked and no final word past their time-outs, and the "
     "protocol alerts.",
 )
-def transfers_command(federation_file: Path, open_only: bool, stuck: bool) -> None:
-    """List the gateway's transfers: status, link, quantity and check codes."""
+@_formats
+def transfers_command(federation_file: Path, open_only: bool, stuck: bool, fmt: str | None) -> None:
+    """List the gateway's transfers: status, link, quantity and check codes.
+
+    `--csv` writes the transfers (with `--stuck`: those open at the log);
+    `--json` every section.
+    """
     with guarded():
         spec = load_federation(federation_file)
-        with open_federation(spec) as federation:
+        with open_federation(spec, notices=_notices(fmt)) as federation:
             gateway = federation.gateway
             if stuck:
-                _print_stuck(federation)
-                return
-            records = gateway.open_transfers() if open_only else list(gateway.transfers.values())
-            _print_transfers(records, "Open transfers" if open_only else "Transfers")
+                report = _stuck_report(federation)
+            else:
+                records = (
+                    gateway.open_transfers() if open_only else list(gateway.transfers.values())
+                )
+                title = "Open transfers" if open_only else "Transfers"
+                report = Report("link.transfers", [_transfers_section(records, title)])
+    emit(report, fmt)
 
 
-def _print_stuck(federation: Federation) -> None:
-    """Print what holds units with no final word in sight, at the log and at each origin,
+def _stuck_report(federation: Federation) -> Report:
+    """Return what holds units with no final word in sight, at the log and at each origin,
     then every protocol alert: what an operator must look at."""
     gateway = federation.gateway
     now = gateway.clock.now()
@@ -630,76 +703,118 @@ def _print_stuck(federation: Federation) -> None:
             and now >= record.proposed_at + gateway.links[record.link_id].answer_timeout
         )
     ]
-    if at_log:
-        _print_transfers(at_log, "Open at the log past the answer time-out, or held")
-    else:
-        console.print("No transfer is open at the log past its answer time-out, or held.")
-    table = Table(title="Locked at the origin with no final word", title_justify="left")
-    for column in ("id", "route", "proposed", "withdrawn", "at the log"):
-        table.add_column(column, overflow="fold")
-    table.add_column("quantity (t)", justify="right", no_wrap=True)
-    rows = 0
+    log_section = _transfers_section(at_log, "Open at the log past the answer time-out, or held")
+    log_section.name = "at_log"
+    log_section.empty = "No transfer is open at the log past its answer time-out, or held."
+    origin_rows: list[dict[str, Any]] = []
     for code in sorted(federation.endpoints):
-        endpoint = federation.endpoints[code]
-        for transfer, proposed, withdrawn in endpoint.stuck():
+        for transfer, proposed, withdrawn in federation.endpoints[code].stuck():
             known = gateway.transfers.get(transfer.transaction_id)
-            table.add_row(
-                transfer.transaction_id,
-                f"{transfer.from_registry} → {transfer.to_registry}",
-                format_time(proposed),
-                "" if withdrawn is None else format_time(withdrawn),
-                "never received" if known is None else _status(known.status),
-                f"{transfer.quantity_t:,}",
+            origin_rows.append(
+                {
+                    "transfer_id": transfer.transaction_id,
+                    "from_registry": transfer.from_registry,
+                    "to_registry": transfer.to_registry,
+                    "route": f"{transfer.from_registry} → {transfer.to_registry}",
+                    "proposed_at": format_time(proposed),
+                    "withdrawn_at": None if withdrawn is None else format_time(withdrawn),
+                    "log_status": None if known is None else int(known.status),
+                    "log_status_name": "never received" if known is None else known.status.name,
+                    "quantity_t": transfer.quantity_t,
+                }
             )
-            rows += 1
-    if rows:
-        console.print(table)
-    else:
-        console.print("No transfer is locked at its origin past its time-out.")
-    alerts = [
-        (participant, alert)
-        for participant in (
-            gateway,
-            *(federation.endpoints[c] for c in sorted(federation.endpoints)),
-        )
+    origin_columns = [
+        Column("transfer_id", "id", "id"),
+        Column("route", "route", "id", drop=3),
+        Column("proposed_at", "proposed", "id", drop=2),
+        Column("withdrawn_at", "withdrawn", "id", drop=1),
+        Column("log_status_name", "at-log", "id"),
+        Column("quantity_t", "tonnes", "number"),
+    ]
+    origin_section = Section(
+        "at_origin",
+        origin_rows,
+        origin_columns,
+        title="Locked at the origin with no final word",
+        empty="No transfer is locked at its origin past its time-out.",
+    )
+    participants = (gateway, *(federation.endpoints[c] for c in sorted(federation.endpoints)))
+    alert_rows = [
+        {
+            "participant": participant.participant_id,
+            "at": alert.at,
+            "code": alert.code,
+            "code_name": _code_name(alert.code),
+            "sender": alert.sender_id,
+            "sequence": alert.sequence,
+            "detail": alert.detail,
+        }
+        for participant in participants
         for alert in participant.alerts
     ]
-    for participant, alert in alerts:
-        console.print(
-            f"alert at {participant.participant_id}, {alert.at}: {alert.code} "
-            f"{_code_name(alert.code)} from {alert.sender_id} (message {alert.sequence}): "
-            f"{alert.detail}",
-            highlight=False,
-        )
-    if not alerts:
-        console.print("No protocol alerts.")
+    alert_columns = [
+        Column("participant", "at", "id"),
+        Column("at", "when", "id", drop=2),
+        Column("code", "code", "number"),
+        Column("code_name", "name", "id", drop=1),
+        Column("sender", "from", "id", drop=3),
+        Column("sequence", "message", "number", drop=4),
+        Column("detail", "detail"),
+    ]
+    alert_section = Section(
+        "alerts", alert_rows, alert_columns, title="Protocol alerts", empty="No protocol alerts."
+    )
+    return Report("link.stuck", [log_section, origin_section, alert_section], csv_section="at_log")
 
 
-def _print_transfers(records: list[TransferRecord], title: str) -> None:
-    """Print a table of transfers, then each one's codes and notes below it (they are long)."""
-    table = Table(title=f"{title} ({len(records)})", title_justify="left")
-    for column in ("id", "link", "route", "units"):
-        table.add_column(column, overflow="fold")
-    table.add_column("quantity (t)", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    notes = []
-    for record in records:
-        transfer = record.transfer
-        units = sorted({f"{b.unit_type} {b.vintage}" for b in transfer.blocks})
-        table.add_row(
-            transfer.transaction_id,
-            record.link_id or "",
-            f"{transfer.from_registry} → {transfer.to_registry}",
-            ", ".join(units),
-            f"{transfer.quantity_t:,}",
-            _status(record.status),
-        )
-        note = _note(record)
-        if note:
-            notes.append(f"{transfer.transaction_id}: {note}")
-    console.print(table)
-    for note in notes:
-        console.print(note, highlight=False)
+def _transfers_section(records: list[TransferRecord], title: str) -> Section:
+    """Return a table of transfers, each one's codes and notes below it (they are long)."""
+    rows = [_transfer_row(record) for record in records]
+    columns = [
+        Column("transfer_id", "id", "id"),
+        Column("link_id", "link", "id", drop=3),
+        Column("route", "route", "id", drop=2),
+        Column("units", "units", show=", ".join, drop=1),
+        Column("quantity_t", "tonnes", "number"),
+        Column("status_label", "status", "id"),
+    ]
+    notes = [f"{row['transfer_id']}: {row['note']}" for row in rows if row["note"]]
+    return Section(
+        "transfers", rows, columns, title=f"{title} ({len(rows)})", notes=notes, empty="none"
+    )
+
+
+def _transfer_row(record: TransferRecord) -> dict[str, Any]:
+    transfer = record.transfer
+    return {
+        "transfer_id": transfer.transaction_id,
+        "link_id": record.link_id,
+        "from_registry": transfer.from_registry,
+        "from_account": transfer.from_account,
+        "to_registry": transfer.to_registry,
+        "to_account": transfer.to_account,
+        "route": f"{transfer.from_registry} → {transfer.to_registry}",
+        "units": sorted({f"{b.unit_type} {b.vintage}" for b in transfer.blocks}),
+        "blocks": [str(block) for block in transfer.blocks],
+        "quantity_t": transfer.quantity_t,
+        "status": int(record.status),
+        "status_name": record.status.name,
+        "status_label": _status(record.status),
+        "is_final": record.is_final,
+        "proposed_at": format_time(record.proposed_at),
+        "waiting_until": _time_or_none(record.waiting_until),
+        "answer_due": _time_or_none(record.answer_due),
+        "expires_at": _time_or_none(record.expires_at),
+        "held": record.held,
+        "codes": list(record.codes),
+        "code_names": [_code_name(code) for code in record.codes],
+        "messages": list(record.messages),
+        "note": _note(record),
+    }
+
+
+def _time_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else format_time(moment)
 
 
 def _note(record: TransferRecord) -> str:
@@ -738,14 +853,14 @@ def _change_state(
             ended = gateway.set_link_state(link_id, state, reason, freeze_units)
             federation.pump()
             console.print(
-                f"link {link_id} is now {_state(gateway.links[link_id].state)} "
+                f"link {link_id} is now {gateway.links[link_id].state.value} "
                 f"({reason or 'no reason given'})",
                 highlight=False,
             )
             if ended:
-                _print_transfers(
-                    [gateway.transfers[t] for t in ended], "Transfers terminated in flight"
-                )
+                records = [gateway.transfers[t] for t in ended]
+                title = "Transfers terminated in flight"
+                emit(Report("link.state", [_transfers_section(records, title)]), None)
             else:
                 console.print("no transfers were in flight on this link", highlight=False)
             if freeze_units:
@@ -755,16 +870,14 @@ def _change_state(
                 )
 
 
-_reason_option = click.option(
-    "--reason", required=True, help="Why (kept in the gateway's journal)."
-)
+_reason_option = reason_option(required=True)
 
 
 @link.command("suspend")
 @_federation_argument
 @click.argument("link_id")
 @_reason_option
-@_at_option
+@at_option
 def suspend_command(federation_file: Path, link_id: str, reason: str, at: datetime | None) -> None:
     """Suspend LINK_ID: new proposals are rejected (9005), transfers in flight terminated."""
     _change_state(federation_file, link_id, LinkState.SUSPENDED, reason, at)
@@ -774,7 +887,7 @@ def suspend_command(federation_file: Path, link_id: str, reason: str, at: dateti
 @_federation_argument
 @click.argument("link_id")
 @_reason_option
-@_at_option
+@at_option
 def resume_command(federation_file: Path, link_id: str, reason: str, at: datetime | None) -> None:
     """Make a suspended (or proposed) LINK_ID active again."""
     _change_state(federation_file, link_id, LinkState.ACTIVE, reason, at)
@@ -789,7 +902,7 @@ def resume_command(federation_file: Path, link_id: str, reason: str, at: datetim
     is_flag=True,
     help="Units that already crossed may never cross any link again.",
 )
-@_at_option
+@at_option
 def terminate_command(
     federation_file: Path, link_id: str, reason: str, freeze_units: bool, at: datetime | None
 ) -> None:
@@ -802,7 +915,13 @@ def terminate_command(
 
 @link.command("advance")
 @_federation_argument
-@click.option("--at", type=MOMENT, required=True, help="The new simulated now (ISO time).")
+@click.option(
+    "--at",
+    type=MOMENT,
+    required=True,
+    help="The new simulated now (ISO 8601, e.g. 2024-03-07 or 2024-03-07T09:00:00Z; UTC when "
+    "no offset is given); a moment before the simulated now is refused (exit 2).",
+)
 def advance_command(federation_file: Path, at: datetime) -> None:
     """Move simulated time: forward transfers whose window opened, terminate overdue ones."""
     with guarded():
@@ -818,14 +937,20 @@ def advance_command(federation_file: Path, at: datetime) -> None:
 @link.command("reconcile")
 @_federation_argument
 @click.argument("codes", nargs=-1)
-@_at_option
-def reconcile_command(federation_file: Path, codes: tuple[str, ...], at: datetime | None) -> None:
+@at_option
+@_formats
+def reconcile_command(
+    federation_file: Path, codes: tuple[str, ...], at: datetime | None, fmt: str | None
+) -> None:
     """Reconcile each registry (default: all) with the gateway's record of crossed units.
 
     Exits 1 when any registry is inconsistent (it may not transfer until
-    `etslink link resolve`) or could not be reconciled.
+    `etslink link resolve`) or could not be reconciled. `--csv` writes the
+    compared totals; `--json` also each registry's outcome and discrepancies.
     """
     failures: list[str] = []
+    outcomes: list[dict[str, Any]] = []
+    reports: list[ReconciliationReport] = []
     with guarded():
         spec = load_federation(federation_file)
         unknown = [code for code in codes if code not in spec.codes]
@@ -835,57 +960,135 @@ def reconcile_command(federation_file: Path, codes: tuple[str, ...], at: datetim
                 f"{', '.join(unknown)}: not a registry of {federation_file} "
                 f"({', '.join(spec.codes)})",
             )
-        with open_federation(spec, at) as federation:
+        with open_federation(spec, at, _notices(fmt)) as federation:
             for code in codes or spec.codes:
                 try:
                     report = federation.reconcile(code)
                 except GatewayError as error:
                     failures.append(f"{code}: refused with check {int(error.code)}")
-                    console.print(
-                        f"[red]{code}[/]: refused with check {int(error.code)} "
-                        f"({error.code.name}): {error.message}",
-                        highlight=False,
-                    )
+                    outcomes.append(_refused_outcome(code, error))
                     continue
-                _print_reconciliation(report)
+                reports.append(report)
+                outcomes.append(_outcome_row(report))
                 if not report.is_consistent:
-                    failures.append(f"{code}: {report.status.name}")
+                    failures.append(f"{code}: {report.status.label}")
+    if fmt:
+        emit(_reconciliation_document(outcomes, reports), fmt)
+    else:
+        sections = [_reconciliation_section(report) for report in reports]
+        emit(Report("link.reconcile", sections), None)
+        for outcome in outcomes:
+            if outcome["refused_code"] is not None:
+                console.print(
+                    f"{outcome['registry']}: refused with check {outcome['refused_code']} "
+                    f"({outcome['refused_name']}): {outcome['message']}",
+                    highlight=False,
+                )
     if failures:
         fail(EXIT_REFUSED, "reconciliation failed for " + "; ".join(failures))
 
 
-def _print_reconciliation(report: ReconciliationReport) -> None:
-    colour = "green" if report.is_consistent else "red"
-    table = Table(
-        title=f"Reconciliation of {report.registry} as of {report.as_of}: "
-        f"[{colour}]{report.status.name} ({int(report.status)})[/]",
-        title_justify="left",
+def _outcome_row(report: ReconciliationReport) -> dict[str, Any]:
+    return {
+        "registry": report.registry,
+        "as_of": report.as_of,
+        "reconciliation_status": int(report.status),
+        "reconciliation_status_name": report.status.name,
+        "consistent": report.is_consistent,
+        "discrepancies": len(report.discrepancies),
+        "refused_code": None,
+        "refused_name": None,
+        "message": "",
+    }
+
+
+def _refused_outcome(code: str, error: GatewayError) -> dict[str, Any]:
+    return {
+        "registry": code,
+        "as_of": None,
+        "reconciliation_status": None,
+        "reconciliation_status_name": None,
+        "consistent": False,
+        "discrepancies": None,
+        "refused_code": int(error.code),
+        "refused_name": error.code.name,
+        "message": error.message,
+    }
+
+
+def _totals_row(registry: str, row: TotalsRow) -> dict[str, Any]:
+    origin, unit_type, vintage = row.key
+    return {
+        "registry": registry,
+        "side": row.side.value,
+        "origin": origin,
+        "unit_type": unit_type,
+        "vintage": vintage,
+        "gateway_total_t": row.gateway_total_t,
+        "registry_total_t": row.registry_total_t,
+        "reconciliation_status": int(row.status),
+        "reconciliation_status_name": row.status.name,
+        "status_label": row.status.label,
+    }
+
+
+_TOTALS_COLUMNS = [
+    Column("side", "side", "id"),
+    Column("origin", "origin", "id"),
+    Column("unit_type", "unit", "id"),
+    Column("vintage", "vintage", "id", str),
+    Column("gateway_total_t", "gateway t", "number"),
+    Column("registry_total_t", "registry t", "number"),
+    Column("reconciliation_status_name", "status", "id"),
+]
+
+
+def _reconciliation_section(report: ReconciliationReport) -> Section:
+    """Return one registry's compared totals, its discrepancies below them."""
+    notes = [
+        f"{int(item.code)} {item.code.name} {item.side.value} "
+        f"{'/'.join(str(part) for part in item.key)}: {item.message}"
+        for item in report.discrepancies
+    ]
+    return Section(
+        report.registry,
+        [_totals_row(report.registry, row) for row in report.rows],
+        _TOTALS_COLUMNS,
+        title=f"Reconciliation of {report.registry} as of {report.as_of}: {report.status.label}",
+        notes=notes,
+        empty=f"{report.registry}: no units have crossed a link yet",
     )
-    for column in ("side", "origin", "unit", "vintage"):
-        table.add_column(column)
-    for column in ("gateway (t)", "registry (t)"):
-        table.add_column(column, justify="right")
-    table.add_column("status")
-    for row in report.rows:
-        origin, unit_type, vintage = row.key
-        table.add_row(
-            row.side.value,
-            origin,
-            unit_type,
-            str(vintage),
-            f"{row.gateway_total_t:,}",
-            f"{row.registry_total_t:,}",
-            f"{row.status.name} ({int(row.status)})",
-        )
-    console.print(table)
-    if not report.rows:
-        console.print(f"{report.registry}: no units have crossed a link yet", highlight=False)
-    for item in report.discrepancies:
-        console.print(
-            f"[red]{int(item.code)} {item.code.name}[/] {item.side.value} "
-            f"{'/'.join(str(part) for part in item.key)}: {item.message}",
-            highlight=False,
-        )
+
+
+def _reconciliation_document(
+    outcomes: list[dict[str, Any]], reports: list[ReconciliationReport]
+) -> Report:
+    """Return every registry's outcome, compared totals and discrepancies, for tools."""
+    totals = [_totals_row(report.registry, row) for report in reports for row in report.rows]
+    discrepancies = [
+        {
+            "registry": report.registry,
+            "code": int(item.code),
+            "code_name": item.code.name,
+            "side": item.side.value,
+            "origin": item.key[0],
+            "unit_type": item.key[1],
+            "vintage": item.key[2],
+            "gateway_total_t": item.gateway_total_t,
+            "registry_total_t": item.registry_total_t,
+            "missing": [list(pair) for pair in item.missing],
+            "extra": [list(pair) for pair in item.extra],
+            "message": item.message,
+        }
+        for report in reports
+        for item in report.discrepancies
+    ]
+    sections = [
+        Section("registries", outcomes, []),
+        Section("totals", totals, _TOTALS_COLUMNS),
+        Section("discrepancies", discrepancies, []),
+    ]
+    return Report("link.reconcile", sections, csv_section="totals")
 
 
 @link.command("resolve")
@@ -906,31 +1109,49 @@ def resolve_command(federation_file: Path, code: str, note: str) -> None:
 
 @link.command("article6")
 @_federation_argument
-def article6_command(federation_file: Path) -> None:
+@_formats
+def article6_command(federation_file: Path, fmt: str | None) -> None:
     """Print the Article 6.2 adjustments per Party and year, and whether they balance."""
-    balanced = True
     with guarded():
         spec = load_federation(federation_file)
-        with open_federation(spec) as federation:
+        with open_federation(spec, notices=_notices(fmt)) as federation:
             report = federation.gateway.article6_report()
-            table = Table(title="Article 6.2 corresponding adjustments", title_justify="left")
-            for index, column in enumerate(REPORT_COLUMNS):
-                table.add_column(column, justify="left" if index < 2 else "right")
-            for cells in report.to_rows():
-                table.add_row(*cells)
-            console.print(table)
-            if not report.rows:
-                console.print("no Article 6 transfers recorded", highlight=False)
-            balanced = report.balances()
-            mark = "[green]✓[/] balances" if balanced else "[red]✗ does not balance[/]"
-            console.print(
-                f"{mark}: Σ adjustments over Parties and years = "
-                f"{report.totals().adjustment_t:+,} t; first transferred "
-                f"{report.totals().first_transferred_t:,} t",
-                highlight=False,
-            )
+    totals = report.totals()
+    balanced = report.balances()
+    mark = "✓ balances" if balanced else "✗ does not balance"
+    note = (
+        f"{mark}: Σ adjustments over Parties and years = {totals.adjustment_t:+,} t; "
+        f"first transferred {totals.first_transferred_t:,} t"
+    )
+    rows = [row.to_data() for row in report.rows]
+    columns = [
+        Column("party", "party", "id"),
+        Column("year", "year", "id", lambda year: "" if year is None else str(year)),
+        Column("first_transferred_t", "first transferred t", "number"),
+        Column("transferred_t", "transferred t", "number"),
+        Column("acquired_t", "acquired t", "number"),
+        Column("adjustment_t", "adjustment t", "number", show="{:+,}".format),
+    ]
+    shown = rows if fmt or not rows else [*rows, _totals_row_data(totals)]
+    section = Section(
+        "adjustments",
+        shown,
+        columns,
+        title="Article 6.2 corresponding adjustments",
+        notes=[note],
+        empty="no Article 6 transfers recorded",
+    )
+    extra = {"totals": totals.to_data(), "balances": balanced}
+    emit(Report("link.article6", [section], extra), fmt)
     if not balanced:
         fail(EXIT_REFUSED, "the Article 6 report does not balance")
+
+
+def _totals_row_data(totals: Article6ReportRow) -> dict[str, Any]:
+    """Return the totals row as the table shows it: party "all" and no year."""
+    data = totals.to_data()
+    data["party"], data["year"] = "all", None
+    return data
 
 
 # ---------------------------------------------------------------- circular trading
@@ -954,7 +1175,10 @@ WINDOW_HOURS_MAX = 24 * 366  # a year: longer windows say nothing about carousel
     show_default=True,
     help="Longest cycle looked for, in transfers (2: wash trades A → B → A).",
 )
-def alerts_command(federation_file: Path, window_hours: int, hops_max: int) -> None:
+@_formats
+def alerts_command(
+    federation_file: Path, window_hours: int, hops_max: int, fmt: str | None
+) -> None:
     """List circular trading (A → B → … → A) in the registries' journals: alerts, not refusals."""
     from datetime import timedelta
 
@@ -964,7 +1188,7 @@ def alerts_command(federation_file: Path, window_hours: int, hops_max: int) -> N
 
     with guarded():
         spec = load_federation(federation_file)
-        with open_federation(spec) as federation:
+        with open_federation(spec, notices=_notices(fmt)) as federation:
             journals = {
                 member.code: read_entries(
                     federation.registry(member.code).journal.engine, member.code
@@ -974,42 +1198,51 @@ def alerts_command(federation_file: Path, window_hours: int, hops_max: int) -> N
             history = read_transfer_history(journals)
         rules = CycleRules(window=timedelta(hours=window_hours), hops_max=hops_max)
         report = find_circular_trading(history.transfers, rules, history.custody_accounts)
-        table = Table(title=f"Circular trading alerts ({len(report.alerts)})", title_justify="left")
-        table.add_column("#", justify="right", no_wrap=True)
-        table.add_column("evidence", no_wrap=True)
-        table.add_column("route", overflow="fold")
-        table.add_column("quantity (t)", justify="right", no_wrap=True)
-        table.add_column("first → last", overflow="fold")
-        for number, alert in enumerate(report.alerts, start=1):
-            table.add_row(
-                str(number),
-                alert.evidence.value,
-                alert.route(),
-                f"{alert.quantity_t:,}",
-                f"{format_time(alert.first_at)} → {format_time(alert.last_at)}",
-            )
-        if report.alerts:
-            console.print(table)
-        else:
-            console.print("No circular trading found.")
-        for number, alert in enumerate(report.alerts, start=1):
-            console.print(f"#{number}: {', '.join(alert.transfer_ids)}", highlight=False)
-        examined = report.transfers_examined
-        console.print(
-            f"{examined:,} completed transfer{'' if examined == 1 else 's'} examined; window "
-            f"{window_hours} h, at most {hops_max} transfers per cycle",
+    rows = [
+        {"number": number, **alert.to_data(), "route": alert.route(), "hops": alert.hops}
+        for number, alert in enumerate(report.alerts, start=1)
+    ]
+    examined = report.transfers_examined
+    notes = [f"#{row['number']}: {', '.join(row['transfer_ids'])}" for row in rows]
+    notes.append(
+        f"{examined:,} completed transfer{'' if examined == 1 else 's'} examined; window "
+        f"{window_hours} h, at most {hops_max} transfers per cycle"
+    )
+    columns = [
+        Column("number", "#", "number"),
+        Column("evidence", "evidence", "id", drop=2),
+        Column("route", "route"),
+        Column("quantity_t", "tonnes", "number"),
+        Column("first_at", "first", "id", drop=3),
+        Column("last_at", "last", "id", drop=1),
+    ]
+    section = Section(
+        "alerts",
+        rows,
+        columns,
+        title=f"Circular trading alerts ({len(rows)})",
+        notes=notes,
+        empty="No circular trading found.",
+    )
+    extra = {
+        "transfers_examined": examined,
+        "window_hours": window_hours,
+        "hops_max": hops_max,
+        "searches_cut": report.searches_cut,
+        "alerts_cut": report.alerts_cut,
+        "unmatched_imports": list(history.unmatched_imports),
+    }
+    emit(Report("link.alerts", [section], extra), fmt)
+    for transfer_id in history.unmatched_imports:
+        errors.print(
+            f"[yellow]warning[/]: import {transfer_id} has no export in the federation's "
+            "journals; its sending account is unknown and it is left out",
             highlight=False,
         )
-        for transfer_id in history.unmatched_imports:
-            errors.print(
-                f"[yellow]warning[/]: import {transfer_id} has no export in the federation's "
-                "journals; its sending account is unknown and it is left out",
-                highlight=False,
-            )
-        if report.searches_cut or report.alerts_cut:
-            errors.print(
-                f"[yellow]warning[/]: {report.searches_cut:,} searches reached their limit"
-                + ("; the alert limit was reached" if report.alerts_cut else "")
-                + "; some cycles may be missing",
-                highlight=False,
-            )
+    if report.searches_cut or report.alerts_cut:
+        errors.print(
+            f"[yellow]warning[/]: {report.searches_cut:,} searches reached their limit"
+            + ("; the alert limit was reached" if report.alerts_cut else "")
+            + "; some cycles may be missing",
+            highlight=False,
+        )

@@ -213,7 +213,12 @@ def _table(columns: Sequence[Column], rows: list[dict[str, Any]]) -> Table:
             justify="right" if column.kind == "number" else "left",
             no_wrap=whole,
             overflow="fold",
-            min_width=max(len(column.cell(row)) for row in rows) if whole and rows else None,
+            min_width=max(
+                *(len(line) for line in column.header.splitlines()),
+                *(len(column.cell(row)) for row in rows),
+            )
+            if whole
+            else None,
         )
     for row in rows:
         table.add_row(*(Text(column.cell(row)) for column in columns))

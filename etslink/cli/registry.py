@@ -1,19 +1,27 @@
-"""`etslink registry …`: sessions, queries and commands on one registry."""
+"""`etslink registry …`: sessions, queries and commands on one registry.
+
+Every query shows a table that fits the terminal, or `--json` / `--csv` for tools
+(`etslink.cli.output`); every command that acts prints the accepted event, or
+with `--json` the event as JSON.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.console import Console
+from rich.text import Text
 
+from etslink.cli.output import Column, Report, Section, emit, format_options
 from etslink.cli.support import (
     EXIT_REFUSED,
     at_option,
-    console,
     db_option,
     default_key_path,
     existing_engine,
@@ -23,8 +31,11 @@ from etslink.cli.support import (
     open_registry,
     pick_registry,
     prepare_store,
+    reason_option,
+    start_hint,
 )
 from etslink.sessions.registry import (
+    Outcome,
     RegistrySession,
     SessionResult,
     build_registry,
@@ -33,21 +44,32 @@ from etslink.sessions.registry import (
 )
 from registry import (
     AccountKind,
+    CheckCode,
     Registry,
+    RegistryError,
     SigningKey,
     SimulatedClock,
     StoreError,
     make_engine,
     verify_journal,
 )
+from registry.clock import format_time
 from registry.controls import PendingTransfer
 from registry.events import event_from_data
 from registry.journal import read_entries
+
+JOURNAL_LAST_MAX = 100_000  # events one `journal` call reads; `verify` reads them all
+HASH_SHOWN_CHARS = 16  # a table shows a hash's first 16 hex digits; --json the whole
 
 
 @click.group()
 def registry() -> None:
     """Work with one emissions-trading registry: units, accounts, its journal."""
+
+
+def _console() -> Console:
+    # Made per command, so the width is the terminal's (or COLUMNS) when it runs.
+    return Console(highlight=False)
 
 
 # ---------------------------------------------------------------- session
@@ -59,13 +81,14 @@ def registry() -> None:
 @click.option(
     "--replace", is_flag=True, help="Delete an existing SQLite store (and its key) first."
 )
+@format_options()
 def session_command(
-    file: Path, db: str, code: str | None, key_path: Path | None, replace: bool
+    file: Path, db: str, code: str | None, key_path: Path | None, replace: bool, fmt: str | None
 ) -> None:
     """Create a registry from FILE and run its scripted operations.
 
     The whole session is rehearsed in memory first, so a mistake in FILE
-    leaves no half-built registry behind.
+    leaves no half-built registry behind. `--csv` writes the operations.
     """
     with guarded():
         session = load_session(file)
@@ -78,7 +101,7 @@ def session_command(
             ),
         )
         if rehearsal.failed is not None:
-            _print_outcomes(session, rehearsal)
+            emit(Report("registry-session", [_operations_section(rehearsal)]), fmt)
             fail(
                 EXIT_REFUSED,
                 f"{file}: operation {rehearsal.failed.operation.index} did not go as "
@@ -100,23 +123,66 @@ def session_command(
         result = _run_session(session, create)
         registry = holder["registry"]
         registry.snapshot()
-        console.rule(f"[bold]{session.name}[/] ({session.code}) — {file}")
-        if session.description:
-            console.print(session.description.strip(), highlight=False)
-        _print_outcomes(session, result)
-        _print_holdings(registry)
-        _print_totals(registry)
         registry.check_conservation()
-        seq, head = verify_journal(store, session.code, key.verify_key)
-        console.print(
-            f"[green]✓[/] conservation: every issued serial is in exactly one account\n"
-            f"[green]✓[/] journal verified: {seq} events, head {head[:16]}…, "
-            f"signed by key {key.fingerprint}\n"
-            f"store: {db}   key: {key_file}\n"
-            "next: etslink registry holdings | journal | verify | transfer --help",
-            highlight=False,
-        )
+        report = _session_report(session, result, registry, file, db, key_file, key)
+        if fmt is None:
+            _print_session(session, file, report)
+        else:
+            emit(report, fmt)
         registry.close()
+
+
+def _session_report(
+    session: RegistrySession,
+    result: SessionResult,
+    registry: Registry,
+    file: Path,
+    db: str,
+    key_file: Path,
+    key: SigningKey,
+) -> Report:
+    """Verify the stored session's journal; return its operations, holdings and totals."""
+    seq, head = verify_journal(registry.journal.engine, session.code, key.verify_key)
+    return Report(
+        "registry-session",
+        [_operations_section(result), _holdings_section(registry), _totals_section(registry)],
+        {
+            "file": str(file),
+            "registry": session.code,
+            "name": session.name,
+            "store": db,
+            "key_file": str(key_file),
+            "key_fingerprint": key.fingerprint,
+            "journal": {"events": seq, "head": head},
+            "conservation": True,
+        },
+        csv_section="operations",
+    )
+
+
+def _print_session(session: RegistrySession, file: Path, report: Report) -> None:
+    out = _console()
+    out.print(Text(f"{session.name} ({session.code}) — {file}", style="bold"))
+    if session.description:
+        out.print(Text(session.description.strip()))
+    out.print()
+    emit(report, None, out)
+    extra = report.extra
+    journal = extra["journal"]
+    db = extra["store"]
+    out.print(
+        Text(
+            "✓ conservation: every issued serial is in exactly one account\n"
+            f"✓ journal verified: {journal['events']} events, "
+            f"head {journal['head'][:HASH_SHOWN_CHARS]}…, "
+            f"signed by key {extra['key_fingerprint']}\n"
+            f"store: {db}   key: {extra['key_file']}\n"
+            f"next: {start_hint(db, 'etslink registry holdings')}\n"
+            f"      {start_hint(db, 'etslink registry journal')}\n"
+            f"      {start_hint(db, 'etslink registry verify')}\n"
+            "      etslink registry --help"
+        )
+    )
 
 
 def _run_session(session: RegistrySession, create: Callable[..., Registry]) -> SessionResult:
@@ -124,139 +190,329 @@ def _run_session(session: RegistrySession, create: Callable[..., Registry]) -> S
     return run_operations(registry, session)
 
 
-def _print_outcomes(session: RegistrySession, result: SessionResult) -> None:
-    table = Table(title="Operations", title_justify="left")
-    table.add_column("#", justify="right")
-    for column in ("operation", "result", "note"):
-        table.add_column(column, overflow="fold")
-    for outcome in result.outcomes:
-        operation = outcome.operation
-        if outcome.accepted:
-            verdict = (
-                "[green]accepted[/]"
-                if outcome.as_expected
-                else f"[red]accepted, expected {int(operation.expect_code or 0)}[/]"
-            )
-        else:
-            colour = "yellow" if outcome.as_expected else "red"
-            verdict = f"[{colour}]refused {int(outcome.code or 0)}[/]: {outcome.message}"
-        table.add_row(str(operation.index), operation.describe(), verdict, operation.note)
-    console.print(table)
+def _operations_section(result: SessionResult) -> Section:
+    return Section(
+        "operations",
+        [_outcome_row(outcome) for outcome in result.outcomes],
+        [
+            Column("index", "#", "number", show=str),
+            Column("description", "operation"),
+            Column("result_text", "result"),
+            Column("note", "note", drop=1),
+        ],
+        title="Operations",
+    )
 
 
-def _print_holdings(
-    registry: Registry, account: str | None = None, show_blocks: bool = False
-) -> None:
-    table = Table(title=f"Holdings in {registry.code}", title_justify="left")
-    table.add_column("account", no_wrap=True)
-    for column in ("label", "kind", "unit", "vintage"):
-        table.add_column(column)
-    table.add_column("quantity (t)", justify="right", no_wrap=True)
-    if show_blocks:
-        table.add_column("serials", overflow="fold")
-    records = [registry.account(account)] if account else registry.accounts()
-    for record in records:
-        positions: dict[tuple[str, int], list[Any]] = {}
-        for block in record.holding.blocks():
-            positions.setdefault((block.unit_type, block.vintage), []).append(block)
-        for (unit_type, vintage), blocks in sorted(positions.items()):
-            row = [
-                record.account_id,
-                record.label,
-                record.kind.value,
-                unit_type,
-                str(vintage),
-                f"{sum(b.quantity for b in blocks):,}",
-            ]
-            if show_blocks:
-                row.append(", ".join(f"{b.start}-{b.end}" for b in blocks))
-            table.add_row(*row)
-    console.print(table)
+def _outcome_row(outcome: Outcome) -> dict[str, Any]:
+    operation = outcome.operation
+    expected = None if operation.expect_code is None else int(operation.expect_code)
+    if outcome.accepted:
+        text = "accepted" if outcome.as_expected else f"accepted, expected {expected}"
+    else:
+        text = f"refused {int(outcome.code or 0)}: {outcome.message}"
+    return {
+        "index": operation.index,
+        "op": operation.op,
+        "arguments": {key: _plain(value) for key, value in operation.arguments.items()},
+        "at": None if operation.at is None else format_time(operation.at),
+        "description": operation.describe(),
+        "accepted": outcome.accepted,
+        "code": None if outcome.code is None else int(outcome.code),
+        "code_name": None if outcome.code is None else outcome.code.name,
+        "expect_code": expected,
+        "as_expected": outcome.as_expected,
+        "message": outcome.message,
+        "result_text": text,
+        "note": operation.note,
+    }
 
 
-def _print_totals(registry: Registry) -> None:
-    table = Table(title="Totals by unit type (t)", title_justify="left")
-    for column in ("unit", "issued", "held", "locked", "surrendered", "cancelled", "retired"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for code in sorted(registry.ledger.unit_types):
-        totals = registry.ledger.totals(code)
-        if any((totals.issued, totals.held, totals.locked)):
-            table.add_row(
-                code,
-                *(
-                    f"{value:,}"
-                    for value in (
-                        totals.issued,
-                        totals.held,
-                        totals.locked,
-                        totals.surrendered,
-                        totals.cancelled,
-                        totals.retired,
-                    )
-                ),
-            )
-    console.print(table)
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
 
 
 # ---------------------------------------------------------------- queries
 
 
+def _holdings_section(registry: Registry, account: str | None = None) -> Section:
+    rows = []
+    records = [registry.account(account)] if account else registry.accounts()
+    for record in records:
+        positions: dict[tuple[str, int], int] = {}
+        for block in record.holding.blocks():
+            key = (block.unit_type, block.vintage)
+            positions[key] = positions.get(key, 0) + block.quantity
+        for (unit_type, vintage), quantity_t in sorted(positions.items()):
+            rows.append(
+                {
+                    "account_id": record.account_id,
+                    "label": record.label,
+                    "account_kind": record.kind.value,
+                    "unit_type": unit_type,
+                    "vintage": vintage,
+                    "quantity_t": quantity_t,
+                }
+            )
+    return Section(
+        "holdings",
+        rows,
+        [
+            Column("account_id", "account", "id"),
+            Column("label", "label", drop=2),
+            Column("account_kind", "kind", drop=1),
+            Column("unit_type", "unit", "id"),
+            Column("vintage", "vintage", "number", show=str),
+            Column("quantity_t", "quantity", "number"),
+        ],
+        title=f"Holdings in {registry.code}" + (f", account {account}" if account else "") + " (t)",
+    )
+
+
+def _blocks_section(registry: Registry, account: str | None = None) -> Section:
+    rows = []
+    records = [registry.account(account)] if account else registry.accounts()
+    for record in records:
+        for block in record.holding.blocks():
+            rows.append(
+                {
+                    "account_id": record.account_id,
+                    "label": record.label,
+                    "origin": block.origin,
+                    "unit_type": block.unit_type,
+                    "vintage": block.vintage,
+                    "serial_start": block.start,
+                    "serial_end": block.end,
+                    "quantity_t": block.quantity,
+                    "project_id": block.project_id,
+                    "article6_authorized": block.article6_authorized,
+                }
+            )
+    return Section(
+        "blocks",
+        rows,
+        [
+            Column("account_id", "account", "id"),
+            Column("label", "label", drop=2),
+            Column("unit_type", "unit", "id"),
+            Column("vintage", "vintage", "number", show=str),
+            Column("serial_start", "first", "number", show=str),
+            Column("serial_end", "last", "number", show=str),
+            Column("quantity_t", "quantity", "number", drop=1),
+        ],
+        title="Serial blocks (first and last serial; quantity in t)",
+    )
+
+
+def _totals_section(registry: Registry) -> Section:
+    rows = []
+    for code in sorted(registry.ledger.unit_types):
+        totals = registry.ledger.totals(code)
+        if any((totals.issued, totals.held, totals.locked)):
+            rows.append(
+                {
+                    "unit_type": code,
+                    "issued_t": totals.issued,
+                    "held_t": totals.held,
+                    "locked_t": totals.locked,
+                    "surrendered_t": totals.surrendered,
+                    "cancelled_t": totals.cancelled,
+                    "retired_t": totals.retired,
+                }
+            )
+    return Section(
+        "totals",
+        rows,
+        [
+            Column("unit_type", "unit", "id"),
+            Column("issued_t", "issued", "number"),
+            Column("held_t", "held", "number"),
+            Column("locked_t", "locked", "number", drop=3),
+            Column("surrendered_t", "surrendered", "number"),
+            Column("cancelled_t", "cancelled", "number", drop=2),
+            Column("retired_t", "retired", "number", drop=1),
+        ],
+        title="Totals by unit type (t)",
+    )
+
+
 @registry.command("holdings")
 @click.argument("account", required=False)
-@click.option("--blocks", "show_blocks", is_flag=True, help="Show serial ranges.")
+@click.option("--blocks", "show_blocks", is_flag=True, help="Show serial ranges too.")
 @db_option
+@format_options()
 def holdings_command(
-    account: str | None, show_blocks: bool, db: str, code: str | None, key_path: Path | None
+    account: str | None,
+    show_blocks: bool,
+    db: str,
+    code: str | None,
+    key_path: Path | None,
+    fmt: str | None,
 ) -> None:
-    """Show holdings by account, unit type and vintage (optionally one ACCOUNT)."""
+    """Show holdings by account, unit type and vintage (optionally one ACCOUNT).
+
+    `--csv` writes the holdings, or with `--blocks` the serial blocks.
+    """
     with open_registry(db, code, key_path) as opened, guarded():
-        _print_holdings(opened, account, show_blocks)
-        _print_totals(opened)
+        if account is not None:
+            _check_account(opened, account)
+        sections = [_holdings_section(opened, account)]
+        if show_blocks:
+            sections.append(_blocks_section(opened, account))
+        sections.append(_totals_section(opened))
+        csv_section = "blocks" if show_blocks else "holdings"
+        emit(Report("registry-holdings", sections, {"registry": opened.code}, csv_section), fmt)
+
+
+def _check_account(registry: Registry, reference: str) -> None:
+    """Exit 1 naming the account when `reference` is no label or id in `registry`."""
+    try:
+        registry.account(reference)
+    except RegistryError as error:
+        if error.code is not CheckCode.TRANSFERRING_ACCOUNT_DOES_NOT_EXIST:
+            raise
+        fail(
+            EXIT_REFUSED,
+            f"no account {reference!r} in registry {registry.code}; "
+            "'etslink registry accounts' lists its labels and ids",
+        )
 
 
 @registry.command("accounts")
 @db_option
-def accounts_command(db: str, code: str | None, key_path: Path | None) -> None:
-    """List accounts with their identifiers, kinds and statuses."""
+@format_options()
+def accounts_command(db: str, code: str | None, key_path: Path | None, fmt: str | None) -> None:
+    """List accounts with their identifiers, kinds, holders, statuses and balances."""
     with open_registry(db, code, key_path) as opened:
-        table = Table(title=f"Accounts in {opened.code}", title_justify="left")
-        for column in ("account", "label", "kind", "holder", "status", "balance (t)"):
-            table.add_column(column)
-        for record in opened.accounts():
-            table.add_row(
-                record.account_id,
-                record.label,
-                record.kind.value,
-                record.holder,
-                record.status.value,
-                f"{record.holding.balance():,}",
-            )
-        console.print(table)
+        representatives = opened.ledger.controls.state.representatives
+        rows = [
+            {
+                "account_id": record.account_id,
+                "label": record.label,
+                "account_kind": record.kind.value,
+                "holder": record.holder,
+                "status": record.status.value,
+                "balance_t": record.holding.balance(),
+                "representatives": list(representatives.get(record.account_id, ())),
+            }
+            for record in opened.accounts()
+        ]
+        columns = [
+            Column("account_id", "account", "id"),
+            Column("label", "label"),
+            Column("account_kind", "kind", drop=1),
+            Column("holder", "holder", drop=2),
+            Column("status", "status"),
+            Column("balance_t", "balance", "number"),
+        ]
+        title = f"Accounts in {opened.code} (balances in t)"
+        section = Section("accounts", rows, columns, title=title)
+        emit(Report("registry-accounts", [section], {"registry": opened.code}), fmt)
 
 
 @registry.command("journal")
 @click.option(
-    "--last", default=20, show_default=True, help="How many of the latest events to show."
+    "--last",
+    type=click.IntRange(1, JOURNAL_LAST_MAX),
+    default=20,
+    show_default=True,
+    help=f"How many of the latest events to show (1 to {JOURNAL_LAST_MAX:,}).",
 )
 @db_option
-def journal_command(last: int, db: str, code: str | None, key_path: Path | None) -> None:
-    """Show the latest journal events: seq, simulated time, kind, body, hash."""
+@format_options()
+def journal_command(
+    last: int, db: str, code: str | None, key_path: Path | None, fmt: str | None
+) -> None:
+    """Show the latest journal events: seq, simulated time, kind, event, hash.
+
+    `--json` and `--csv` give each event's full hash and its data as journaled.
+    """
     with open_registry(db, code, key_path) as opened:
         head = opened.journal.committed_seq
-        table = Table(title=f"Journal of {opened.code} (head seq {head})", title_justify="left")
-        for column in ("seq", "sim time", "kind", "event", "hash"):
-            table.add_column(column, overflow="fold")
+        rows = []
         for entry in read_entries(opened.journal.engine, opened.code, max(0, head - last)):
             event = event_from_data(entry.kind, entry.data)
-            table.add_row(
-                str(entry.seq), entry.sim_time, entry.kind, _describe(event), entry.hash[:16]
+            rows.append(
+                {
+                    "seq": entry.seq,
+                    "sim_time": entry.sim_time,
+                    "kind": entry.kind,
+                    "event": _describe(event),
+                    "hash": entry.hash,
+                    "data": entry.data,
+                }
             )
-        console.print(table)
+        columns = [
+            Column("seq", "seq", "number", show=str),
+            Column("sim_time", "time", "id"),
+            Column("kind", "kind", drop=2),
+            Column("event", "event"),
+            Column("hash", "hash", "id", show=lambda value: value[:HASH_SHOWN_CHARS], drop=1),
+        ]
+        section = Section(
+            "events",
+            rows,
+            columns,
+            title=f"Journal of {opened.code} (head seq {head}; simulated time, UTC)",
+        )
+        extra = {"registry": opened.code, "head_seq": head}
+        emit(Report("registry-journal", [section], extra), fmt)
+
+
+@registry.command("transfers")
+@click.option("--open", "open_only", is_flag=True, help="Only those awaiting approval or delayed.")
+@db_option
+@format_options()
+def transfers_command(
+    open_only: bool, db: str, code: str | None, key_path: Path | None, fmt: str | None
+) -> None:
+    """List the transfers representatives initiated under the transfer controls."""
+    with open_registry(db, code, key_path) as opened:
+        state = opened.ledger.controls.state
+        records = (state.open if open_only else state.transfers).values()
+        rows = [_transfer_row(record) for record in records]
+        columns = [
+            Column("transaction_id", "transfer", "id"),
+            Column("from_account", "from", "id"),
+            Column("to_account", "to", "id"),
+            Column("unit_type", "unit", "id", drop=3),
+            Column("quantity_t", "quantity", "number"),
+            Column("status", "status"),
+            Column("execute_at", "executes", "id", drop=1),
+            Column("initiator", "initiator", drop=2),
+        ]
+        section = Section(
+            "transfers",
+            rows,
+            columns,
+            title=f"Controlled transfers in {opened.code} (t; times UTC)",
+        )
+        emit(Report("registry-transfers", [section], {"registry": opened.code}), fmt)
+
+
+def _transfer_row(record: PendingTransfer) -> dict[str, Any]:
+    return {
+        "transaction_id": record.transaction_id,
+        "from_account": record.from_account,
+        "to_registry": record.to_registry,
+        "to_account": record.to_account,
+        "unit_type": record.unit_type,
+        "vintage": record.vintage,
+        "quantity_t": record.quantity,
+        "initiator": record.initiator,
+        "approver": record.approver,
+        "status": record.status.name.lower(),
+        "status_code": int(record.status),
+        "execute_at": None if record.execute_at is None else format_time(record.execute_at),
+        "code": record.code or None,
+        "message": record.message,
+    }
 
 
 @registry.command("verify")
 @db_option
-def verify_command(db: str, code: str | None, key_path: Path | None) -> None:
+@format_options(csv_ok=False)
+def verify_command(db: str, code: str | None, key_path: Path | None, fmt: str | None) -> None:
     """Verify the whole hash chain, the signed head and conservation of units."""
     with guarded():
         engine = existing_engine(db)
@@ -265,43 +521,98 @@ def verify_command(db: str, code: str | None, key_path: Path | None) -> None:
         seq, head = verify_journal(engine, code, key.verify_key)
     with open_registry(db, code, key_path) as opened:
         opened.check_conservation()
-        console.print(
-            f"[green]✓[/] {code}: {seq} events, chain and signatures verify (head {head[:16]}…, "
-            f"key {key.fingerprint}); conservation holds",
-            highlight=False,
+    if fmt == "json":
+        extra = {
+            "registry": code,
+            "events": seq,
+            "head": head,
+            "key_fingerprint": key.fingerprint,
+            "chain_verified": True,
+            "conservation": True,
+        }
+        emit(Report("registry-verify", [], extra), fmt)
+        return
+    _console().print(
+        Text(
+            f"✓ {code}: {seq} events, chain and signatures verify "
+            f"(head {head[:HASH_SHOWN_CHARS]}…, key {key.fingerprint}); conservation holds"
         )
+    )
 
 
 # ---------------------------------------------------------------- commands
 
 
 def _command(
-    name: str, help_text: str, arguments: list[click.Parameter], run: Callable[..., Any]
+    name: str,
+    help_text: str,
+    arguments: list[click.Parameter],
+    run: Callable[..., Any],
+    reason: bool | None = None,
 ) -> None:
-    """Register `etslink registry NAME`: open, run one registry command, report, commit."""
+    """Register `etslink registry NAME`: open, run one registry command, report, commit.
+
+    `reason`: None when the command takes no `--reason`, else whether it must be given.
+    """
 
     @db_option
     @at_option
+    @format_options(csv_ok=False)
     def command(
-        db: str, code: str | None, key_path: Path | None, at: datetime | None, **values: Any
+        db: str,
+        code: str | None,
+        key_path: Path | None,
+        at: datetime | None,
+        fmt: str | None,
+        **values: Any,
     ) -> None:
+        if reason and values["reason"] is None:
+            # Click 8.4 passes None for a required option whose default is None.
+            raise click.MissingParameter(param_hint="'--reason'", param_type="option")
         with open_registry(db, code, key_path, at) as opened, guarded():
             event = run(opened, **values)
             opened.flush()
-            console.print(
-                f"[green]accepted[/] (seq {opened.journal.committed_seq}): {_describe(event)}",
-                highlight=False,
-            )
+            seq = opened.journal.committed_seq
+            if fmt == "json":
+                accepted = {
+                    "registry": opened.code,
+                    "seq": seq,
+                    "sim_time": format_time(opened.clock.now()),
+                    "description": _describe(event),
+                    **_event_data(event),
+                }
+                emit(Report("registry-accepted", [], accepted), fmt)
+            else:
+                _console().print(Text(f"accepted (seq {seq}): {_describe(event)}"))
 
     command.__doc__ = help_text
+    if reason is not None:
+        command = reason_option(reason)(command)
     click_command = click.command(name, help=help_text)(command)
     click_command.params.extend(arguments)
     registry.add_command(click_command)
 
 
+def _event_data(event: Any) -> dict[str, Any]:
+    """Return what a command accepted as JSON-ready data: its event, or its transfer(s)."""
+    if isinstance(event, PendingTransfer):
+        return {"kind": "controlled_transfer", "transfer": _transfer_row(event)}
+    if isinstance(event, list):
+        return {
+            "kind": "released",
+            "events": [
+                {"kind": item.kind, "data": item.to_data()}
+                if hasattr(item, "to_data")
+                else {"kind": type(item).__name__, "data": str(item)}
+                for item in event
+            ],
+        }
+    return {"kind": event.kind, "data": event.to_data()}
+
+
 def _describe(event: Any) -> str:
     if isinstance(event, PendingTransfer):
-        when = "" if event.execute_at is None else f", executes {event.execute_at.isoformat()}"
+        when = "" if event.execute_at is None else f", executes {format_time(event.execute_at)}"
         return (
             f"transfer {event.transaction_id} {event.quantity:,} t {event.unit_type} "
             f"{event.from_account} -> {event.to_account}: status {int(event.status)} "
@@ -318,13 +629,25 @@ def _describe(event: Any) -> str:
     block = getattr(event, "block", None)
     if block is not None:
         return f"issued {block.quantity:,} t into {event.account_id}: {block}"
-    return f"{event.kind} {event.to_data()}"
+    fields = ", ".join(
+        f"{key} {_field_text(value)}"
+        for key, value in event.to_data().items()
+        if value not in (None, "")
+    )
+    return f"{event.kind.replace('_', ' ')}: {fields}"
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 _vintage = click.Option(
     ["--vintage"], type=int, default=None, help="Take only units of this vintage."
 )
 _kinds = click.Choice([kind.value for kind in AccountKind if not kind.singleton])
+
 
 _command(
     "issue",
@@ -421,32 +744,37 @@ _command(
 _command(
     "block",
     "Block ACCOUNT: it can neither send nor receive units.",
-    [click.Argument(["account"]), click.Option(["--reason"], default="")],
+    [click.Argument(["account"])],
     lambda r, **v: r.block_account(v["account"], v["reason"]),
+    reason=False,
 )
 _command(
     "unblock",
     "Unblock ACCOUNT.",
-    [click.Argument(["account"]), click.Option(["--reason"], default="")],
+    [click.Argument(["account"])],
     lambda r, **v: r.unblock_account(v["account"], v["reason"]),
+    reason=False,
 )
 _command(
     "close",
     "Close an empty ACCOUNT for good.",
-    [click.Argument(["account"]), click.Option(["--reason"], default="")],
+    [click.Argument(["account"])],
     lambda r, **v: r.close_account(v["account"], v["reason"]),
+    reason=False,
 )
 _command(
     "suspend",
     "Suspend the registry: only allocation and surrender go on.",
-    [click.Argument(["reason"])],
+    [],
     lambda r, **v: r.suspend(v["reason"]),
+    reason=True,
 )
 _command(
     "resume",
     "Lift a registry-wide suspension.",
-    [click.Argument(["reason"])],
+    [],
     lambda r, **v: r.resume(v["reason"]),
+    reason=True,
 )
 _command(
     "quarantine",
@@ -456,11 +784,11 @@ _command(
         click.Argument(["vintage"], type=int),
         click.Argument(["start"], type=int),
         click.Argument(["end"], type=int),
-        click.Option(["--reason"], required=True),
     ],
     lambda r, **v: r.quarantine_serials(
         v["unit_type"], v["vintage"], v["start"], v["end"], v["reason"]
     ),
+    reason=True,
 )
 _command(
     "lift-quarantine",
@@ -491,7 +819,9 @@ _command(
     [
         click.Argument(["account"]),
         click.Argument(["payee"]),
-        click.Option(["--registry", "payee_registry"], default=None, help="Payee's registry."),
+        click.Option(
+            ["--payee-registry"], default=None, help="The payee's registry (default: this one)."
+        ),
     ],
     lambda r, **v: r.add_trusted_account(v["account"], v["payee"], v["payee_registry"]),
 )

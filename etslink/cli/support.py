@@ -4,6 +4,7 @@ and turning the errors a person can act on into a message and an exit code."""
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -121,19 +122,35 @@ def open_registry(
             registry.close()
 
 
-def existing_engine(db: str) -> Any:
-    """Return an engine for a store that exists; a missing SQLite file is an error."""
+REGISTRY_START = "etslink registry session fixtures/registries/korea-phase1.toml"
+
+
+def start_hint(db: str, command: str = REGISTRY_START) -> str:
+    """Return `command` as a person can run it to create the store `db`.
+
+    It carries `--db` whenever `db` is not the default, so followed literally
+    it creates this store and not a SQLite file in the current folder.
+    """
+    return command if db == DEFAULT_DB else f"{command} --db {shlex.quote(db)}"
+
+
+def existing_engine(db: str, command: str = REGISTRY_START) -> Any:
+    """Return an engine for a store that exists; a missing SQLite file is an error.
+
+    `command` is what starts such a store (default: a registry session).
+    """
     sqlite_file = sqlite_file_of(db)
     if sqlite_file is not None and not sqlite_file.exists():
-        raise StoreError(
-            f"no store at {sqlite_file}; start one with "
-            "'etslink registry session fixtures/registries/korea-phase1.toml'"
-        )
+        raise StoreError(f"no store at {sqlite_file}; start one with '{start_hint(db, command)}'")
     return make_engine(db)
 
 
-def pick_registry(engine: Any, db: str, code: str | None) -> str:
-    # Other streams (a registry's compliance book, later the gateway) share the store.
+def pick_registry(engine: Any, db: str, code: str | None, command: str = REGISTRY_START) -> str:
+    """Return the code of the registry to open: `code`, or the store's only one.
+
+    `command` is what starts a registry in an empty store (default: a registry session).
+    Other streams (a registry's compliance book, later the gateway) share the store.
+    """
     codes = [stream for stream in list_streams(engine) if is_registry_code(stream)]
     if code is not None:
         if code not in codes:
@@ -142,10 +159,7 @@ def pick_registry(engine: Any, db: str, code: str | None) -> str:
             )
         return code
     if not codes:
-        raise StoreError(
-            f"{db} holds no registry yet; start one with "
-            "'etslink registry session fixtures/registries/korea-phase1.toml'"
-        )
+        raise StoreError(f"{db} holds no registry yet; start one with '{start_hint(db, command)}'")
     if len(codes) > 1:
         raise StoreError(f"{db} holds registries {', '.join(codes)}; choose one with --registry")
     return codes[0]
@@ -224,14 +238,28 @@ seed_option = click.option(
 )
 
 
+class ScenarioType(click.ParamType):
+    """A scenario: a file, or the name of a shipped one (`eu-switzerland`)."""
+
+    name = "scenario"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from etslink.scenario.shipped import UnknownScenarioError, scenario_path
+
+        try:
+            return scenario_path(value)
+        except UnknownScenarioError as error:
+            self.fail(f"{value}: {error.message}", param, ctx)
+
+
+SCENARIO = ScenarioType()
+
+
 def reason_option(required: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The one way a command takes a reason: `--reason TEXT`, kept in the journal."""
-    return click.option(
-        "--reason",
-        required=required,
-        default=None if required else "",
-        help="Why (kept in the journal)." + ("" if required else " Optional."),
-    )
+    if required:
+        return click.option("--reason", required=True, help="Why (kept in the journal).")
+    return click.option("--reason", default="", help="Why (kept in the journal). Optional.")
 
 
 def refuse_past(at: datetime, now: datetime, whose: str) -> None:

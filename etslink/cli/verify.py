@@ -1,5 +1,8 @@
 """`etslink verify SCENARIO`: check a scenario's rules with Hypothesis state machines.
 
+The result prints as a summary that fits the terminal, or with `--json` every
+figure (and the counter-example's replay script), `--csv` one row per invariant.
+
 Exit codes: 0 every invariant held; 1 a counter-example was found (printed,
 shrunk and replayable); 2 the scenario file or an option is wrong (the
 message names the file, key and what was expected).
@@ -9,12 +12,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import click
-from rich import box
-from rich.table import Table
 
-from etslink.cli.support import EXIT_USAGE, console, fail, guarded
+from etslink.cli.output import Column, Report, Section, emit, format_options
+from etslink.cli.support import EXIT_USAGE, SCENARIO, console, fail, guarded, seed_option
 from etslink.scenario import load_scenario
 from etslink.verify.machine import (
     EXAMPLES_MAX,
@@ -40,11 +43,7 @@ _INVARIANT_TEXT = {
 
 
 @click.command("verify")
-@click.argument(
-    "scenario_path",
-    metavar="SCENARIO",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
+@click.argument("scenario_path", metavar="SCENARIO", type=SCENARIO)
 @click.option(
     "--examples",
     type=click.IntRange(1, EXAMPLES_MAX),
@@ -59,13 +58,11 @@ _INVARIANT_TEXT = {
     show_default=True,
     help="At most this many steps in each sequence.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(0, 2**63 - 1),
-    default=None,
-    help="Seed of Hypothesis's search (default: the scenario's seed). Same seed, same output.",
-)
-def verify_command(scenario_path: Path, examples: int, steps: int, seed: int | None) -> None:
+@seed_option
+@format_options()
+def verify_command(
+    scenario_path: Path, examples: int, steps: int, seed: int | None, fmt: str | None
+) -> None:
     """Check SCENARIO's registries, links and rules against etslink's invariants.
 
     Runs random transfers, trades, reports, surrenders, link suspensions,
@@ -80,38 +77,82 @@ def verify_command(scenario_path: Path, examples: int, steps: int, seed: int | N
         except ValueError as error:
             fail(EXIT_USAGE, f"{scenario_path}: verify cannot drive this scenario: {error}")
         elapsed_s = time.perf_counter() - started
-    _print_summary(scenario.name, result, elapsed_s)
-    if result.passed:
-        console.print(
-            f"[bold green]passed[/]: every invariant held in {result.examples_run:,} examples",
-            highlight=False,
-        )
-        return
-    _print_counter_example(result)
-    raise SystemExit(EXIT_COUNTER_EXAMPLE)
+    if fmt:
+        emit(_report(scenario.name, result, elapsed_s), fmt)
+    else:
+        emit(Report("verify", [_summary_section(scenario.name, result, elapsed_s)]), None)
+        console.print()
+        if result.passed:
+            console.print(
+                f"[bold green]passed[/]: every invariant held in {result.examples_run:,} examples",
+                highlight=False,
+            )
+        else:
+            _print_counter_example(result)
+    if not result.passed:
+        raise SystemExit(EXIT_COUNTER_EXAMPLE)
 
 
-def _print_summary(name: str, result: VerificationResult, elapsed_s: float) -> None:
-    table = Table(
+def _summary_section(name: str, result: VerificationResult, elapsed_s: float) -> Section:
+    rows = [
+        ("scenario", result.scenario),
+        ("machine", f"VerifyMachine, {len(result.rules)} rules: {', '.join(result.rules)}"),
+        *((f"invariant {invariant}", _INVARIANT_TEXT[invariant]) for invariant in INVARIANTS),
+        (
+            "budget",
+            f"{result.examples_max:,} examples of up to {result.steps_max:,} steps, "
+            f"seed {result.seed}",
+        ),
+        ("ran", f"{result.examples_run:,} examples in {elapsed_s:.1f} s"),
+        ("activity", ", ".join(f"{what} {count:,}" for what, count in result.activity)),
+    ]
+    columns = [Column("what", "what", "id"), Column("value", "value")]
+    return Section(
+        "summary",
+        [{"what": what, "value": value} for what, value in rows],
+        columns,
         title=f"etslink verify: {name}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_header=False,
-        pad_edge=False,
     )
-    table.add_column("what", style="bold")
-    table.add_column("value", overflow="fold")
-    table.add_row("scenario", result.scenario)
-    table.add_row("machine", f"VerifyMachine, {len(result.rules)} rules: {', '.join(result.rules)}")
-    for invariant in INVARIANTS:
-        table.add_row(f"invariant {invariant}", _INVARIANT_TEXT[invariant])
-    table.add_row(
-        "budget",
-        f"{result.examples_max:,} examples of up to {result.steps_max:,} steps, seed {result.seed}",
-    )
-    table.add_row("ran", f"{result.examples_run:,} examples in {elapsed_s:.1f} s")
-    table.add_row("activity", ", ".join(f"{name} {count:,}" for name, count in result.activity))
-    console.print(table, highlight=False)
+
+
+def _report(name: str, result: VerificationResult, elapsed_s: float) -> Report:
+    """Return the run's figures for tools: one row per invariant, the rest as fields."""
+    invariants = [
+        {
+            "invariant": invariant,
+            "held": result.invariant != invariant,
+            "meaning": _INVARIANT_TEXT[invariant],
+        }
+        for invariant in INVARIANTS
+    ]
+    columns = [
+        Column("invariant", "invariant", "id"),
+        Column("held", "held", "id"),
+        Column("meaning", "meaning"),
+    ]
+    extra: dict[str, Any] = {
+        "name": name,
+        "scenario": result.scenario,
+        "passed": result.passed,
+        "seed": result.seed,
+        "examples_max": result.examples_max,
+        "steps_max": result.steps_max,
+        "examples_run": result.examples_run,
+        "elapsed_s": round(elapsed_s, 3),
+        "rules": list(result.rules),
+        "activity": {what.replace(" ", "_"): count for what, count in result.activity},
+        "counter_example": None
+        if result.passed
+        else {
+            "invariant": result.invariant,
+            "detail": result.detail,
+            "explanation": result.explanation,
+            "rule_calls": _step_count(result),
+            "steps": list(result.steps),
+            "replay_script": result.replay_script(),
+        },
+    }
+    return Report("verify", [Section("invariants", invariants, columns)], extra)
 
 
 def _print_counter_example(result: VerificationResult) -> None:

@@ -1,44 +1,39 @@
-"""The run's reports: summary.json and the CSVs, built from a run's frozen record.
+"""summary.json: a run's figures as flat records, built from its frozen record.
 
-`build_summary(record)` returns what summary.json holds (its schema is in
-docs/scenarios.md, "Run outputs"); `write_reports(record, summary, out)` writes it with
-`trades.csv`, `prices.csv`, `settlements.csv`, `transfers.csv`, `auctions.csv`,
-`allocations.csv` and `compliance.csv`.
+`build_summary(record)` returns what summary.json holds (docs/summary-json.md documents
+every section and key; `etslink.reports.schema` declares them): `schema`, the `run`
+and its `totals`, lists of flat records per market-year, registry-year, auction, link,
+exit, holder and the analytic benchmark beside the run, and `exact`. Money is a number
+in major units beside its `currency` (`etslink.reports.figures`), with the exact
+integer in minor units in a `…_minor` key where one exists; a figure whose exact value
+is a fraction is repeated as "p/q" under `exact` only. `add_section` adds a section a
+later report builds (the scoreboard's `teams`). The CSV files are `etslink.reports.csvs`.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import math
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
+from etslink.reports import equilibrium
+from etslink.reports.figures import major, minor, number
 from etslink.reports.numbers import exact
-from etslink.sim.allocation import rule_of
-from etslink.sim.record import AuctionRecord, RunRecord, TradeRow, settled
+from etslink.reports.schema import SUMMARY_SCHEMA
+from etslink.reports.schema import summary_exact as exact_row
+from etslink.reports.schema import summary_row as row
+from etslink.reports.scoreboard import scoreboard_rows
+from etslink.sim.record import RunRecord, settled
+
+PRICE_PLACES = 2  # averages keep two more places than the currency for tools
+
+Summary = dict[str, Any]
 
 
-def build_summary(record: RunRecord) -> dict[str, Any]:
-    """Return the summary: what summary.json holds.
-
-    `markets.<book>`: `currency`, `unit_type`, `venue`, and `years.<year>`: vwap_minor
-    (exact, "p/q" when not whole), min_minor, max_minor, volume_t (matched), settled_t,
-    notional_minor, trades, auctions. `registries.<code>.years.<year>`: allocated_t,
-    verified_emissions_t, surrendered_t, abatement_t, abatement_cost_minor (registry
-    currency, rounded down), average_price_minor and its source, the government's year, and
-    from the deadline outcomes of the period ending that year (`period`, e.g. "2021-2023";
-    None in a year that ends no settled period): entities, compliant_entities,
-    obligation_t, period_surrendered (exact), shortfall_t, penalties_minor.
-    `deadlines_pending` lists surrender deadlines the run did not reach. `links`: what
-    crossed each link per year.
-    `exits.<code>`: a programme's exit (`exit_summary`).
-    `holders`: participants' and dealers' ends. `totals`: trades, volume_t, abatement_t,
-    abatement_cost_minor (scenario currency, rounded down), orders_refused.
-    """
+def build_summary(record: RunRecord) -> Summary:
+    """Return what summary.json holds (docs/summary-json.md)."""
     scenario = record.scenario
-    abatement_t = sum(f.abatement_t for f in record.firm_years)
+    doc: Summary = {"schema": SUMMARY_SCHEMA, "exact": {}}
     cost = sum(
         (
             f.abatement_cost_minor
@@ -47,243 +42,196 @@ def build_summary(record: RunRecord) -> dict[str, Any]:
         ),
         Fraction(0),
     )
-    return {
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "currency": scenario.currency,
-        "interest_rate": exact(scenario.interest_rate),
-        "interrupted": record.interrupted,
-        "years_run": record.years_run,
-        "trading_days_per_year_run": record.days_run,
-        "markets": market_summary(record),
-        "registries": {code: _registry_summary(record, code) for code in sorted(record.outcomes)},
-        "links": link_summary(record),
-        "exits": exit_summary(record),
-        "participants": holder_summary(record, "participant"),
-        "dealers": holder_summary(record, "dealer"),
-        "totals": {
-            "trades": len(record.trades),
-            "volume_t": sum(t.quantity_t for t in record.trades),
-            "abatement_t": abatement_t,
-            "abatement_cost_minor": math.floor(cost),
-            "orders_refused": record.refused_orders,
-        },
-        "notes": list(record.notes),
-    }
+    add_section(
+        doc,
+        "run",
+        row(
+            "run",
+            scenario=scenario.name,
+            seed=scenario.seed,
+            currency=scenario.currency,
+            interest_rate=number(scenario.interest_rate),
+            interrupted=record.interrupted,
+            years_run=record.years_run,
+            trading_days_per_year_run=record.days_run,
+        ),
+        exact_row("run", interest_rate=exact(scenario.interest_rate)),
+    )
+    add_section(
+        doc,
+        "totals",
+        row(
+            "totals",
+            currency=scenario.currency,
+            trades=len(record.trades),
+            volume_t=sum(t.quantity_t for t in record.trades),
+            abatement_t=sum(f.abatement_t for f in record.firm_years),
+            abatement_cost=major(cost, scenario.currency),
+            abatement_cost_minor=minor(cost),
+            orders_refused=record.refused_orders,
+        ),
+        exact_row("totals", abatement_cost_minor=exact(cost)),
+    )
+    add_section(doc, "markets", *market_rows(record))
+    add_section(doc, "auctions", auction_rows(record))
+    registries: list[dict[str, Any]] = []
+    registries_exact: list[dict[str, Any]] = []
+    for code in sorted(record.outcomes):
+        rows, exact_rows = registry_rows(record, code)
+        registries += rows
+        registries_exact += exact_rows
+    add_section(doc, "registries", registries, registries_exact)
+    add_section(doc, "surrenders", surrender_rows(record))
+    add_section(doc, "stability_events", stability_rows(record))
+    add_section(
+        doc,
+        "deadlines_pending",
+        [
+            row("deadlines_pending", registry=code, deadline=text)
+            for code, texts in sorted(record.deadlines_pending.items())
+            for text in texts
+        ],
+    )
+    add_section(doc, "links", *link_rows(record))
+    add_section(doc, "link_flows", link_flow_rows(record))
+    for name, exit_rows, exit_exact in exit_sections(record):
+        add_section(doc, name, exit_rows, exit_exact)
+    for name, holder_rows in holder_sections(record):
+        add_section(doc, name, holder_rows)
+    add_section(doc, "teams", scoreboard_rows(record))
+    add_section(doc, "notes", [row("notes", note=note) for note in record.notes])
+    for name, bench_rows, bench_exact in equilibrium.equilibrium_sections(record):
+        add_section(doc, name, bench_rows, bench_exact)
+    return doc
 
 
-def market_summary(record: RunRecord) -> dict[str, Any]:
-    markets: dict[str, dict[str, Any]] = {}
+def add_section(
+    doc: Summary,
+    name: str,
+    rows: list[dict[str, Any]] | dict[str, Any],
+    exact_rows: list[dict[str, Any]] | dict[str, Any] | None = None,
+) -> None:
+    """Add section `name` to a summary: a list of flat records (or one record), and its
+    exact figures under `exact.<name>` when it has any.
+
+    A section is added once; a later report adds its own (`teams`) the same way.
+    """
+    assert name not in doc and name not in ("schema", "exact"), f"section {name!r} twice"
+    for item in rows if isinstance(rows, list) else [rows]:
+        assert not any(isinstance(value, dict | list) for value in item.values()), (name, item)
+    doc[name] = rows
+    if exact_rows is not None:
+        doc["exact"][name] = exact_rows
+
+
+# ---------------------------------------------------------------- markets and auctions
+
+
+def market_rows(record: RunRecord) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return one record per book and year it traded or held an auction, and each VWAP."""
+    rows: list[dict[str, Any]] = []
+    exact_rows: list[dict[str, Any]] = []
     for code in sorted(record.books):
-        by_year: dict[str, dict[str, Any]] = {}
-        for row in record.trades:
-            if row.instrument != code:
+        book = record.books[code]
+        by_year: dict[int, dict[str, Any]] = {}
+        for trade in record.trades:
+            if trade.instrument != code:
                 continue
-            year = by_year.setdefault(row.day[:4], _no_trades())
-            year["volume_t"] += row.quantity_t
-            year["notional_minor"] += row.price_minor * row.quantity_t
+            year = by_year.setdefault(int(trade.day[:4]), _no_trades())
+            year["volume_t"] += trade.quantity_t
+            year["notional_minor"] += trade.price_minor * trade.quantity_t
             year["trades"] += 1
-            year["settled_t"] += row.quantity_t if settled(row) else 0
-            low, high = year["min_minor"], year["max_minor"]
-            year["min_minor"] = row.price_minor if low is None else min(low, row.price_minor)
-            year["max_minor"] = row.price_minor if high is None else max(high, row.price_minor)
-        for year in by_year.values():
-            year["vwap_minor"] = exact(Fraction(year["notional_minor"], year["volume_t"]))
+            year["settled_t"] += trade.quantity_t if settled(trade) else 0
+            year["prices"].append(trade.price_minor)
         for auction in record.auctions:
             if auction.instrument == code:
-                by_year.setdefault(auction.day[:4], _no_trades())["auctions"].append(
-                    _auction_data(auction)
+                by_year.setdefault(int(auction.day[:4]), _no_trades())["auctions"] += 1
+        for year_number, year in sorted(by_year.items()):
+            vwap = (
+                None if not year["volume_t"] else Fraction(year["notional_minor"], year["volume_t"])
+            )
+            low = min(year["prices"], default=None)
+            high = max(year["prices"], default=None)
+            currency = book.currency
+            rows.append(
+                row(
+                    "markets",
+                    instrument=code,
+                    year=year_number,
+                    currency=currency,
+                    unit_type=book.unit_type,
+                    venue=book.registry,
+                    trades=year["trades"],
+                    volume_t=year["volume_t"],
+                    settled_t=year["settled_t"],
+                    vwap=major(vwap, currency, PRICE_PLACES),
+                    low=major(low, currency),
+                    low_minor=low,
+                    high=major(high, currency),
+                    high_minor=high,
+                    notional=major(year["notional_minor"], currency),
+                    notional_minor=year["notional_minor"],
+                    auctions=year["auctions"],
                 )
-        book = record.books[code]
-        markets[code] = {
-            "currency": book.currency,
-            "unit_type": book.unit_type,
-            "venue": book.registry,
-            "years": dict(sorted(by_year.items())),
-        }
-    return markets
+            )
+            exact_rows.append(
+                exact_row(
+                    "markets",
+                    instrument=code,
+                    year=year_number,
+                    vwap_minor=None if vwap is None else exact(vwap),
+                )
+            )
+    return rows, exact_rows
 
 
 def _no_trades() -> dict[str, Any]:
     """Return a market year in which nothing traded on the exchange (yet)."""
     return {
-        "vwap_minor": None,
-        "min_minor": None,
-        "max_minor": None,
         "volume_t": 0,
         "settled_t": 0,
         "notional_minor": 0,
         "trades": 0,
-        "auctions": [],
+        "prices": [],
+        "auctions": 0,
     }
 
 
-ZERO_KEYS = ("entities", "compliant_entities", "shortfall_t", "penalties_minor", "borrowed_t")
-AUCTION_COLUMNS = [
-    "day",
-    "registry",
-    "instrument",
-    "kind",
-    "supply_t",
-    "reserve_price_minor",
-    "clearing_price_minor",
-    "sold_t",
-    "unsold_t",
-    "unsold_rule",
-    "bids",
-    "bidders",
-    "proceeds_minor",
-    "secondary_price_minor",
-    "cancelled",
-    "note",
-]
-
-
-def _auction_data(record: AuctionRecord) -> dict[str, Any]:
-    return {column: getattr(record, column) for column in AUCTION_COLUMNS}
-
-
-def _government_summary(record: RunRecord, code: str, year: int) -> dict[str, Any]:
-    """Return the government's part of a registry-year: auctions, reserve, price controls."""
-    found = next((g for g in record.governments if g.registry == code and g.year == year), None)
-    if found is None:
-        return {}
-    return {
-        "auctioned_t": found.auctioned_t,
-        "auction_sold_t": found.auction_sold_t,
-        "reserve_released_t": found.reserve_released_t,
-        "ceiling_sold_t": found.ceiling_sold_t,
-        "price_floor_minor": found.price_floor_minor,
-        "price_ceiling_minor": found.price_ceiling_minor,
-        "stability_events": [
-            {
-                "kind": event.kind.value,
-                "month": f"{event.year}-{event.month:02d}",
-                "price_minor": event.price_minor,
-                "threshold_minor": event.threshold_minor,
-                "detail": event.detail,
-            }
-            for event in found.stability_events
-        ],
-    }
-
-
-def _registry_summary(record: RunRecord, code: str) -> dict[str, Any]:
-    years: dict[str, Any] = {}
-    for row in record.firm_years:
-        if row.registry != code:
-            continue
-        year = years.setdefault(
-            str(row.year),
-            {
-                "allocated_t": 0,
-                "verified_emissions_t": 0,
-                "surrendered_t": 0,
-                "abatement_t": 0,
-                "abatement_cost_minor": Fraction(0),
-            },
+def auction_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """Return one record per auction, in the order they were held (auctions.csv's rows)."""
+    rows = []
+    for auction in record.auctions:
+        currency = record.books[auction.instrument].currency
+        rows.append(
+            row(
+                "auctions",
+                day=auction.day,
+                registry=auction.registry,
+                instrument=auction.instrument,
+                currency=currency,
+                kind=auction.kind,
+                supply_t=auction.supply_t,
+                reserve_price=major(auction.reserve_price_minor, currency),
+                reserve_price_minor=auction.reserve_price_minor,
+                clearing_price=major(auction.clearing_price_minor, currency),
+                clearing_price_minor=auction.clearing_price_minor,
+                sold_t=auction.sold_t,
+                unsold_t=auction.unsold_t,
+                unsold_rule=auction.unsold_rule,
+                bids=auction.bids,
+                bidders=auction.bidders,
+                proceeds=major(auction.proceeds_minor, currency),
+                proceeds_minor=auction.proceeds_minor,
+                secondary_price=major(auction.secondary_price_minor, currency),
+                secondary_price_minor=auction.secondary_price_minor,
+                cancelled=auction.cancelled,
+                note=auction.note,
+            )
         )
-        year["allocated_t"] += row.allocated_t
-        year["verified_emissions_t"] += row.emissions_t
-        year["surrendered_t"] += row.surrendered_t
-        year["abatement_t"] += row.abatement_t
-        year["abatement_cost_minor"] += row.abatement_cost_minor
-    calendar = record.scenario.registry(code).regime.calendar
-    exited = record.scenario.exit_of(code)
-
-    def last_year(period: int) -> int:
-        """Return a period's last year; a programme's exit ends its open period early."""
-        last = calendar.period_last_year(period)
-        return last if exited is None else min(last, exited.day.year)
-
-    for outcome in record.outcomes[code]:
-        # A period's outcome is reported once, in the row of its last year.
-        year = years.setdefault(str(last_year(outcome.period)), {})
-        year["period"] = period_label(outcome.period, last_year(outcome.period))
-        year["entities"] = year.get("entities", 0) + 1
-        year["compliant_entities"] = year.get("compliant_entities", 0) + (outcome.shortfall_t == 0)
-        year["obligation_t"] = year.get("obligation_t", 0) + outcome.obligation_t
-        year["period_surrendered"] = (
-            year.get("period_surrendered", Fraction(0)) + outcome.surrendered_value
-        )
-        year["shortfall_t"] = year.get("shortfall_t", 0) + outcome.shortfall_t
-        year["penalties_minor"] = year.get("penalties_minor", 0) + outcome.penalty.fine_minor
-    for period, surrendered in surrender_mix(record, code).items():
-        years.setdefault(str(last_year(period)), {}).update(surrendered)
-    for (registry, period), borrowed_t in record.borrowed_t.items():
-        if registry == code:
-            year = years.setdefault(str(last_year(period)), {})
-            year["borrowed_t"] = borrowed_t
-            year["surrendered_t"] = year.get("surrendered_t", 0) + borrowed_t
-    for year_number in sorted({row.year for row in record.firm_years if row.registry == code}):
-        row = years.setdefault(str(year_number), {})
-        row.update(_government_summary(record, code, year_number))
-        row["cap_t"] = row.get("allocated_t", 0) + row.get("auctioned_t", 0)
-    for (registry, year_number), (price, source) in record.average_prices.items():
-        if registry == code:
-            year = years.setdefault(str(year_number), {})
-            year["average_price_minor"] = price
-            year["average_price_source"] = source
-    for year in years.values():
-        if "abatement_cost_minor" in year:
-            year["abatement_cost_minor"] = math.floor(year["abatement_cost_minor"])
-        year.setdefault("period", None)
-        year["period_surrendered"] = exact(year.get("period_surrendered", Fraction(0)))
-        for key in (
-            "entities",
-            "compliant_entities",
-            "obligation_t",
-            "shortfall_t",
-            "penalties_minor",
-            "borrowed_t",
-        ):
-            year.setdefault(key, 0)
-    item = record.scenario.registry(code)
-    return {
-        "currency": item.currency,
-        "allowance": item.regime.allowance_unit_type,
-        "years": dict(sorted(years.items())),
-        "deadlines_pending": list(record.deadlines_pending.get(code, ())),
-    }
+    return rows
 
 
-def exit_summary(record: RunRecord) -> dict[str, Any]:
-    """Return each programme exit: `date`, `units` (cancelled, frozen or domestic),
-    `open_period` (settle_to_date or waive), `links_terminated`, `transfers_terminated`
-    (ids), `units_t` (origin → unit type → tonnes its accounts held: what was cancelled,
-    frozen or left tradable at home) with `units_total_t`, and `settled`: per period closed
-    (`"2017-2018"`: from its first year to the exit's), `rule`, `entities`,
-    `compliant_entities`, `obligation_t`, `surrendered` (compliance value, exact),
-    `shortfall_t` and `penalties_minor` (zero and none when waived)."""
-    exits: dict[str, Any] = {}
-    for item in record.exits:
-        units: dict[str, dict[str, int]] = {}
-        for origin, unit_type, quantity_t in item.units_t:
-            units.setdefault(origin, {})[unit_type] = quantity_t
-        exit_year = int(item.day[:4])
-        settled = {}
-        for period in item.periods:
-            outcomes = [o for o in record.outcomes[item.registry] if o.period == period]
-            settled[period_label(period, exit_year)] = {
-                "rule": item.open_period,
-                "entities": len(outcomes),
-                "compliant_entities": sum(o.shortfall_t == 0 for o in outcomes),
-                "obligation_t": sum(o.obligation_t for o in outcomes),
-                "surrendered": exact(sum((o.surrendered_value for o in outcomes), Fraction(0))),
-                "shortfall_t": sum(o.shortfall_t for o in outcomes),
-                "penalties_minor": sum(o.penalty.fine_minor for o in outcomes),
-            }
-        exits[item.registry] = {
-            "date": item.day,
-            "units": item.units,
-            "open_period": item.open_period,
-            "links_terminated": list(item.links_terminated),
-            "transfers_terminated": list(item.transfers_terminated),
-            "units_t": units,
-            "units_total_t": sum(quantity_t for _, _, quantity_t in item.units_t),
-            "settled": settled,
-        }
-    return exits
+# ---------------------------------------------------------------- registries
 
 
 def period_label(first_year: int, last_year: int) -> str:
@@ -291,276 +239,390 @@ def period_label(first_year: int, last_year: int) -> str:
     return str(first_year) if first_year == last_year else f"{first_year}-{last_year}"
 
 
-def surrender_mix(record: RunRecord, code: str) -> dict[int, dict[str, Any]]:
-    """Return per period what `code`'s entities surrendered, by unit type, kind and origin.
+def _period_last_year(record: RunRecord, code: str, period: int) -> int:
+    """Return a period's last year; a programme's exit ends its open period early."""
+    last = record.scenario.registry(code).regime.calendar.period_last_year(period)
+    exited = record.scenario.exit_of(code)
+    return last if exited is None else min(last, exited.day.year)
 
-    `surrendered_by_unit_type_t` (unit type → t), `offsets_t` (offset credits and Article 6
-    units), `foreign_t` (units issued by another registry), and `offset_share` /
-    `foreign_share` of all surrendered tonnes (exact, "p/q"; "0" when nothing was).
-    """
-    by_period: dict[int, dict[str, Any]] = {}
-    for row in record.surrenders:
-        if row.registry != code:
+
+def _registry_years(record: RunRecord, code: str) -> dict[int, dict[str, Any]]:
+    """Return a registry's raw figures per year (exact; None where the run has none)."""
+    years: dict[int, dict[str, Any]] = {}
+
+    def year_of(number: int) -> dict[str, Any]:
+        return years.setdefault(number, {})
+
+    for firm in record.firm_years:
+        if firm.registry != code:
             continue
-        mix = by_period.setdefault(
-            row.period, {"surrendered_by_unit_type_t": {}, "offsets_t": 0, "foreign_t": 0}
+        year = year_of(firm.year)
+        for key, value in (
+            ("allocated_t", firm.allocated_t),
+            ("verified_emissions_t", firm.emissions_t),
+            ("surrendered_t", firm.surrendered_t),
+            ("abatement_t", firm.abatement_t),
+            ("abatement_cost_minor", firm.abatement_cost_minor),
+        ):
+            year[key] = year.get(key, 0) + value
+    for outcome in record.outcomes[code]:
+        # A period's outcome is reported once, in the row of its last year.
+        last = _period_last_year(record, code, outcome.period)
+        year = year_of(last)
+        year["period"] = period_label(outcome.period, last)
+        year["entities"] = year.get("entities", 0) + 1
+        year["compliant_entities"] = year.get("compliant_entities", 0) + (outcome.shortfall_t == 0)
+        year["obligation_t"] = year.get("obligation_t", 0) + outcome.obligation_t
+        year["period_surrendered_t"] = (
+            year.get("period_surrendered_t", Fraction(0)) + outcome.surrendered_value
         )
-        by_type = mix["surrendered_by_unit_type_t"]
-        by_type[row.unit_type] = by_type.get(row.unit_type, 0) + row.quantity_t
-        if row.offset:
-            mix["offsets_t"] += row.quantity_t
-        if row.origin != code:
-            mix["foreign_t"] += row.quantity_t
-    for mix in by_period.values():
-        total_t = sum(mix["surrendered_by_unit_type_t"].values())
-        mix["surrendered_by_unit_type_t"] = dict(sorted(mix["surrendered_by_unit_type_t"].items()))
-        for key in ("offsets", "foreign"):
-            share = Fraction(mix[f"{key}_t"], total_t) if total_t else Fraction(0)
-            mix[f"{key}_share"] = exact(share)
-    return by_period
+        year["shortfall_t"] = year.get("shortfall_t", 0) + outcome.shortfall_t
+        year["penalties_minor"] = year.get("penalties_minor", 0) + outcome.penalty.fine_minor
+    for surrender in record.surrenders:
+        if surrender.registry == code:
+            year = year_of(_period_last_year(record, code, surrender.period))
+            year["mix_t"] = year.get("mix_t", 0) + surrender.quantity_t
+            year["offsets_t"] = year.get("offsets_t", 0) + surrender.quantity_t * surrender.offset
+            foreign = surrender.origin != code
+            year["foreign_t"] = year.get("foreign_t", 0) + surrender.quantity_t * foreign
+    for (registry, period), borrowed_t in record.borrowed_t.items():
+        if registry == code:
+            year = year_of(_period_last_year(record, code, period))
+            year["borrowed_t"] = borrowed_t
+            year["surrendered_t"] = year.get("surrendered_t", 0) + borrowed_t
+    closed = {firm.year for firm in record.firm_years if firm.registry == code}
+    for government in record.governments:
+        # a government's year is reported beside its firms' (none yet in an interrupted run)
+        if government.registry == code and government.year in closed:
+            year_of(government.year)["government"] = government
+    for (registry, year_number), (price, source) in record.average_prices.items():
+        if registry == code:
+            year = year_of(year_number)
+            year["average_price_minor"] = price
+            year["average_price_source"] = source
+    return years
 
 
-def holder_summary(record: RunRecord, kind: str) -> dict[str, Any]:
-    """Return each participant's (or dealer's) end: trades, holdings, cash, whether it left.
-
-    `holdings_t` counts the account and the custody claim per listed book; `cash_minor`
-    is the clearing house balance per currency (free + reserved).
-    """
-    return {
-        end.member: {
-            "registry": end.registry,
-            "trades": end.trades,
-            "bought_t": end.bought_t,
-            "sold_t": end.sold_t,
-            "holdings_t": dict(end.holdings_t),
-            "cash_minor": dict(end.cash_minor),
-            "left_early": end.left_early,
+def registry_rows(
+    record: RunRecord, code: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return a registry's records per year: its firms' year, its government's and, in the
+    row of its last year, each compliance period's outcome and what was surrendered."""
+    item = record.scenario.registry(code)
+    currency = item.currency
+    rows, exact_rows = [], []
+    for year_number, year in sorted(_registry_years(record, code).items()):
+        government = year.get("government")
+        allocated_t = year.get("allocated_t")
+        auctioned_t = None if government is None else government.auctioned_t
+        cost = year.get("abatement_cost_minor")
+        average = year.get("average_price_minor")
+        surrendered = year.get("period_surrendered_t", Fraction(0))
+        mix_t = year.get("mix_t", 0)
+        shares = {
+            key: Fraction(year.get(f"{key}_t", 0), mix_t) if mix_t else Fraction(0)
+            for key in ("offsets", "foreign")
         }
-        for end in record.holders
-        if end.kind == kind
-    }
+        floor = None if government is None else government.price_floor_minor
+        ceiling = None if government is None else government.price_ceiling_minor
+        rows.append(
+            row(
+                "registries",
+                registry=code,
+                year=year_number,
+                currency=currency,
+                allowance=item.regime.allowance_unit_type,
+                allocated_t=allocated_t,
+                auctioned_t=auctioned_t,
+                cap_t=None if allocated_t is None else allocated_t + (auctioned_t or 0),
+                verified_emissions_t=year.get("verified_emissions_t"),
+                surrendered_t=year.get("surrendered_t", 0),
+                borrowed_t=year.get("borrowed_t", 0),
+                abatement_t=year.get("abatement_t"),
+                abatement_cost=major(cost, currency),
+                abatement_cost_minor=minor(cost),
+                average_price=major(average, currency),
+                average_price_minor=average,
+                average_price_source=year.get("average_price_source"),
+                auction_sold_t=None if government is None else government.auction_sold_t,
+                reserve_released_t=None if government is None else government.reserve_released_t,
+                ceiling_sold_t=None if government is None else government.ceiling_sold_t,
+                price_floor=major(floor, currency),
+                price_floor_minor=floor,
+                price_ceiling=major(ceiling, currency),
+                price_ceiling_minor=ceiling,
+                period=year.get("period"),
+                entities=year.get("entities", 0),
+                compliant_entities=year.get("compliant_entities", 0),
+                obligation_t=year.get("obligation_t", 0),
+                period_surrendered_t=number(surrendered),
+                shortfall_t=year.get("shortfall_t", 0),
+                penalties=major(year.get("penalties_minor", 0), currency),
+                penalties_minor=year.get("penalties_minor", 0),
+                offsets_t=year.get("offsets_t", 0),
+                foreign_t=year.get("foreign_t", 0),
+                offset_share=number(shares["offsets"]),
+                foreign_share=number(shares["foreign"]),
+            )
+        )
+        exact_rows.append(
+            exact_row(
+                "registries",
+                registry=code,
+                year=year_number,
+                abatement_cost_minor=None if cost is None else exact(cost),
+                period_surrendered_t=exact(surrendered),
+                offset_share=exact(shares["offsets"]),
+                foreign_share=exact(shares["foreign"]),
+            )
+        )
+    return rows, exact_rows
 
 
-def link_summary(record: RunRecord) -> dict[str, Any]:
-    """Return per link: its registries, direction, cap and, per year, what crossed it.
+def surrender_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """Return what each registry's entities surrendered per period, unit type and origin."""
+    return [
+        row(
+            "surrenders",
+            registry=item.registry,
+            period=period_label(item.period, _period_last_year(record, item.registry, item.period)),
+            year=_period_last_year(record, item.registry, item.period),
+            unit_type=item.unit_type,
+            origin=item.origin,
+            offset=item.offset,
+            surrendered_t=item.quantity_t,
+        )
+        for item in record.surrenders
+    ]
 
-    `links.<id>.years.<year>`: `flows` ("A→B" → unit type → completed t),
-    `completed_t`, `transfers` (completed), `refused` and `terminated` transfers, and
-    `cap_use` = completed t / `period_cap_t` (exact; null without a cap). A transfer's year
-    is the period its link counted it in (the year it was proposed).
-    """
-    links: dict[str, Any] = {}
+
+def stability_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """Return each price control a month's price set off, per registry."""
+    rows = []
+    for government in record.governments:
+        currency = record.scenario.registry(government.registry).currency
+        for event in government.stability_events:
+            rows.append(
+                row(
+                    "stability_events",
+                    registry=government.registry,
+                    year=government.year,
+                    month=f"{event.year}-{event.month:02d}",
+                    kind=event.kind.value,
+                    currency=currency,
+                    price=major(event.price_minor, currency),
+                    price_minor=event.price_minor,
+                    threshold=major(event.threshold_minor, currency),
+                    threshold_minor=event.threshold_minor,
+                    detail=event.detail,
+                )
+            )
+    return rows
+
+
+# ---------------------------------------------------------------- links and exits
+
+
+def link_rows(record: RunRecord) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return per link and year what crossed it: completed tonnes and transfers, refused
+    and terminated transfers, and `cap_use` (completed / the period cap). A transfer's
+    year is the period its link counted it in (the year it was proposed)."""
+    rows, exact_rows = [], []
     for link in sorted(record.scenario.links, key=lambda item: item.link_id):
-        years: dict[str, dict[str, Any]] = {}
-        for row in record.transfers:
-            if row.link_id != link.link_id:
+        years: dict[int, dict[str, int]] = {}
+        for transfer in record.transfers:
+            if transfer.link_id != link.link_id:
                 continue
             year = years.setdefault(
-                str(row.period),
-                {"flows": {}, "completed_t": 0, "transfers": 0, "refused": 0, "terminated": 0},
+                transfer.period, {"completed_t": 0, "completed": 0, "rejected": 0, "terminated": 0}
             )
-            if row.status == "completed":
-                lane = year["flows"].setdefault(f"{row.from_registry}→{row.to_registry}", {})
-                for unit_type, quantity_t in row.by_unit_t:
-                    lane[unit_type] = lane.get(unit_type, 0) + quantity_t
-                    year["completed_t"] += quantity_t
-                year["transfers"] += 1
-            elif row.status == "rejected":
-                year["refused"] += 1
-            elif row.status == "terminated":
-                year["terminated"] += 1
-        for year in years.values():
-            year["cap_use"] = (
-                None
-                if link.period_cap_t is None
-                else exact(Fraction(year["completed_t"], link.period_cap_t))
-            )
-        links[link.link_id] = {
-            "registries": [link.registry_a, link.registry_b],
-            "direction": link.direction.value,
-            "period_cap_t": link.period_cap_t,
-            "years": dict(sorted(years.items())),
-        }
-    return links
-
-
-# ---------------------------------------------------------------- files
-
-
-TRADE_COLUMNS = [
-    "day",
-    "trade_id",
-    "instrument",
-    "price_minor",
-    "quantity_t",
-    "buyer",
-    "seller",
-    "status",
-    "buyer_registry",
-    "venue",
-]
-PRICE_COLUMNS = [
-    "day",
-    "instrument",
-    "trades",
-    "volume_t",
-    "notional_minor",
-    "low_minor",
-    "high_minor",
-    "close_minor",
-]
-SETTLEMENT_COLUMNS = ["day", "instrument", "bid_minor", "ask_minor", "last_minor", "settle_minor"]
-ALLOCATION_COLUMNS = [
-    "registry",
-    "entity",
-    "year",
-    "method",
-    "at_open_t",
-    "true_up_t",
-    "allocated_t",
-    "forecast_t",
-    "emissions_t",
-]
-COMPLIANCE_COLUMNS = [
-    "registry",
-    "entity",
-    "period",
-    "period_last_year",
-    "emissions_t",
-    "obligation_t",
-    "surrendered",
-    "shortfall_t",
-    "status",
-    "penalty_minor",
-    "carried_t",
-]
-TRANSFER_COLUMNS = [
-    "transaction_id",
-    "link_id",
-    "proposed_at",
-    "from_registry",
-    "from_account",
-    "to_registry",
-    "to_account",
-    "unit_types",
-    "quantity_t",
-    "status",
-    "codes",
-]
-
-
-def write_reports(record: RunRecord, summary: dict[str, Any], out: Path) -> list[Path]:
-    """Write summary.json and the CSVs into `out`; return the paths written."""
-    summary_path = out / "summary.json"
-    summary_path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    paths = [summary_path]
-    tables: list[tuple[str, list[str], list[list[Any]]]] = [
-        ("trades.csv", TRADE_COLUMNS, [_trade_row(t) for t in record.trades]),
-        (
-            "prices.csv",
-            PRICE_COLUMNS,
-            [[getattr(p, column) for column in PRICE_COLUMNS] for p in record.prices],
-        ),
-        (
-            "settlements.csv",
-            SETTLEMENT_COLUMNS,
-            [[getattr(row, column) for column in SETTLEMENT_COLUMNS] for row in record.settlements],
-        ),
-        ("transfers.csv", TRANSFER_COLUMNS, transfer_rows(record)),
-        (
-            "auctions.csv",
-            AUCTION_COLUMNS,
-            [[getattr(a, column) for column in AUCTION_COLUMNS] for a in record.auctions],
-        ),
-        ("allocations.csv", ALLOCATION_COLUMNS, allocation_rows(record)),
-        ("compliance.csv", COMPLIANCE_COLUMNS, compliance_rows(record)),
-    ]
-    for name, header, rows in tables:
-        path = out / name
-        _write_csv(path, header, rows)
-        paths.append(path)
-    return paths
-
-
-def _trade_row(trade: TradeRow) -> list[Any]:
-    return [getattr(trade, column) for column in TRADE_COLUMNS]
-
-
-def allocation_rows(record: RunRecord) -> list[list[Any]]:
-    """Return each firm-year's free allocation: the method, what came when the year opened,
-    the true-up when it closed (China's, to actual output) and the total."""
-    scenario = record.scenario
-    entities = {e.entity_id: e for item in scenario.registries for e in item.entities}
-    rows = []
-    for row in record.firm_years:
-        entity = entities[row.entity_id]
-        method = "share"
-        if entity.allocation.rule is not None:
-            regime = scenario.registry(row.registry).regime
-            method = rule_of(entity, regime, row.year).method.value
-        rows.append(
-            [
-                row.registry,
-                row.entity_id,
-                row.year,
-                method,
-                row.allocated_t - row.true_up_t,
-                row.true_up_t,
-                row.allocated_t,
-                row.forecast_t,
-                row.emissions_t,
-            ]
-        )
-    return rows
-
-
-def compliance_rows(record: RunRecord) -> list[list[Any]]:
-    rows = []
-    for code, outcomes in sorted(record.outcomes.items()):
-        for o in outcomes:
+            if transfer.status in year:
+                year[transfer.status] += 1
+            if transfer.status == "completed":
+                year["completed_t"] += transfer.quantity_t
+        for year_number, year in sorted(years.items()):
+            cap = link.period_cap_t
+            use = None if cap is None else Fraction(year["completed_t"], cap)
             rows.append(
-                [
-                    code,
-                    o.entity_id,
-                    o.period,
-                    record.scenario.registry(code).regime.calendar.period_last_year(o.period),
-                    o.emissions_t,
-                    o.obligation_t,
-                    exact(o.surrendered_value),
-                    o.shortfall_t,
-                    o.status.value,
-                    o.penalty.fine_minor,
-                    o.penalty.carried_t,
-                ]
+                row(
+                    "links",
+                    link_id=link.link_id,
+                    year=year_number,
+                    registry_a=link.registry_a,
+                    registry_b=link.registry_b,
+                    direction=link.direction.value,
+                    period_cap_t=cap,
+                    completed_t=year["completed_t"],
+                    transfers=year["completed"],
+                    refused=year["rejected"],
+                    terminated=year["terminated"],
+                    cap_use=number(use),
+                )
             )
-    return rows
+            exact_rows.append(
+                exact_row(
+                    "links",
+                    link_id=link.link_id,
+                    year=year_number,
+                    cap_use=None if use is None else exact(use),
+                )
+            )
+    return rows, exact_rows
 
 
-def transfer_rows(record: RunRecord) -> list[list[Any]]:
-    """Return one row per gateway transfer the run proposed, in transaction-id order."""
+def link_flow_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """Return completed tonnes per link, year, direction and unit type."""
+    flows: dict[tuple[str, int, str, str, str], int] = {}
+    for transfer in record.transfers:
+        if transfer.status != "completed":
+            continue
+        for unit_type, quantity_t in transfer.by_unit_t:
+            key = (
+                transfer.link_id,
+                transfer.period,
+                transfer.from_registry,
+                transfer.to_registry,
+                unit_type,
+            )
+            flows[key] = flows.get(key, 0) + quantity_t
     return [
-        [
-            row.transaction_id,
-            row.link_id,
-            row.proposed_at,
-            row.from_registry,
-            row.from_account,
-            row.to_registry,
-            row.to_account,
-            " ".join(unit for unit, _ in row.by_unit_t),
-            row.quantity_t,
-            row.status,
-            " ".join(str(code) for code in row.codes),
-        ]
-        for row in record.transfers
+        row(
+            "link_flows",
+            link_id=link_id,
+            year=year,
+            from_registry=origin,
+            to_registry=into,
+            unit_type=unit_type,
+            completed_t=quantity_t,
+        )
+        for (link_id, year, origin, into, unit_type), quantity_t in sorted(flows.items())
     ]
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+def exit_sections(
+    record: RunRecord,
+) -> Iterable[tuple[str, list[dict[str, Any]], list[dict[str, Any]] | None]]:
+    """Return the `exits`, `exit_units` and `exit_periods` sections: each programme's
+    exit, what its accounts held then, and each period it closed (from its first year to
+    the exit's: "2017-2018")."""
+    exits, units, periods, periods_exact = [], [], [], []
+    for item in record.exits:
+        currency = record.scenario.registry(item.registry).currency
+        exits.append(
+            row(
+                "exits",
+                registry=item.registry,
+                date=item.day,
+                units=item.units,
+                open_period=item.open_period,
+                links_terminated=" ".join(item.links_terminated),
+                transfers_terminated=len(item.transfers_terminated),
+                transfer_ids_terminated=" ".join(item.transfers_terminated),
+                units_total_t=sum(quantity_t for _, _, quantity_t in item.units_t),
+            )
+        )
+        units += [
+            row(
+                "exit_units",
+                registry=item.registry,
+                origin=origin,
+                unit_type=unit_type,
+                held_t=quantity_t,
+            )
+            for origin, unit_type, quantity_t in item.units_t
+        ]
+        exit_year = int(item.day[:4])
+        for period in item.periods:
+            outcomes = [o for o in record.outcomes[item.registry] if o.period == period]
+            surrendered = sum((o.surrendered_value for o in outcomes), Fraction(0))
+            fines = sum(o.penalty.fine_minor for o in outcomes)
+            label = period_label(period, exit_year)
+            periods.append(
+                row(
+                    "exit_periods",
+                    registry=item.registry,
+                    period=label,
+                    rule=item.open_period,
+                    currency=currency,
+                    entities=len(outcomes),
+                    compliant_entities=sum(o.shortfall_t == 0 for o in outcomes),
+                    obligation_t=sum(o.obligation_t for o in outcomes),
+                    surrendered_t=number(surrendered),
+                    shortfall_t=sum(o.shortfall_t for o in outcomes),
+                    penalties=major(fines, currency),
+                    penalties_minor=fines,
+                )
+            )
+            periods_exact.append(
+                exact_row(
+                    "exit_periods",
+                    registry=item.registry,
+                    period=label,
+                    surrendered_t=exact(surrendered),
+                )
+            )
+    return [
+        ("exits", exits, None),
+        ("exit_units", units, None),
+        ("exit_periods", periods, periods_exact),
+    ]
 
 
-__all__ = ["build_summary", "link_summary", "surrender_mix", "write_reports"]
+# ---------------------------------------------------------------- holders
+
+
+def holder_sections(record: RunRecord) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Return each participant's and dealer's end: trades, holdings per book (account and
+    custody claim), cash per currency (clearing house, free + reserved)."""
+    holders: dict[str, list[dict[str, Any]]] = {"participant": [], "dealer": []}
+    holdings, cash = [], []
+    for end in record.holders:
+        section = f"{end.kind}s"
+        holders[end.kind].append(
+            row(
+                section,
+                member=end.member,
+                registry=end.registry,
+                trades=end.trades,
+                bought_t=end.bought_t,
+                sold_t=end.sold_t,
+                left_early=end.left_early,
+            )
+        )
+        holdings += [
+            row("holdings", member=end.member, kind=end.kind, instrument=book, held_t=held_t)
+            for book, held_t in end.holdings_t
+        ]
+        cash += [
+            row(
+                "cash",
+                member=end.member,
+                kind=end.kind,
+                currency=currency,
+                cash=major(amount_minor, currency),
+                cash_minor=amount_minor,
+            )
+            for currency, amount_minor in end.cash_minor
+        ]
+    return [
+        ("participants", holders["participant"]),
+        ("dealers", holders["dealer"]),
+        ("holdings", holdings),
+        ("cash", cash),
+    ]
+
+
+def records_of(doc: Mapping[str, Any], section: str, **match: Any) -> list[dict[str, Any]]:
+    """Return the records of `section` whose keys equal `match` (a reader's helper)."""
+    return [
+        item for item in doc[section] if all(item.get(key) == value for key, value in match.items())
+    ]
+
+
+__all__ = [
+    "add_section",
+    "build_summary",
+    "period_label",
+    "records_of",
+    "registry_rows",
+]

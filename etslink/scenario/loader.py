@@ -62,6 +62,7 @@ from etslink.scenario.model import (
     UnitFate,
     ZicAgents,
 )
+from etslink.scenario.shipped import shipped_dir
 from exchange.book import Instrument
 from gateway.links import Link, LinkState, load_links
 from registry.account_ids import is_registry_code
@@ -71,6 +72,7 @@ from registry.units import UnitKind
 REGISTRIES_MAX = 20
 ENTITIES_MAX = 5_000  # per registry, explicit and generated together
 LINK_FILES_MAX = 20
+SCENARIO_FILES_SCANNED_MAX = 200  # shipped scenarios searched for a preset's users
 INSTRUMENTS_MAX = 50
 AGENTS_MAX = 50
 FX_RATES_MAX = 50
@@ -194,6 +196,7 @@ def load_scenario(path: Path | str) -> Scenario:
     """Read and check a scenario file; raise ConfigError on the first mistake."""
     path = Path(path)
     data = load_toml(path)
+    _refuse_a_preset(path, data)
     refuse_floats(path, data, "")
     root = Table(path, "", data)
     root.refuse_unknown(_TOP_KEYS)
@@ -242,6 +245,58 @@ def load_scenario(path: Path | str) -> Scenario:
         interest_rate=interest_rate,
         exits=tuple(exits),
     )
+
+
+def _refuse_a_preset(path: Path, data: dict[str, Any]) -> None:
+    """Refuse a jurisdiction preset given where a scenario belongs, naming scenarios that use it."""
+    regime = data.get("regime")
+    if "scenario" in data or not isinstance(regime, dict):
+        return
+    written = regime.get("key")
+    key = written if isinstance(written, str) else path.stem
+    users = scenarios_using(key)
+    if users:
+        shown = [_shown_path(user) for user in users]
+        linked = [text for text in shown if not text.endswith("-unlinked.toml")] or shown
+        how = (
+            f'scenarios name it in a [[registry]] table (preset = "{key}"): '
+            f"{', '.join(shown)}; run one with 'etslink run {linked[0]}'"
+        )
+    else:
+        how = (
+            "no shipped scenario uses it yet: name it in a scenario's [[registry]] table "
+            f'(preset = "{key}"; docs/scenarios.md)'
+        )
+    raise ConfigError(
+        path,
+        "(file)",
+        f"this is the jurisdiction preset {key!r}, not a scenario; {how}; "
+        f"see the preset with 'etslink jurisdictions show {key}'",
+    )
+
+
+def scenarios_using(preset: str) -> list[Path]:
+    """Return the shipped scenarios (fixtures/scenarios/) with a registry under `preset`."""
+    folder = shipped_dir("scenarios")
+    found: list[Path] = []
+    for candidate in sorted(folder.glob("*.toml"))[:SCENARIO_FILES_SCANNED_MAX]:
+        try:
+            registries = load_toml(candidate).get("registry")
+        except ConfigError:
+            continue  # a broken shipped scenario is another test's failure, not this message's
+        if isinstance(registries, list) and any(
+            isinstance(item, dict) and item.get("preset") == preset for item in registries
+        ):
+            found.append(candidate)
+    return found
+
+
+def _shown_path(path: Path) -> str:
+    """Return `path` relative to the current directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _read_calendar(table: Table) -> ScenarioCalendar:

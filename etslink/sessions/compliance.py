@@ -106,7 +106,7 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
+class ReportEmissions:
     """An emissions report in whole tonnes of each gas (not CO2e); the regime converts."""
 
     entity_id: str
@@ -141,7 +141,16 @@ class Advance:
     to: datetime
 
 
-Action = Allocate | IssueOffsets | Transfer | Report | Verify | SurrenderUnits | SetPrice | Advance
+Action = (
+    Allocate
+    | IssueOffsets
+    | Transfer
+    | ReportEmissions
+    | Verify
+    | SurrenderUnits
+    | SetPrice
+    | Advance
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +387,7 @@ def _action(path: Path, op: str, table: Table) -> Action:
     if op == "transfer":
         return Transfer(read_arguments(table, "transfer"))
     if op == "report":
-        return Report(
+        return ReportEmissions(
             table.get("entity", str),
             table.get("year", int),
             _gas_tonnes(table, "direct_t"),
@@ -578,7 +587,7 @@ def _perform(book: ComplianceBook, session: ComplianceSession, action: Action) -
         case Transfer(arguments=arguments):
             moved = apply_operation(registry, "transfer", dict(arguments))
             return f"{moved.quantity:,} t moved"
-        case Report():
+        case ReportEmissions():
             return _report(book, action)
         case Verify():
             return _verify(book, session, action)
@@ -620,7 +629,7 @@ def _issue_offsets(registry: Registry, action: IssueOffsets) -> str:
     return f"serials {block.start:,}–{block.end:,} issued to {target.label or target.account_id}"
 
 
-def _report(book: ComplianceBook, action: Report) -> str:
+def _report(book: ComplianceBook, action: ReportEmissions) -> str:
     # A second report of the same entity-year is a correction: the next version.
     version = len(book.mrv.reports(action.entity_id, action.year)) + 1
     report = EmissionsReport(

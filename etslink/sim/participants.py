@@ -12,25 +12,32 @@ Two kinds of participant answer that question:
 - `InteractiveSession`, a person typing commands at a prompt. Input and output are
   injected (`read_line`, `write`), so tests drive it with lists and the CLI with `input`
   and a console. A mistyped command prints one line saying what was expected and queues
-  nothing; the session never raises on what a person types.
+  nothing; the session never raises on what a person types. It knows each book's rules
+  (`exchange.book.Instrument`: currency, lot, tick, limits): it opens with them and the
+  scenario's narrative, shows each book's lot and tick at every round and refuses at the
+  prompt an order the book would refuse for its size or price.
 
-Money is whole minor units of the instrument's currency per tonne (euro cents, Rappen),
-quantities whole tonnes; no float anywhere.
+People type and read money in major units of the book's currency per tonne ("at 25.10",
+"EUR 25.10", "KRW 23,400"), shown by `etslink.reports.figures`; a typed price is turned
+exactly into the whole minor units the exchange takes (2510 euro cents). A CSV schedule's
+`price_minor` column, and every `price_minor` here, is whole minor units per tonne;
+quantities are whole tonnes; no float anywhere.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from fractions import Fraction
 from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
 
-from compliance.presets import CURRENCY_MINOR_DIGITS
+from etslink.reports.figures import amount, minor_digits, money, per_tonne
 from etslink.scenario import MONEY_MINOR_MAX, TRADING_DAYS_MAX, YEARS_MAX
-from exchange.book import QUANTITY_T_MAX, OrderType, Side
+from exchange.book import QUANTITY_T_MAX, Instrument, OrderType, Side
 from registry.config_reader import ConfigError
 
 ROUND_MAX = YEARS_MAX * TRADING_DAYS_MAX  # the last round the longest scenario has
@@ -48,25 +55,14 @@ HEADER = ",".join(COLUMNS)
 
 _WHOLE_RE = re.compile(r"[1-9][0-9]*")
 _DECIMAL_RE = re.compile(r"[0-9]*\.[0-9]*|[0-9.]+[eE][+-]?[0-9]+")  # 25.00, 2.5e3
+_MAJOR_RE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?P<decimals>[0-9]+))?")  # 25, 25.5, 0.05
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _UNIT_CODE_RE = re.compile(r"[A-Z0-9]{1,16}(@[A-Z]{2})?")  # a book: "EUA", "EUA@CH"
 _LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")  # Excel for Mac still writes lone CRs
+_PARAGRAPH_RE = re.compile(r"\n[ \t]*\n")  # a blank line parts a narrative's paragraphs
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 _TYPES = {"limit": OrderType.LIMIT, "market": OrderType.MARKET}
 _SIDE_WORDS = {Side.BUY: "buy", Side.SELL: "sell"}
-
-# Names of the minor units, for people reading prices; other currencies say "minor units".
-_MINOR_UNIT_NAMES = {
-    "AUD": "cents",
-    "CAD": "cents",
-    "CHF": "Rappen",
-    "CNY": "fen",
-    "EUR": "cents",
-    "JPY": "yen",
-    "KRW": "won",
-    "KZT": "tiyn",
-    "NZD": "cents",
-    "USD": "cents",
-}
 
 
 # ---------------------------------------------------------------- the values
@@ -77,7 +73,9 @@ class ParticipantOrder:
     """One order of a participant for one round: a limit or a market day order.
 
     `price_minor` is the limit in minor units per tonne, None for a market order.
-    `source` says where the order came from, for messages ("orders.csv line 4").
+    `source` says where the order came from, for messages ("orders.csv line 4");
+    `currency`, the book's, is known for an order typed at the prompt (None from a CSV
+    schedule) and lets `text` give the price in major units.
     """
 
     round: int
@@ -87,10 +85,13 @@ class ParticipantOrder:
     price_minor: int | None
     quantity_t: int
     source: str
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.round <= ROUND_MAX:
             raise ValueError(f"round must lie in [1, {ROUND_MAX}], was {self.round}")
+        if self.currency is not None and not _CURRENCY_RE.fullmatch(self.currency):
+            raise ValueError(f"currency must be a code like EUR, was {self.currency!r}")
         if not _UNIT_CODE_RE.fullmatch(self.instrument):
             raise ValueError(f"instrument must be a book code like EUA, was {self.instrument!r}")
         if not 1 <= self.quantity_t <= QUANTITY_T_MAX:
@@ -107,8 +108,17 @@ class ParticipantOrder:
             raise ValueError(f"a participant's order is LIMIT or MARKET, was {self.order_type!r}")
 
     def text(self) -> str:
-        """Return the order as the command that places it: "buy EUA 1000 at 2500"."""
-        price = "market" if self.price_minor is None else f"at {self.price_minor}"
+        """Return the order as the command that places it: "buy EUA 1000 at 25.00".
+
+        Without a currency (an order from a CSV schedule) the price is named as the CSV
+        names it, in minor units: "buy EUA 1000 price_minor 2500".
+        """
+        if self.price_minor is None:
+            price = "market"
+        elif self.currency is None:
+            price = f"price_minor {self.price_minor}"
+        else:
+            price = f"at {typed_price(self.price_minor, self.currency)}"
         return f"{_SIDE_WORDS[self.side]} {self.instrument} {self.quantity_t} {price}"
 
 
@@ -187,8 +197,11 @@ class _Mistake(ValueError):
     """A cell or a typed word is not what was expected; the message says so."""
 
 
-def _whole(text: str, what: str, high: int, example: str) -> int:
-    """Return `text`, digits only, as a whole number in 1..high."""
+def _whole(text: str, what: str, high: int, example: str, decimals: str = "no decimals") -> int:
+    """Return `text`, digits only, as a whole number in 1..high.
+
+    `decimals` is the hint for a number with a decimal point.
+    """
     if _WHOLE_RE.fullmatch(text):
         if len(text) <= len(str(high)) and int(text) <= high:
             return int(text)
@@ -196,16 +209,16 @@ def _whole(text: str, what: str, high: int, example: str) -> int:
     found = repr(text) if text else "nothing"
     raise _Mistake(
         f"expected {what}: a whole number of 1 or more in digits only, like {example}; "
-        f"found {found}{_number_hint(text)}"
+        f"found {found}{_number_hint(text, decimals)}"
     )
 
 
-def _number_hint(text: str) -> str:
+def _number_hint(text: str, decimals: str) -> str:
     """Return why a number-like `text` is refused, when one reason stands out."""
     if text[:1] in ("+", "-"):
         return " (no sign)"
     if _DECIMAL_RE.fullmatch(text):
-        return " (no decimals: prices are in minor units, quantities in whole tonnes)"
+        return f" ({decimals})"
     if any(mark in text for mark in (",", "_", " ", "'")):
         return " (no thousands separators)"
     if text and text.strip("0") == "":
@@ -216,11 +229,87 @@ def _number_hint(text: str) -> str:
 
 
 def _quantity(text: str) -> int:
-    return _whole(text, "a quantity in tonnes", QUANTITY_T_MAX, "1000")
+    return _whole(text, "a quantity in tonnes", QUANTITY_T_MAX, "1000", "no decimals: whole tonnes")
 
 
-def _price(text: str) -> int:
-    return _whole(text, "a price in minor units per tonne", PRICE_MINOR_MAX, "2500")
+def _price_minor(text: str) -> int:
+    """Return a CSV schedule's `price_minor` cell: whole minor units per tonne."""
+    return _whole(
+        text,
+        "a price in minor units per tonne",
+        PRICE_MINOR_MAX,
+        "2500",
+        "no decimals: price_minor is in minor units, 2500 for EUR 25.00",
+    )
+
+
+def _price(text: str, currency: str) -> int:
+    """Return a typed price in major units of `currency` per tonne as whole minor units.
+
+    "25.10" in EUR is 2510, "25" is 2500, "23400" in KRW is 23400: exactly, through a
+    Fraction. More decimals than the currency has, 0 and more than `PRICE_MINOR_MAX`
+    minor units are refused, as is anything but digits and one decimal point.
+    """
+    digits = minor_digits(currency)
+    example = price_example(currency)
+    match = _MAJOR_RE.fullmatch(text)
+    if match is None:
+        found = repr(text) if text else "nothing"
+        raise _Mistake(
+            f"expected a price in {currency} per tonne in digits and at most one decimal "
+            f"point, like {example}; found {found}{_price_hint(text, example)}"
+        )
+    places = len(match["decimals"] or "")
+    if places > digits:
+        rule = (
+            f"{currency} prices have at most {digits} decimals"
+            if digits
+            else f"{currency} prices are whole numbers, with no decimals"
+        )
+        raise _Mistake(
+            f"expected a price in {currency} per tonne: {rule}, like {example}; found {text}"
+        )
+    price_minor = Fraction(text) * 10**digits
+    assert price_minor.denominator == 1, (text, currency)
+    if price_minor == 0:
+        raise _Mistake(
+            f"expected a price of at least {money(1, currency)} per tonne, like {example}; "
+            f"found {text} (0 is not allowed)"
+        )
+    if price_minor > PRICE_MINOR_MAX:
+        raise _Mistake(
+            f"expected a price of at most {money(PRICE_MINOR_MAX, currency)} per tonne, "
+            f"found {text}"
+        )
+    return int(price_minor)
+
+
+def _price_hint(text: str, example: str) -> str:
+    """Return why a typed price is refused, when one reason stands out."""
+    if text[:1] in ("+", "-"):
+        return " (no sign)"
+    if any(mark in text for mark in (",", "_", " ", "'")):
+        return f" (no thousands separators; decimals after a point, like {example})"
+    if "e" in text.lower() and any(char.isdigit() for char in text):
+        return " (no exponents)"
+    if text.startswith("0") and text[1:2].isdigit():
+        return " (no leading zeros)"
+    return ""
+
+
+def price_example(currency: str) -> str:
+    """Return a price as typed in `currency`, for examples: "25.10", "23400" (KRW)."""
+    digits = minor_digits(currency)
+    return f"25.{'1'.ljust(digits, '0')}" if digits else "23400"
+
+
+def typed_price(price_minor: int, currency: str) -> str:
+    """Return a price in minor units as a person types it: "25.10", "1025.00", "23400".
+
+    `etslink.reports.figures.amount` without its thousands separators, which the prompt
+    does not read.
+    """
+    return amount(price_minor, currency).replace(",", "")
 
 
 # ---------------------------------------------------------------- the CSV schedule
@@ -279,7 +368,11 @@ class Schedule:
 
 
 def load_schedule(path: Path, participant: str) -> Schedule:
-    """Read the CSV order schedule at `path` for `participant`; refuse any mistake."""
+    """Read the CSV order schedule at `path` for `participant`; refuse any mistake.
+
+    Its `price_minor` column is the limit in whole minor units of the book's currency
+    per tonne (2500 for EUR 25.00), unlike a price typed at the prompt (major units).
+    """
     lines = _read_lines(path)
     _check_header(path, lines[0])
     rows: list[tuple[int, ParticipantOrder]] = []
@@ -400,7 +493,7 @@ def _row_price(text: str, order_type: OrderType) -> int | None:
         if text:
             raise _Mistake(f"expected an empty cell for a market order, found {text!r}")
         return None
-    return _price(text)
+    return _price_minor(text)
 
 
 # ---------------------------------------------------------------- the prompt
@@ -440,22 +533,27 @@ class OrderCommand:
 
 
 HELP_LINES = (
-    "commands:",
-    "  buy EUA 1000 at 2500    limit order: buy 1000 t at 2500 minor units per t or less",
-    "  sell EUA 500 at 2600    limit order: sell 500 t at 2600 or more ('at' may be left out)",
+    "commands (prices per t in the book's currency: for EUA, 25.10 is EUR 25.10):",
+    "  buy EUA 1000 at 25.10   limit order: buy 1000 t at EUR 25.10 per t or less",
+    "  sell EUA 500 at 26      limit order: sell 500 t at EUR 26.00 per t or more",
+    "  sell EUA 500 26         the same: 'at' may be left out",
     "  buy EUA 1000 market     market order: buy 1000 t at the best prices on offer",
     "  orders                  list the orders queued this round",
     "  undo                    drop the last queued order",
     "  book, status            show the market and your holdings again",
     "  done, or an empty line  end the round: submit the queued orders",
     "  quit                    leave the run; queued orders are dropped",
+    "prices have at most the currency's decimals (EUR 2, KRW none) and lie on the",
+    "book's tick; quantities are whole tonnes, in whole lots",
     "orders are day orders: what has not traded by the day's end is cancelled",
 )
 
 
-def parse_command(line: str, instruments: Collection[str]) -> Command | OrderCommand:
+def parse_command(line: str, currencies: Mapping[str, str]) -> Command | OrderCommand:
     """Return what `line` asks for; raise ValueError saying what was expected if it is wrong.
 
+    `currencies` gives each instrument that can be traded its currency ({"EUA": "EUR"}):
+    a price is typed in its major units ("at 25.10") and comes back in minor units (2510).
     Words are matched without regard to case ("BUY eua"), ASCII only.
     """
     if len(line) > LINE_CHARS_MAX:
@@ -465,7 +563,7 @@ def parse_command(line: str, instruments: Collection[str]) -> Command | OrderCom
         return Command.DONE
     first = _word(words[0])
     if first in _SIDES:
-        return _parse_order(words, instruments)
+        return _parse_order(words, currencies)
     if first not in _WORDS:
         raise _Mistake(
             f"unknown command {words[0]!r}; expected buy, sell, orders, undo, book, status, "
@@ -481,7 +579,7 @@ def _word(text: str) -> str:
     return text.lower() if text.isascii() else ""
 
 
-def _parse_order(words: list[str], instruments: Collection[str]) -> OrderCommand:
+def _parse_order(words: list[str], currencies: Mapping[str, str]) -> OrderCommand:
     side_word = _word(words[0])
     forms = (
         f"expected '{side_word} INSTRUMENT TONNES at PRICE', '{side_word} INSTRUMENT TONNES "
@@ -491,16 +589,16 @@ def _parse_order(words: list[str], instruments: Collection[str]) -> OrderCommand
         raise _Mistake(f"{forms}, found {' '.join(words)!r}")
     if len(words) == 5 and _word(words[3]) != "at":
         raise _Mistake(f"{forms}: expected 'at' before the price, found {words[3]!r}")
-    codes = {code.upper(): code for code in instruments}
+    codes = {code.upper(): code for code in currencies}
     instrument = codes.get(words[1].upper()) if words[1].isascii() else None
     if instrument is None:
         raise _Mistake(
-            f"unknown instrument {words[1]!r}; expected one of {', '.join(sorted(instruments))}"
+            f"unknown instrument {words[1]!r}; expected one of {', '.join(sorted(currencies))}"
         )
     quantity = _quantity(words[2])
     if _word(words[-1]) == "market" and len(words) == 4:
         return OrderCommand(instrument, _SIDES[side_word], OrderType.MARKET, None, quantity)
-    price = _price(words[-1])
+    price = _price(words[-1], currencies[instrument])
     return OrderCommand(instrument, _SIDES[side_word], OrderType.LIMIT, price, quantity)
 
 
@@ -510,21 +608,33 @@ class InteractiveSession:
     def __init__(
         self,
         participant: str,
-        instruments: Collection[str],
+        books: Sequence[Instrument],
         read_line: Callable[[str], str],
         write: Callable[[str], None],
+        *,
+        narrative: str = "",
     ) -> None:
-        """Trade `instruments` (unit types); read a line with `read_line(prompt)`.
+        """Trade the listed `books`; read a line with `read_line(prompt)`.
 
-        `write` receives one line of plain text at a time (no markup: a rich console
-        should print it with `markup=False`). `read_line` raising EOFError means `quit`.
+        Each book's rules (`exchange.book.Instrument`: currency, lot, tick, limits) say
+        how its prices are typed and shown (major units of its currency) and which orders
+        the prompt refuses at once. `write` receives one line of plain text at a time (no
+        markup: a rich console should print it with `markup=False`). `read_line` raising
+        EOFError means `quit`. `narrative` (the scenario's) and the books open the session.
         """
-        if not instruments:
-            raise ValueError("an interactive participant needs at least one instrument")
+        if not books:
+            raise ValueError("an interactive participant needs at least one book")
+        codes = [book.code for book in books]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"each book is given once, was {codes}")
         self.participant = participant
-        self.instruments = tuple(sorted(instruments))
+        self.books = {book.code: book for book in books}
+        self.instruments = tuple(sorted(self.books))
+        self.currencies = {book.code: book.currency for book in books}
+        self.narrative = narrative
         self._read_line = read_line
         self._write = write
+        self.opened = False  # the narrative and the books' rules are shown once, first
         self.left = False  # once True, every later round answers None
 
     def orders(self, round: int, status: RoundStatus) -> list[ParticipantOrder] | None:
@@ -533,6 +643,10 @@ class InteractiveSession:
             return None
         if status.round != round:
             raise ValueError(f"status of round {status.round} given for round {round}")
+        if not self.opened:
+            self.opened = True
+            for line in opening_lines(self.participant, self.narrative, self.books.values()):
+                self._write(line)
         self._show_status(status)
         queue: list[ParticipantOrder] = []
         prompt = f"{self.participant} round {round}> "
@@ -543,7 +657,9 @@ class InteractiveSession:
                 self._leave(queue, "end of input")
                 return None
             try:
-                command = parse_command(line, self.instruments)
+                command = parse_command(line, self.currencies)
+                if isinstance(command, OrderCommand):
+                    check_book_rules(command, self.books[command.instrument])
             except _Mistake as mistake:
                 self._write(f"error: {mistake}")
                 continue
@@ -580,6 +696,7 @@ class InteractiveSession:
                 command.price_minor,
                 command.quantity_t,
                 source,
+                self.currencies[command.instrument],
             )
             queue.append(order)
             self._write(f"queued {len(queue)}: {order_text(order, status)}")
@@ -613,24 +730,109 @@ class InteractiveSession:
         self._write(f"{self.participant} leaves the run ({why}){dropped}; the run goes on")
 
     def _show_status(self, status: RoundStatus) -> None:
-        for line in status_lines(self.participant, status):
+        for line in status_lines(self.participant, status, self.books):
             self._write(line)
+
+
+def check_book_rules(command: OrderCommand, book: Instrument) -> None:
+    """Raise ValueError, saying what was expected, for an order its book would refuse.
+
+    The rules are the book's lot, tick and largest quantity and price. The exchange checks
+    the same (and refuses with a check code); checking them at the prompt tells the person
+    now rather than in the next round.
+    """
+    assert command.instrument == book.code, (command, book)
+    quantity_t = command.quantity_t
+    if quantity_t % book.lot_t:
+        raise _Mistake(
+            f"expected a quantity in whole lots of {book.lot_t:,} t for {book.code} "
+            f"({book.lot_t:,}, {2 * book.lot_t:,}, …), found {quantity_t:,} t"
+        )
+    if quantity_t > book.max_quantity_t:
+        raise _Mistake(
+            f"expected at most {book.max_quantity_t:,} t in one {book.code} order, "
+            f"found {quantity_t:,} t"
+        )
+    price_minor = command.price_minor
+    if price_minor is None:
+        return
+    currency, tick = book.currency, book.tick_minor
+    if price_minor % tick:
+        below = price_minor - price_minor % tick
+        near = [price for price in (below, below + tick) if 0 < price <= book.max_price_minor]
+        tries = " or ".join(typed_price(price, currency) for price in near)
+        raise _Mistake(
+            f"expected a price on {book.code}'s tick {money(tick, currency)}"
+            + (f": try {tries}" if tries else "")
+            + f"; found {typed_price(price_minor, currency)}"
+        )
+    if price_minor > book.max_price_minor:
+        raise _Mistake(
+            f"expected a price of at most {money(book.max_price_minor, currency)} for "
+            f"{book.code}, found {money(price_minor, currency)}"
+        )
 
 
 # ---------------------------------------------------------------- text for people
 
 
-def status_lines(participant: str, status: RoundStatus) -> list[str]:
-    """Return what a participant reads at the start of a round, one line each."""
+def opening_lines(participant: str, narrative: str, books: Iterable[Instrument]) -> list[str]:
+    """Return what a participant reads once, before the first round: story, books, help.
+
+    The narrative comes one paragraph a line (blank lines part paragraphs); each book
+    says its currency, lot, tick and the largest order and price it takes, money in
+    major units: "EUA (EUR): lot 1,000 t, tick EUR 0.01; one order 1,000 to 50,000 t at
+    EUR 0.01 to EUR 1,000.00".
+    """
+    lines = [f"{participant} joins the run:"]
+    paragraphs = [" ".join(part.split()) for part in _PARAGRAPH_RE.split(narrative.strip())]
+    lines.extend(f"  {paragraph}" for paragraph in paragraphs if paragraph)
+    ordered = sorted(books, key=lambda book: book.code)
+    if ordered:
+        lines.append("the books (prices per t in the book's currency, quantities in whole lots):")
+    for book in ordered:
+        quantity_max_t = _largest_multiple(min(book.max_quantity_t, QUANTITY_T_MAX), book.lot_t)
+        price_max_minor = _largest_multiple(
+            min(book.max_price_minor, PRICE_MINOR_MAX), book.tick_minor
+        )
+        tick = money(book.tick_minor, book.currency)
+        lines.append(
+            f"  {book.code} ({book.currency}): lot {book.lot_t:,} t, tick {tick}; one order "
+            f"{book.lot_t:,} to {quantity_max_t:,} t at {tick} to "
+            f"{money(price_max_minor, book.currency)}"
+        )
+    lines.append(
+        "type help for the commands; done or an empty line ends the round, quit leaves the run"
+    )
+    return lines
+
+
+def status_lines(
+    participant: str, status: RoundStatus, books: Mapping[str, Instrument] | None = None
+) -> list[str]:
+    """Return what a participant reads at the start of a round, one line each.
+
+    Prices are in major units, under their currency per tonne: "EUA EUR/t: bid 24.99,
+    ask 25.01, last 25.00". With `books` (the books' rules by code), each quote also
+    says its lot and tick.
+    """
     lines = [f"round {status.round}, {status.date_text}: {participant}"]
     for quote in status.quotes:
+        currency = quote.currency
+        book = None if books is None else books.get(quote.instrument)
+        rules = (
+            ""
+            if book is None
+            else f"; lot {book.lot_t:,} t, tick {amount(book.tick_minor, currency)}"
+        )
         lines.append(
-            f"  {quote.instrument} in {_minor_unit_name(quote.currency)} per t: "
-            f"bid {_optional(quote.best_bid_minor)}, ask {_optional(quote.best_ask_minor)}, "
-            f"last {_optional(quote.last_price_minor)}"
+            f"  {quote.instrument} {per_tonne(currency)}: "
+            f"bid {_optional(quote.best_bid_minor, currency)}, "
+            f"ask {_optional(quote.best_ask_minor, currency)}, "
+            f"last {_optional(quote.last_price_minor, currency)}{rules}"
         )
     holdings = ", ".join(f"{unit} {held_t:,} t" for unit, held_t in status.holdings_t)
-    cash = ", ".join(money_text(minor, currency) for currency, minor in status.cash_minor)
+    cash = ", ".join(money(minor, currency) for currency, minor in status.cash_minor)
     lines.append(f"  holdings: {holdings or 'none'}")
     lines.append(f"  free cash: {cash or 'none'}")
     if status.last_round:
@@ -640,45 +842,27 @@ def status_lines(participant: str, status: RoundStatus) -> list[str]:
 
 
 def order_text(order: ParticipantOrder, status: RoundStatus | None = None) -> str:
-    """Return the order for people: "buy 1,000 t EUA at 2,500 cents (EUR 25.00) per t"."""
+    """Return the order for people: "buy 1,000 t EUA at EUR 25.00 per t or better".
+
+    The currency is the order's, else the status's quote of its instrument; with
+    neither, the price says it is in minor units.
+    """
     head = f"{_SIDE_WORDS[order.side]} {order.quantity_t:,} t {order.instrument}"
     if order.price_minor is None:
         return f"{head} at market"
-    currency = None if status is None else status.currency_of(order.instrument)
-    return f"{head} at {price_text(order.price_minor, currency)} per t or better"
-
-
-def price_text(price_minor: int, currency: str | None) -> str:
-    """Return a price in minor units, named when the currency is known.
-
-    "2,500 cents (EUR 25.00)"; with no currency, "2,500 minor units".
-    """
+    currency = order.currency
+    if currency is None and status is not None:
+        currency = status.currency_of(order.instrument)
     if currency is None:
-        return f"{price_minor:,} minor units"
-    if CURRENCY_MINOR_DIGITS.get(currency, 0) == 0:
-        return f"{price_minor:,} {_minor_unit_name(currency)}"
-    name = _MINOR_UNIT_NAMES.get(currency, "minor units")
-    return f"{price_minor:,} {name} ({money_text(price_minor, currency)})"
+        return f"{head} at {order.price_minor:,} minor units per t or better"
+    return f"{head} at {money(order.price_minor, currency)} per t or better"
 
 
-def money_text(minor: int, currency: str) -> str:
-    """Return a sum in major units when the currency's digits are known: "EUR 25.00"."""
-    digits = CURRENCY_MINOR_DIGITS.get(currency)
-    if digits is None:
-        return f"{minor:,} {currency} minor units"
-    if digits == 0:
-        return f"{currency} {minor:,}"
-    sign = "-" if minor < 0 else ""
-    major, rest = divmod(abs(minor), 10**digits)
-    return f"{currency} {sign}{major:,}.{rest:0{digits}d}"
+def _optional(price_minor: int | None, currency: str) -> str:
+    return "none" if price_minor is None else amount(price_minor, currency)
 
 
-def _minor_unit_name(currency: str) -> str:
-    name = _MINOR_UNIT_NAMES.get(currency)
-    if name is None:
-        return f"{currency} minor units"
-    return name if CURRENCY_MINOR_DIGITS.get(currency) == 0 else f"{currency} {name}"
-
-
-def _optional(price_minor: int | None) -> str:
-    return "none" if price_minor is None else f"{price_minor:,}"
+def _largest_multiple(high: int, step: int) -> int:
+    """Return the largest multiple of `step` that is at most `high` (`step` ≤ `high`)."""
+    assert 0 < step <= high, (step, high)
+    return high - high % step

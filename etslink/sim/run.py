@@ -49,8 +49,7 @@ from compliance.book import ComplianceBook
 from compliance.calendar import DeadlineKind
 from compliance.mrv import Verifier
 from compliance.stability import MonthlyPrice, price_ceiling_minor, price_floor_minor
-from etslink.reports import charts, summary
-from etslink.reports import equilibrium as equilibrium_report
+from etslink.reports import charts, csvs, summary
 from etslink.scenario import OpenPeriodRule, ProgrammeExit, Scenario, UnitFate
 from etslink.sessions.compliance import verifier_key
 from etslink.sim import compliance_cycle, exits, setup, timeline
@@ -829,11 +828,10 @@ def _run(
     record = simulation.freeze(interrupted)
     out.mkdir(parents=True, exist_ok=True)
     built = summary.build_summary(record)
-    built["equilibrium"] = equilibrium_report.equilibrium_summary(record)
     result = RunResult(
         record, out, built, world=simulation.world, interrupted=interrupted, store=store
     )
-    result.files = summary.write_reports(record, built, out)
+    result.files = csvs.write_reports(record, built, out)
     result.files += charts.write_charts(record, built, out)
     return result
 

@@ -340,7 +340,11 @@ def make_seats(scenario: Scenario, world: World, prompt: Prompt | None) -> list[
                     "scenario with `etslink run` in a terminal, or make it a csv participant"
                 )
             participant = InteractiveSession(
-                agent.participant, listed, prompt.read_line, prompt.write
+                agent.participant,
+                [item.instrument for item in scenario.instruments],
+                prompt.read_line,
+                prompt.write,
+                narrative=scenario.narrative,
             )
         else:
             continue

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from rich.console import Console
 
 from compliance import presets
 from compliance.calendar import DeadlineKind
@@ -25,7 +24,6 @@ from compliance.regime import (
     UnitOrigin,
 )
 from etslink.cli import cli
-from etslink.cli import jurisdiction as cli_module
 from registry.config_reader import ConfigError
 from registry.units import UnitKind
 
@@ -470,7 +468,7 @@ def test_a_missing_preset_folder_says_where_presets_live(
     monkeypatch.setattr(presets, "PRESETS_DIR", tmp_path / "nowhere")
     with pytest.raises(ConfigError) as caught:
         list_presets()
-    assert "fixtures/jurisdictions" in caught.value.message
+    assert "compliance/jurisdictions" in caught.value.message
 
 
 # ---------------------------------------------------------------- CLI
@@ -479,7 +477,7 @@ def test_a_missing_preset_folder_says_where_presets_live(
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """Print CLI tables 240 columns wide, so no cell wraps inside a figure."""
-    monkeypatch.setattr(cli_module, "console", Console(width=240))
+    monkeypatch.setenv("COLUMNS", "240")  # each command measures the terminal as it prints
 
 
 def _run(*args: str) -> Result:

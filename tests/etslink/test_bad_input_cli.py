@@ -100,7 +100,7 @@ def test_nesting_just_within_the_limit_is_read_and_refused_for_what_it_is(tmp_pa
         ["issue", "KAU", "2016", "1000"],
         ["transfer", "power", "broker", "KAU", "100"],
         ["open-account", "trading", "Late Broker", "--label", "late"],
-        ["suspend", "audit"],
+        ["suspend", "--reason", "audit"],
     ],
     ids=lambda command: command[0],
 )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
+from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from etslink.cli import cli
-from etslink.reports.charts import flows_chart
+from etslink.reports.charts import closing_series, flows_chart, with_gaps
 from etslink.scenario import load_scenario
 from etslink.sim.run import run_scenario
 
 KAZAKHSTAN = "fixtures/scenarios/kazakhstan.toml"
+EU_SWITZERLAND = "fixtures/scenarios/eu-switzerland.toml"
 CHARTS = ("price_paths.png", "compliance.png", "flows.png")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_BYTES_MIN = 2_000  # a blank 800×450 PNG is smaller than any chart with axes and text
@@ -51,3 +54,25 @@ def test_cli_run_names_the_charts_it_wrote(tmp_path: Path) -> None:
     assert outcome.exit_code == 0, outcome.output
     assert "price_paths.png" in outcome.output
     assert all((out / name).is_file() for name in CHARTS)
+
+
+def test_a_price_line_joins_only_consecutive_trading_sessions() -> None:
+    sessions = [date(2020, 1, day) for day in range(1, 31)]
+    points = [(sessions[0], 10.0), (sessions[1], 11.0), (sessions[3], 12.0), (sessions[4], 12.5)]
+    days, values = with_gaps(points, sessions)
+    assert days[:2] == [sessions[0], sessions[1]] and values[:2] == [10.0, 11.0]
+    assert math.isnan(values[2])  # a session without a trade: no line across it
+    assert days[3:] == [sessions[3], sessions[4]] and values[3:] == [12.0, 12.5]
+    weekly = [date(2020, 1, 1), date(2020, 1, 8), date(2020, 3, 4)]  # sessions a week apart
+    days, values = with_gaps([(day, 1.0) for day in weekly], weekly)
+    assert len(days) == 4 and math.isnan(values[2])  # nor across eight weeks without one
+
+
+def test_each_books_closing_series_is_in_major_units_of_its_own_currency(tmp_path: Path) -> None:
+    result = run_scenario(load_scenario(EU_SWITZERLAND), tmp_path, years=1, days=10)
+    record = result.record
+    for book in ("EUA", "CHU"):
+        rows = [row for row in record.prices if row.instrument == book]
+        series = closing_series(record, book)
+        assert [value for _, value in series] == [row.close_minor / 100 for row in rows]
+    assert _is_png(tmp_path / "price_paths.png")

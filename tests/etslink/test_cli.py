@@ -65,7 +65,10 @@ def test_transfer_accepted_then_refused_with_code_and_nonzero_exit(store: str) -
 def test_commands_on_a_missing_store_explain_how_to_start(tmp_path: Path) -> None:
     result = _run("registry", "holdings", "--db", f"sqlite:///{tmp_path / 'none.db'}")
     assert result.exit_code == 1
-    assert "registry session" in result.output
+    # Followed literally, the hint creates this store, not etslink.db in the current folder.
+    assert f"registry session fixtures/registries/korea-phase1.toml --db sqlite:///{tmp_path}" in (
+        result.output
+    )
     assert not (tmp_path / "none.db").exists()
 
 

@@ -45,14 +45,13 @@ def test_efficiency_is_realised_over_possible_gains_from_trade() -> None:
     least = economics.competitive_equilibrium(_two_linear_firms()).total_cost_minor
     assert least == Fraction(2500, 3)
     assert efficiency(no_trade, least, Fraction(2525, 3)) == {
-        "no_trade_cost_minor": "850",
-        "max_gains_minor": "50/3",
-        "realised_gains_minor": "25/3",
-        "allocative_efficiency": "1/2",
-        "percent": 50,
+        "no_trade_cost_minor": 850,
+        "max_gains_minor": Fraction(50, 3),
+        "realised_gains_minor": Fraction(25, 3),
+        "allocative_efficiency": Fraction(1, 2),
     }
-    assert efficiency(no_trade, least, least)["allocative_efficiency"] == "1"
-    assert efficiency(no_trade, least, no_trade)["allocative_efficiency"] == "0"
+    assert efficiency(no_trade, least, least)["allocative_efficiency"] == 1
+    assert efficiency(no_trade, least, no_trade)["allocative_efficiency"] == 0
     assert efficiency(no_trade, no_trade, no_trade)["allocative_efficiency"] is None
 
 
@@ -86,26 +85,40 @@ def test_the_benchmark_counts_the_links_rate_and_direction(rated: RunResult) -> 
     assert problem.banking == {"CH", "EU"}  # both presets bank
 
 
+def _one(rows: list[dict], **match: object) -> dict:
+    (found,) = [row for row in rows if all(row[key] == value for key, value in match.items())]
+    return found
+
+
 def test_the_report_puts_the_benchmark_beside_the_run_with_exact_gaps(rated: RunResult) -> None:
-    section = rated.summary["equilibrium"]
-    assert section["benchmark"]["status"] == "solved"
-    eu = section["systems"]["EU"]["2021"]
-    assert Fraction(eu["analytical"]["price_minor"]) == cases.RATED["EUA"]
-    assert Fraction(eu["autarky"]["price_minor"]) == cases.AUTARKY["EUA"]
-    for key in ("price_minor", "abatement_t", "cost_minor"):
-        assert Fraction(eu["gap"][key]) == Fraction(eu["simulated"][key]) - Fraction(
-            eu["analytical"][key]
-        )
+    summary = rated.summary
+    exact_rows = summary["exact"]
+    assert summary["benchmark"]["status"] == "solved"
+    eu = _one(exact_rows["systems"], registry="EU", year=2021)
+    assert Fraction(eu["benchmark_price_common_minor"]) == cases.RATED["EUA"]
+    assert Fraction(eu["autarky_price_common_minor"]) == cases.AUTARKY["EUA"]
+    shown = _one(summary["systems"], registry="EU", year=2021)
+    assert shown["currency"] == "EUR"
+    assert shown["benchmark_price"] == pytest.approx(float(cases.RATED["EUA"]) / 100, abs=5e-5)
+    gap = Fraction(eu["run_price_minor"]) - Fraction(eu["benchmark_price_minor"])
+    assert shown["price_gap"] == pytest.approx(float(gap) / 100, abs=5e-5)
+    cost_gap = Fraction(eu["run_cost_minor"]) - Fraction(eu["benchmark_cost_minor"])
+    assert shown["cost_gap"] == pytest.approx(float(cost_gap) / 100, abs=5e-3)
     imports = [
-        Fraction(section["systems"][c]["2021"]["analytical"]["net_import_t"]) for c in ("CH", "EU")
+        Fraction(_one(exact_rows["systems"], registry=c, year=2021)["net_import_t"])
+        for c in ("CH", "EU")
     ]
     assert imports[1] == -imports[0] / 2  # CHUs out of CH count half a tonne each in the EU
-    pair = section["links"]["ch-eu"]["years"]["2021"]
-    assert pair["direction"] == "CH→EU" and pair["rate"] == "1/2"
-    assert Fraction(pair["analytic_gap_minor"]) == 0  # free flow: arbitrage closes the gap
+    pair = _one(summary["link_pairs"], link_id="ch-eu", year=2021)
+    pair_exact = _one(exact_rows["link_pairs"], link_id="ch-eu", year=2021)
+    assert (pair["exporter"], pair["importer"], pair["rate"]) == ("CH", "EU", 0.5)
+    assert pair_exact["rate"] == "1/2"
+    assert Fraction(pair_exact["benchmark_gap_minor"]) == 0  # free flow: arbitrage closes it
     assert pair["within_band"] is True
-    assert pair["net_flow_t"] == sum(pair["flow_t"].values())  # one way: nothing comes back
-    assert Fraction(section["gains_from_linking_minor"]) == cases.GAIN_RATED
+    assert pair["reverse_flow_t"] == 0  # one way: nothing comes back
+    assert pair["net_flow_t"] == pair["flow_t"]
+    gains = Fraction(exact_rows["benchmark"]["gains_from_linking_minor"])
+    assert gains == cases.GAIN_RATED
 
 
 def test_a_foreign_unit_share_becomes_a_cap_on_the_route_into_the_importer(
@@ -144,26 +157,29 @@ def test_the_band_adds_half_of_each_books_closing_spread_to_cross() -> None:
 def test_a_standalone_run_reports_each_registry_and_no_links(tmp_path: Path) -> None:
     run_scenario(load_scenario(KAZAKHSTAN), tmp_path, years=1, days=10)
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    section = summary["equilibrium"]
-    assert section["links"] == {}
-    assert section["benchmark"]["routes"] == {}
-    report = section["systems"]["KZ"]["2018"]
-    assert report["simulated"]["abatement_t"] == str(
-        summary["registries"]["KZ"]["years"]["2018"]["abatement_t"]
-    )
-    assert report["analytical"]["price_minor"] == report["autarky"]["price_minor"]
-    assert Fraction(section["gains_from_linking_minor"]) == 0
+    assert summary["link_pairs"] == [] and summary["benchmark_routes"] == []
+    report = _one(summary["systems"], registry="KZ", year=2018)
+    registry = _one(summary["registries"], registry="KZ", year=2018)
+    assert report["run_abatement_t"] == registry["abatement_t"]
+    assert report["benchmark_price"] == report["autarky_price"]
+    assert Fraction(summary["exact"]["benchmark"]["gains_from_linking_minor"]) == 0
+    assert summary["benchmark"]["gains_from_linking"] == 0
 
 
 def test_eu_switzerland_counts_its_link_from_2020_on(tmp_path: Path) -> None:
     result = run_scenario(load_scenario(EU_SWITZERLAND), tmp_path, years=1, days=20)
-    section = result.summary["equilibrium"]
-    assert section["currency"] == "EUR"
-    links = section["benchmark"]["routes"]["2020"]
-    assert {(r["from"], r["to"]) for r in links} == {("EU", "CH"), ("CH", "EU")}
+    summary = result.summary
+    assert summary["benchmark"]["currency"] == "EUR"
+    routes = [r for r in summary["benchmark_routes"] if r["year"] == 2020]
+    assert {(r["from_registry"], r["to_registry"]) for r in routes} == {
+        ("EU", "CH"),
+        ("CH", "EU"),
+    }
     prices = {
-        c: Fraction(section["systems"][c]["2020"]["analytical"]["price_minor"])
+        c: Fraction(
+            _one(summary["exact"]["systems"], registry=c, year=2020)["benchmark_price_common_minor"]
+        )
         for c in ("EU", "CH")
     }
     assert prices["EU"] == prices["CH"]  # one price across a free 1:1 link, in EUR
-    assert Fraction(section["gains_from_linking_minor"]) > 0
+    assert Fraction(summary["exact"]["benchmark"]["gains_from_linking_minor"]) > 0

@@ -115,13 +115,23 @@ def test_wci_auctions_clear_at_or_above_the_escalated_reserve_price(wci: RunResu
         assert int(row["sold_t"]) % 1_000 == 0  # 1,000-allowance lots
 
 
+def _registry_year(summary: dict, code: str, year: int) -> dict:
+    (found,) = [r for r in summary["registries"] if (r["registry"], r["year"]) == (code, year)]
+    return found
+
+
 def test_auction_proceeds_and_supply_reach_the_summary(wci: RunResult) -> None:
     summary = wci.summary
-    ca_year = summary["registries"]["CA"]["years"]["2018"]
-    auctions = summary["markets"]["CCA"]["years"]["2018"]["auctions"]
+    ca_year = _registry_year(summary, "CA", 2018)
+    auctions = [
+        a for a in summary["auctions"] if a["instrument"] == "CCA" and a["day"].startswith("2018")
+    ]
     assert ca_year["auction_sold_t"] == sum(a["sold_t"] for a in auctions)
     assert ca_year["cap_t"] == ca_year["allocated_t"] + ca_year["auctioned_t"]
     assert ca_year["price_floor_minor"] == 1_341
+    assert (ca_year["price_floor"], ca_year["currency"]) == (13.41, "USD")
+    market = next(m for m in summary["markets"] if (m["instrument"], m["year"]) == ("CCA", 2018))
+    assert market["auctions"] == len(auctions)
     world = wci.world
     assert world is not None
     government = world.governments["CA"].member_id
@@ -147,8 +157,9 @@ def test_the_reserve_is_sold_at_the_price_ceiling_and_nothing_trades_above_it(
 ) -> None:
     scenario = load_scenario(_with_ceiling_and_reserve(tmp_path))
     result = run_scenario(scenario, tmp_path / "out", years=1, days=20)
-    eu_2020 = result.summary["registries"]["EU"]["years"]["2020"]
+    eu_2020 = _registry_year(result.summary, "EU", 2020)
     assert eu_2020["price_ceiling_minor"] == 2_000
+    assert eu_2020["price_ceiling"] == 20.0  # EUR 20.00
     assert eu_2020["ceiling_sold_t"] > 0
     assert eu_2020["auctioned_t"] > 0 and eu_2020["auction_sold_t"] > 0  # both, side by side
     assert result.world is not None
@@ -259,7 +270,7 @@ def test_eu_and_swiss_governments_auction_their_shares_none_below_reserve(
         assert int(row["sold_t"]) + int(row["unsold_t"]) == int(row["supply_t"])
         if row["cancelled"] == "False" and int(row["sold_t"]):
             assert int(row["clearing_price_minor"]) >= int(row["reserve_price_minor"])
-    eu_2020 = eu_ch.summary["registries"]["EU"]["years"]["2020"]
+    eu_2020 = _registry_year(eu_ch.summary, "EU", 2020)
     assert eu_2020["auctioned_t"] * 43 // 57 - eu_2020["allocated_t"] in range(-100, 100_000)
 
 
@@ -303,6 +314,6 @@ def test_a_cancelled_eu_auction_sells_nothing_says_why_and_keeps_its_volume(
     assert result.world is not None
     government = result.world.governments["EU"]
     held_t = result.world.registries["EU"].ledger.account(government.account_id).holding
-    eu_2020 = result.summary["registries"]["EU"]["years"]["2020"]
+    eu_2020 = _registry_year(result.summary, "EU", 2020)
     sold_t = sum(r.sold_t for r in result.record.auctions if r.registry == "EU")
     assert held_t.balance("EUA") == eu_2020["auctioned_t"] - sold_t  # nothing cancelled

@@ -349,11 +349,21 @@ def test_cli_refuses_a_preset_linked_to_itself() -> None:
     assert "two different presets" in result.output
 
 
-def test_cli_json_round_trips_to_the_same_assessment() -> None:
+def test_cli_json_carries_every_point_of_the_assessment() -> None:
     result = _run("assess-link", "california", "quebec", "--json", "--year", "2021")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert LinkAssessment.from_data(data) == assess("california", "quebec", 2021)
+    expected = assess("california", "quebec", 2021)
+    assert data["schema"] == "etslink.assess-link/1"
+    assert (data["a"], data["b"], data["year"]) == ("california", "quebec", 2021)
+    assert data["recommendation"] == expected.recommendation
+    assert [
+        (row["key"], row["verdict"], row["why"], row["a_value"], row["b_unverified"])
+        for row in data["points"]
+    ] == [
+        (point.key, point.verdict.value, point.why, point.a.value, point.b.unverified)
+        for point in expected.points
+    ]
     # 2021: offsets 4% vs 8%, California's USD 65 ceiling, reports 10 Apr vs 1 Jun.
     assert data["counts"]["NEEDS_HARMONISATION"] == 3
 

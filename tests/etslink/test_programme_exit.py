@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from compliance.calendar import DeadlineKind
-from etslink.reports.charts import settled_series
+from etslink.reports.charts import closing_series
 from etslink.scenario import OpenPeriodRule, UnitFate, load_scenario
 from etslink.sim.run import RunResult, run_scenario
 from gateway.links import LinkState
@@ -64,6 +64,14 @@ def _summary(result: RunResult) -> dict:
     return json.loads((result.out_dir / "summary.json").read_text(encoding="utf-8"))
 
 
+def _ontario(summary: dict, section: str) -> list[dict]:
+    return [row for row in summary[section] if row["registry"] == "ON"]
+
+
+def _years(summary: dict) -> dict[int, dict]:
+    return {row["year"]: row for row in _ontario(summary, "registries")}
+
+
 def test_shipped_scenario_and_its_twin_carry_ontario_s_exit_of_3_july_2018() -> None:
     for path in (LINKED, UNLINKED):
         (item,) = load_scenario(path).exits
@@ -78,9 +86,9 @@ def test_ontario_holds_no_auction_and_gets_no_allocation_after_its_exit(
     auctions = [row for row in _rows(linked, "auctions.csv") if row["registry"] == "ON"]
     assert auctions, "Ontario auctioned before it left (first joint auction Feb 2018, A22)"
     assert all(row["day"] < EXIT_DAY for row in auctions), auctions
-    years = _summary(linked)["registries"]["ON"]["years"]
-    assert "2019" not in years, "no Ontario allocation, report or auction in 2019"
-    assert years["2018"]["allocated_t"] > 0  # the 2018 allocation came before the exit
+    years = _years(_summary(linked))
+    assert 2019 not in years, "no Ontario allocation, report or auction in 2019"
+    assert years[2018]["allocated_t"] > 0  # the 2018 allocation came before the exit
     assert {row.year for row in linked.record.firm_years if row.registry == "ON"} == {2018}
     governments = [g for g in linked.record.governments if g.registry == "ON" and g.year == 2019]
     assert all(g.auctioned_t == 0 for g in governments)
@@ -93,9 +101,9 @@ def test_no_trade_in_an_ontario_book_after_3_july_2018(linked: RunResult) -> Non
 
 
 def test_the_price_chart_draws_no_ontario_price_after_3_july_2018(linked: RunResult) -> None:
-    series = settled_series(linked.record)
-    assert series["OCA"] and max(day for day, _ in series["OCA"]) < date(2018, 7, 3)
-    assert max(day for day, _ in series["CCA"]) > date(2019, 1, 1)  # the others go on
+    oca, cca = (closing_series(linked.record, book) for book in ("OCA", "CCA"))
+    assert oca and max(day for day, _ in oca) < date(2018, 7, 3)
+    assert max(day for day, _ in cca) > date(2019, 1, 1)  # the others go on
 
 
 def test_links_on_ca_and_on_qc_are_terminated_at_the_exit(linked: RunResult) -> None:
@@ -105,10 +113,11 @@ def test_links_on_ca_and_on_qc_are_terminated_at_the_exit(linked: RunResult) -> 
     assert links["on-ca"].state is LinkState.TERMINATED  # D21
     assert links["on-qc"].state is LinkState.TERMINATED
     assert links["ca-qc"].state is LinkState.ACTIVE
-    exit_ = _summary(linked)["exits"]["ON"]
-    assert exit_["links_terminated"] == ["on-ca", "on-qc"]
+    (exit_,) = _ontario(_summary(linked), "exits")
+    assert exit_["links_terminated"] == "on-ca on-qc"
     terminated = {row["transaction_id"] for row in _rows(linked, "transfers.csv")}
-    assert set(exit_["transfers_terminated"]) <= terminated
+    ids = set(exit_["transfer_ids_terminated"].split())
+    assert ids <= terminated and len(ids) == exit_["transfers_terminated"]
 
 
 def test_ontario_held_units_are_cancelled_and_reported_by_origin(linked: RunResult) -> None:
@@ -121,9 +130,12 @@ def test_ontario_held_units_are_cancelled_and_reported_by_origin(linked: RunResu
         if not account.kind.terminal and account.kind is not AccountKind.PENDING_OUT
     )
     assert live_t == 0, "every instrument held in Ontario was cancelled (A22)"
-    exit_ = _summary(linked)["exits"]["ON"]
+    summary = _summary(linked)
+    (exit_,) = _ontario(summary, "exits")
     assert exit_["units"] == "cancelled"
-    assert exit_["units_t"]["ON"]["OCA"] > 0
+    held = {(r["origin"], r["unit_type"]): r["held_t"] for r in _ontario(summary, "exit_units")}
+    assert held[("ON", "OCA")] > 0
+    assert sum(held.values()) == exit_["units_total_t"]
     cancelled_t = registry.ledger.singleton(AccountKind.CANCELLATION).holding.balance()
     assert cancelled_t >= exit_["units_total_t"] > 0
     world.check_invariants()
@@ -135,12 +147,13 @@ def test_ontario_s_open_period_is_settled_on_emissions_to_the_exit(linked: RunRe
     book = world.books["ON"]
     assert (DeadlineKind.SURRENDER_DUE, 2017) in book.schedule.fired
     summary = _summary(linked)
-    assert summary["registries"]["ON"]["deadlines_pending"] == []
-    settled = summary["exits"]["ON"]["settled"]["2017-2018"]
-    assert settled["rule"] == "settle_to_date"
+    assert _ontario(summary, "deadlines_pending") == []
+    (settled,) = _ontario(summary, "exit_periods")
+    assert (settled["period"], settled["rule"]) == ("2017-2018", "settle_to_date")
     assert settled["entities"] == 20
+    assert settled["currency"] == "CAD"
     # Emissions to 3 July: about half of the year's (184 of 365 days), less abatement.
-    year_2018 = summary["registries"]["ON"]["years"]["2018"]
+    year_2018 = _years(summary)[2018]
     assert settled["obligation_t"] == year_2018["verified_emissions_t"] == year_2018["obligation_t"]
     assert year_2018["period"] == "2017-2018"
 
@@ -152,9 +165,11 @@ def test_frozen_units_stay_held_and_a_waived_period_has_no_outcome(
     assert world is not None
     registry = world.registries["ON"]
     assert registry.ledger.suspension_reason is not None
-    exit_ = _summary(frozen_waived)["exits"]["ON"]
+    summary = _summary(frozen_waived)
+    (exit_,) = _ontario(summary, "exits")
     assert exit_["units"] == "frozen"
-    assert exit_["settled"]["2017-2018"]["entities"] == 0
+    (waived,) = _ontario(summary, "exit_periods")
+    assert (waived["period"], waived["rule"], waived["entities"]) == ("2017-2018", "waive", 0)
     assert world.books["ON"].outcomes() == []
     oca = [row for row in _rows(frozen_waived, "trades.csv") if row["instrument"] == "OCA"]
     assert oca and max(row["day"] for row in oca) < EXIT_DAY

@@ -2,7 +2,8 @@
 
 The classroom scenario (fixtures/scenarios/classroom.toml) is EU–Switzerland's 2020
 with twenty rounds; each team starts
-with 2,000 EUAs and EUR 100,000 (10,000,000 cents).
+with 2,000 EUAs and EUR 100,000 (`cash_minor` 10,000,000 cents). Team B types prices in
+euros ("buy EUA 1000 at 36") and reads them in euros.
 """
 
 from __future__ import annotations
@@ -47,15 +48,38 @@ def _run(tmp_path: Path, lines: list[str]) -> tuple[dict, list[str]]:
 
 def _balanced(summary: dict, trades: list[dict[str, str]], member: str) -> None:
     """Each team's holdings and cash are its start plus its own trades, nothing else."""
-    mine = summary["participants"][member]
+    mine = _member(summary, "participants", member)
     bought = [t for t in trades if t["buyer"] == member]
     sold = [t for t in trades if t["seller"] == member]
     assert mine["bought_t"] == sum(int(t["quantity_t"]) for t in bought)
     assert mine["sold_t"] == sum(int(t["quantity_t"]) for t in sold)
-    assert mine["holdings_t"]["EUA"] == START_EUA_T + mine["bought_t"] - mine["sold_t"]
+    assert _held_t(summary, member) == START_EUA_T + mine["bought_t"] - mine["sold_t"]
     cost = sum(int(t["price_minor"]) * int(t["quantity_t"]) for t in bought)
     proceeds = sum(int(t["price_minor"]) * int(t["quantity_t"]) for t in sold)
-    assert mine["cash_minor"]["EUR"] == START_CASH_MINOR - cost + proceeds
+    cash = _cash(summary, member)
+    assert cash["cash_minor"] == START_CASH_MINOR - cost + proceeds
+    assert cash["cash"] == cash["cash_minor"] / 100  # EUR, in major units beside the cents
+
+
+def _member(summary: dict, section: str, member: str) -> dict:
+    (found,) = [row for row in summary[section] if row["member"] == member]
+    return found
+
+
+def _held_t(summary: dict, member: str, book: str = "EUA") -> int:
+    (found,) = [
+        row["held_t"]
+        for row in summary["holdings"]
+        if (row["member"], row["instrument"]) == (member, book)
+    ]
+    return found
+
+
+def _cash(summary: dict, member: str, currency: str = "EUR") -> dict:
+    (found,) = [
+        row for row in summary["cash"] if (row["member"], row["currency"]) == (member, currency)
+    ]
+    return found
 
 
 def _trades(path: Path) -> list[dict[str, str]]:
@@ -64,12 +88,13 @@ def _trades(path: Path) -> list[dict[str, str]]:
 
 
 def test_a_typed_order_trades_and_the_team_sees_its_fill_next_round(tmp_path: Path) -> None:
-    summary, said = _run(tmp_path, ["buy EUA 1000 at 3600", "done", "", "quit"])
+    summary, said = _run(tmp_path, ["buy EUA 1000 at 36", "done", "", "quit"])
     text = "\n".join(said)
-    assert "placed: order" in text and "buy EUA 1000 at 3600" in text
-    team_b = summary["participants"]["team-b"]
+    assert "queued 1: buy 1,000 t EUA at EUR 36.00 per t or better" in said
+    assert "placed: order" in text and "buy EUA 1000 at 36.00" in text  # as it was typed
+    team_b = _member(summary, "participants", "team-b")
     assert team_b["left_early"] is True
-    assert team_b["bought_t"] == 1_000  # team A's resting ask at 3,500 meets the bid
+    assert team_b["bought_t"] == 1_000  # team A's resting ask at EUR 35.00 meets the bid
     assert "bought 1,000 t EUA at" in text
     trades = _trades(tmp_path / "trades.csv")
     _balanced(summary, trades, "team-b")
@@ -77,30 +102,66 @@ def test_a_typed_order_trades_and_the_team_sees_its_fill_next_round(tmp_path: Pa
 
 
 def test_a_refused_order_is_told_with_its_code_and_changes_nothing(tmp_path: Path) -> None:
-    summary, said = _run(tmp_path, ["sell EUA 500 at 3000", "done", "quit"])
-    assert any("refused (11006 bad_lot)" in line for line in said)  # EUA lots are 1,000 t
-    team_b = summary["participants"]["team-b"]
-    assert (team_b["trades"], team_b["holdings_t"]["EUA"]) == (0, START_EUA_T)
-    assert team_b["cash_minor"]["EUR"] == START_CASH_MINOR
+    summary, said = _run(tmp_path, ["sell EUA 500 at 30", "done", "quit"])
+    # EUA lots are 1,000 t: the prompt refuses the order before it reaches the exchange
+    assert any("whole lots of 1,000 t for EUA" in line and "found 500 t" in line for line in said)
+    team_b = _member(summary, "participants", "team-b")
+    assert (team_b["trades"], _held_t(summary, "team-b")) == (0, START_EUA_T)
+    assert _cash(summary, "team-b")["cash_minor"] == START_CASH_MINOR
+
+
+def test_the_team_reads_the_books_and_quotes_in_major_units(tmp_path: Path) -> None:
+    summary, said = _run(tmp_path, ["buy EUA 1000 at 25.001", "buy EUA 1000 at 25.00", "quit"])
+    assert "the books (prices per t in the book's currency, quantities in whole lots):" in said
+    books = [line for line in said if line.startswith(("  CHU (CHF): ", "  EUA (EUR): "))]
+    assert books == [
+        "  CHU (CHF): lot 100 t, tick CHF 0.01; one order 100 to 1,099,511,627,700 t at "
+        "CHF 0.01 to CHF 10,000,000,000.00",
+        "  EUA (EUR): lot 1,000 t, tick EUR 0.01; one order 1,000 to 1,099,511,627,000 t at "
+        "EUR 0.01 to EUR 10,000,000,000.00",
+    ]
+    # round 1: team A's schedule bids 25.00 and asks 35.00 for EUA (classroom-orders.csv)
+    assert "  EUA EUR/t: bid 25.00, ask 35.00, last none; lot 1,000 t, tick 0.01" in said
+    assert "  CHU CHF/t: bid none, ask none, last none; lot 100 t, tick 0.01" in said
+    assert "  free cash: CHF 0.00, EUR 100,000.00" in said
+    assert any("EUR prices have at most 2 decimals" in line for line in said)
+    assert "queued 1: buy 1,000 t EUA at EUR 25.00 per t or better" in said
+    assert not any("minor units" in line or "cents" in line for line in said)
+    assert _member(summary, "participants", "team-b")["trades"] == 0  # it quit: dropped
 
 
 def test_end_of_input_leaves_the_run_and_the_run_goes_on(tmp_path: Path) -> None:
     summary, _ = _run(tmp_path, [])
-    assert summary["participants"]["team-b"]["left_early"] is True
+    assert _member(summary, "participants", "team-b")["left_early"] is True
     assert summary["totals"]["trades"] > 0
-    assert summary["participants"]["team-a"]["trades"] > 0  # the spreadsheet team kept going
+    assert (
+        _member(summary, "participants", "team-a")["trades"] > 0
+    )  # the spreadsheet team kept going
 
 
 def test_the_cli_reads_the_prompt_from_standard_input(tmp_path: Path) -> None:
     outcome = CliRunner().invoke(
         cli,
         ["run", str(CLASSROOM), "--out", str(tmp_path / "out"), "--days", "3"],
-        input="help\nbuy EUA 1000 market\ndone\nquit\n",
+        input="help\nbuy EUA 1000 market\nbuy EUA 1000 at 25.10\ndone\nquit\n",
     )
     assert outcome.exit_code == 0, outcome.output
     assert "team-b round 1>" in outcome.output
+    assert "queued 2: buy 1,000 t EUA at EUR 25.10 per t or better" in outcome.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
-    assert set(summary["participants"]) == {"team-a", "team-b"}
+    assert {row["member"] for row in summary["participants"]} == {"team-a", "team-b"}
+
+
+def test_with_json_the_prompt_talks_on_stderr_and_stdout_is_the_summary(tmp_path: Path) -> None:
+    outcome = CliRunner().invoke(
+        cli,
+        ["run", str(CLASSROOM), "--out", str(tmp_path / "out"), "--days", "3", "--json"],
+        input="buy EUA 1000 market\ndone\nquit\n",
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert "team-b round 1>" in outcome.stderr and "team-b" not in outcome.stdout.split("{")[0]
+    summary = json.loads(outcome.stdout)
+    assert {row["member"] for row in summary["participants"]} == {"team-a", "team-b"}
 
 
 def test_an_interactive_scenario_without_a_prompt_is_refused_before_anything_runs(

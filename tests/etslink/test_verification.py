@@ -446,7 +446,7 @@ def test_verify_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     result = _verify_cli(str(tmp_path / "nowhere.toml"))
 
     assert result.exit_code == 2
-    assert "does not exist" in result.output
+    assert "nowhere.toml: no such file, nor a shipped scenario of that name" in result.output
 
 
 def test_verify_of_a_malformed_scenario_names_the_key(tmp_path: Path) -> None:

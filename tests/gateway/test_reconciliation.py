@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.errors import GatewayError, LinkCode
+from gateway.messages import TransactionStatus
 from gateway.reconciliation import (
     SIGNATURE_DOMAIN,
     HoldingsStatement,
@@ -175,6 +176,15 @@ def test_reconciliation_statuses_keep_the_kyoto_and_uk_numbering():
         "TOTALS_BY_ACCOUNT_TYPE_INCONSISTENT": 98,
         "MANUAL_INTERVENTION_REQUIRED": 99,
     }
+
+
+def test_a_printed_reconciliation_status_is_never_taken_for_a_transfer_status():
+    # Transfer status 5 is TERMINATED: a bare "COMPLETED (5)" would read as a contradiction.
+    transfer_labels = {f"{status.name} ({int(status)})" for status in TransactionStatus}
+    for status in ReconciliationStatus:
+        assert status.label.startswith("reconciliation ")
+        assert not any(label in status.label for label in transfer_labels)
+    assert ReconciliationStatus.COMPLETED.label == "reconciliation COMPLETED (5)"
 
 
 def test_block_hash_is_sha256_over_the_canonical_ranges_in_any_order():

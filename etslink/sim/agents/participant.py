@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from etslink.reports.figures import money
 from etslink.sim.access import MarketAccess
 from etslink.sim.participants import (
     InstrumentQuote,
@@ -38,6 +39,7 @@ class Seat:
     news: list[str] = field(default_factory=list)  # the last round's, told at the next
     orders: dict[int, ParticipantOrder] = field(default_factory=dict)  # today's, by id
     left: bool = False
+    currencies: dict[str, str] = field(default_factory=dict)  # each book's, for its prices
 
     @property
     def member(self) -> str:
@@ -46,6 +48,7 @@ class Seat:
     def act(self, world: World, access: MarketAccess, moment: datetime, round_number: int) -> None:
         """Ask the participant for this round's orders and place them."""
         self.orders = {}
+        self.currencies = {code: book.currency for code, book in access.books.items()}
         if self.left:
             return
         status = self.status(world, access, moment, round_number)
@@ -142,7 +145,8 @@ class Seat:
                 verb = "bought" if trade.buyer == self.member else "sold"
                 self.news.append(
                     f"{verb} {trade.quantity_t:,} t {trade.instrument} at "
-                    f"{trade.price_minor:,} (trade {trade.trade_id})"
+                    f"{money(trade.price_minor, self.currencies.get(trade.instrument))} "
+                    f"(trade {trade.trade_id})"
                 )
 
 

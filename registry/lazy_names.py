@@ -1,8 +1,10 @@
 """A package face whose public names are imported on first use (PEP 562).
 
-`compliance` and `etslink` export names whose modules need the store (SQLAlchemy);
-importing the face must not load them (DESIGN.md, "Package faces stay light"). This
-module imports nothing of ours, so any face may use it.
+Every package face (`registry`, `gateway`, `compliance`, `exchange`, `etslink` and
+`etslink.scenario`) exports names whose modules need the store (SQLAlchemy), the gateway
+or the simulation; importing the face, or one light module under it such as
+`exchange.book`, must not load them (DESIGN.md, "Package faces stay light"). It lives in
+`registry`, the package every other one may import, and imports nothing of ours.
 """
 
 from __future__ import annotations
