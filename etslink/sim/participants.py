@@ -35,7 +35,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
 
-from etslink.reports.figures import amount, minor_digits, money, per_tonne
+from etslink.reports.figures import amount, minor_digits, money, per_tonne, round_half_up
 from etslink.scenario import MONEY_MINOR_MAX, TRADING_DAYS_MAX, YEARS_MAX
 from exchange.book import QUANTITY_T_MAX, Instrument, OrderType, Side
 from registry.config_reader import ConfigError
@@ -699,7 +699,9 @@ class InteractiveSession:
                 self.currencies[command.instrument],
             )
             queue.append(order)
-            self._write(f"queued {len(queue)}: {order_text(order, status)}")
+            self._write(
+                f"queued {len(queue)}: {order_text(order, status)}{_far_off(order, status)}"
+            )
         elif command is Command.ORDERS:
             if not queue:
                 self._write("no orders queued this round")
@@ -856,6 +858,29 @@ def order_text(order: ParticipantOrder, status: RoundStatus | None = None) -> st
     if currency is None:
         return f"{head} at {order.price_minor:,} minor units per t or better"
     return f"{head} at {money(order.price_minor, currency)} per t or better"
+
+
+FAR_OFF = 10  # a limit this many times above or below the market's price is likely a typo
+
+
+def _far_off(order: ParticipantOrder, status: RoundStatus) -> str:
+    """Return a caution when a limit price is `FAR_OFF` times the market's last price (or
+    its best bid or ask) or more away from it: "2500" typed for EUR 25.00 out of habit."""
+    if order.price_minor is None:
+        return ""
+    quote = next((q for q in status.quotes if q.instrument == order.instrument), None)
+    if quote is None:
+        return ""
+    reference = quote.last_price_minor or quote.best_ask_minor or quote.best_bid_minor
+    if not reference:
+        return ""
+    ratio = Fraction(order.price_minor, reference)
+    if 1 / FAR_OFF < ratio < FAR_OFF:
+        return ""
+    market = money(reference, quote.currency)
+    if ratio >= 1:
+        return f" (note: {int(round_half_up(ratio)):,}× the market's {market}; undo drops it)"
+    return f" (note: 1/{int(round_half_up(1 / ratio)):,} of the market's {market}; undo drops it)"
 
 
 def _optional(price_minor: int | None, currency: str) -> str:

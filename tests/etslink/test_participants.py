@@ -1125,3 +1125,21 @@ def test_a_run_without_teams_has_an_empty_scoreboard() -> None:
 
     assert scoreboard_rows(record) == []
     assert scoreboard_section([]).rows == []
+
+
+def test_a_price_typed_in_minor_units_out_of_habit_is_queued_with_a_caution() -> None:
+    """ "at 2500" on a book trading near EUR 25.00 is EUR 2,500.00: 100× the market's
+    last price. The order is queued as typed (a participant may mean it) and the line
+    says how far off it is and how to drop it."""
+    script = _Script("buy EUA 1000 at 2500", "buy EUA 1000 at 2", "buy EUA 1000 at 26", "done")
+
+    orders = _session(script).orders(3, STATUS)
+
+    assert orders is not None and [order.price_minor for order in orders] == [250_000, 200, 2600]
+    assert _after_status(script)[:3] == [
+        "queued 1: buy 1,000 t EUA at EUR 2,500.00 per t or better "
+        "(note: 100× the market's EUR 25.00; undo drops it)",
+        "queued 2: buy 1,000 t EUA at EUR 2.00 per t or better "
+        "(note: 1/13 of the market's EUR 25.00; undo drops it)",
+        "queued 3: buy 1,000 t EUA at EUR 26.00 per t or better",
+    ]
