@@ -72,6 +72,13 @@ def test_importing_the_cli_loads_no_command_module_nor_heavy_package() -> None:
     assert "rich" not in loaded
 
 
+def test_the_jurisdictions_command_loads_no_store_and_no_keys() -> None:
+    """`etslink jurisdictions` reads presets only: the shared CLI support must not load
+    SQLAlchemy or cryptography before a command opens a store (cli_bench's 0.6 s)."""
+    loaded = _loaded_by("import etslink.cli.jurisdiction")
+    assert [m for m in loaded if m.startswith(("sqlalchemy", "cryptography"))] == []
+
+
 def test_the_cli_help_lists_every_command_without_importing_one() -> None:
     code = (
         "import sys\n"

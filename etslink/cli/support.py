@@ -10,26 +10,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.text import Text
 
-from registry import (
-    ConcurrentWriterError,
-    JournalIntegrityError,
-    Registry,
-    RegistryError,
-    SigningKey,
-    SimulatedClock,
-    StoreError,
-    make_engine,
-)
 from registry.account_ids import is_registry_code
-from registry.clock import format_time, parse_time
+from registry.clock import SimulatedClock, format_time, parse_time
 from registry.config_reader import ConfigError, one_line
-from registry.journal import last_sim_time, list_streams
+from registry.errors import ConcurrentWriterError, JournalIntegrityError, RegistryError, StoreError
+
+if TYPE_CHECKING:
+    from registry import Registry, SigningKey
+
+# The store (SQLAlchemy) and the keys (cryptography) load when a command opens them, not
+# when a command module is imported: `etslink jurisdictions` and every `--help` stay fast.
 
 DEFAULT_DB = "sqlite:///etslink.db"
 EXIT_REFUSED = 1
@@ -110,11 +106,15 @@ def open_registry(
         engine = existing_engine(db)
         code = pick_registry(engine, db, code)
         key = load_key(default_key_path(db, code, key_path))
+        from registry.journal import last_sim_time
+
         last = last_sim_time(engine, code)
         clock = SimulatedClock(parse_time(last) if last else None)
         if at is not None:
             refuse_past(at, clock.now(), f"registry {code}'s")
             clock.set(at)
+        from registry import Registry
+
         registry = Registry.open(engine, code, key, clock)
         try:
             yield registry
@@ -142,6 +142,8 @@ def existing_engine(db: str, command: str = REGISTRY_START) -> Any:
     sqlite_file = sqlite_file_of(db)
     if sqlite_file is not None and not sqlite_file.exists():
         raise StoreError(f"no store at {sqlite_file}; start one with '{start_hint(db, command)}'")
+    from registry.store import make_engine
+
     return make_engine(db)
 
 
@@ -151,6 +153,8 @@ def pick_registry(engine: Any, db: str, code: str | None, command: str = REGISTR
     `command` is what starts a registry in an empty store (default: a registry session).
     Other streams (a registry's compliance book, later the gateway) share the store.
     """
+    from registry.journal import list_streams
+
     codes = [stream for stream in list_streams(engine) if is_registry_code(stream)]
     if code is not None:
         if code not in codes:
@@ -166,6 +170,8 @@ def pick_registry(engine: Any, db: str, code: str | None, command: str = REGISTR
 
 
 def load_key(path: Path) -> SigningKey:
+    from registry.keys import SigningKey
+
     try:
         return SigningKey.load(path)
     except FileNotFoundError:
@@ -280,6 +286,9 @@ def prepare_store(db: str, code: str, key_file: Path, replace: bool) -> None:
             raise StoreError("--replace deletes SQLite files only; drop a server database yourself")
         for path in (sqlite_file, Path(f"{sqlite_file}-wal"), Path(f"{sqlite_file}-shm"), key_file):
             path.unlink(missing_ok=True)
+    from registry.journal import list_streams
+    from registry.store import make_engine
+
     if code in list_streams(make_engine(db)):
         hint = " (or pass --replace)" if sqlite_file is not None else ""
         raise StoreError(f"registry {code} already exists in {db}; use another --db{hint}")
