@@ -33,6 +33,7 @@ from rich.text import Text
 
 SCHEMA_VERSION = 1
 _UNBOUNDED = 100_000  # measure a table's narrowest form without the console's clamp
+_TEXT_FOLD_MIN = 12  # the narrowest a text column is let fold to before rows become lines
 
 ColumnKind = Literal["id", "number", "text"]
 Format = Literal["table", "json", "csv"]
@@ -176,8 +177,10 @@ def fitted_table(
     """Return a table of `rows` that fits `console`, and the headers of columns left out.
 
     Columns are left out in their `drop` order until the table's narrowest form
-    (ids and numbers whole, text wrapped at word boundaries) fits the width; None
-    when no such table fits.
+    (ids and numbers whole, text wrapped at word boundaries) fits the width. When
+    nothing more can be left out, a table still fits if its text columns may fold a
+    word longer than the room left (a long path in a sentence): ids and numbers stay
+    whole. None when not even that fits.
     """
     rows = list(rows)
     shown = list(columns)
@@ -189,6 +192,9 @@ def fitted_table(
         if Measurement.get(console, unbounded, table).minimum <= console.width:
             return table, left_out
         if not droppable:
+            folded = _table(shown, rows, text_width=_TEXT_FOLD_MIN)
+            if Measurement.get(console, unbounded, folded).minimum <= console.width:
+                return table, left_out
             return None, []
         column = droppable.pop(0)
         shown.remove(column)
@@ -204,7 +210,11 @@ def _print_records(section: Section, console: Console) -> None:
             console.print(Text(f"{column.header:>{width}}: {column.cell(row)}"))
 
 
-def _table(columns: Sequence[Column], rows: list[dict[str, Any]]) -> Table:
+def _table(
+    columns: Sequence[Column], rows: list[dict[str, Any]], text_width: int | None = None
+) -> Table:
+    """Return the table; with `text_width`, its text cells cut to that many characters
+    (only to measure the narrowest the table can be when text folds)."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in columns:
         whole = column.kind != "text"
@@ -221,7 +231,13 @@ def _table(columns: Sequence[Column], rows: list[dict[str, Any]]) -> Table:
             else None,
         )
     for row in rows:
-        table.add_row(*(Text(column.cell(row)) for column in columns))
+        cells = [column.cell(row) for column in columns]
+        if text_width is not None:
+            cells = [
+                cell[:text_width] if column.kind == "text" else cell
+                for column, cell in zip(columns, cells, strict=True)
+            ]
+        table.add_row(*(Text(cell) for cell in cells))
     return table
 
 
