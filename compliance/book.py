@@ -472,7 +472,7 @@ class ComplianceBook:
         )
         shortfall = max(0, math.ceil(obligation - value))
         price = self._price_for(period, shortfall, price_year)
-        penalty = assess_penalty(self.regime.penalty, shortfall, price)
+        penalty = assess_penalty(self.regime.penalty, shortfall, price, self.regime.currency)
         status = Status.COMPLIANT if shortfall == 0 else Status.SHORTFALL
         return PeriodOutcome(
             entity_id,

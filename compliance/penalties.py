@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from compliance.currencies import money
 from compliance.errors import ComplianceCode, ComplianceError
 from compliance.regime import PenaltyKind, PenaltyRule
 from compliance.stability import MonthlyPrice, is_next_month
@@ -110,7 +111,10 @@ def _check_rule(rule: PenaltyRule) -> None:
 
 
 def assess_penalty(
-    rule: PenaltyRule, shortfall_t: int, average_price_minor: int | None
+    rule: PenaltyRule,
+    shortfall_t: int,
+    average_price_minor: int | None,
+    currency: str | None = None,
 ) -> PenaltyAssessment:
     """Assess `shortfall_t` missing tonnes under `rule`.
 
@@ -123,6 +127,8 @@ def assess_penalty(
     carries the shortfall. A zero shortfall yields all zeros, even with no
     price, since no penalty is being skipped; otherwise a market-price rule
     needs a positive `average_price_minor` or raises `PRICE_SERIES_INVALID`.
+    `rule_text` shows the arithmetic in the regime's `currency` ("KRW 33,000/t"),
+    or in minor units when none is given.
     """
     _check_rule(rule)
     if not _is_int(shortfall_t) or shortfall_t < 0:
@@ -141,13 +147,14 @@ def assess_penalty(
     if rule.kind is PenaltyKind.FIXED_PER_TONNE:
         fine_minor = shortfall_t * rule.fixed_per_t_minor
         text = (
-            f"fixed {rule.fixed_per_t_minor:,} minor/t × {shortfall_t:,} t = {fine_minor:,} minor"
+            f"fixed {_per_t(rule.fixed_per_t_minor, currency)} × {shortfall_t:,} t = "
+            f"{_sum(fine_minor, currency)}"
         )
         return PenaltyAssessment(
             shortfall_t, fine_minor, 0, Fraction(0), carried_t, text + make_good_text
         )
     if rule.kind is PenaltyKind.MARKET_PRICE_MULTIPLE:
-        fine_minor, text = _market_price_fine(rule, shortfall_t, average_price_minor)
+        fine_minor, text = _market_price_fine(rule, shortfall_t, average_price_minor, currency)
         return PenaltyAssessment(
             shortfall_t, fine_minor, 0, Fraction(0), carried_t, text + make_good_text
         )
@@ -165,7 +172,7 @@ def assess_penalty(
 
 
 def _market_price_fine(
-    rule: PenaltyRule, shortfall_t: int, average_price_minor: int | None
+    rule: PenaltyRule, shortfall_t: int, average_price_minor: int | None, currency: str | None
 ) -> tuple[int, str]:
     if average_price_minor is None or average_price_minor == 0:
         raise _refuse_price(
@@ -178,12 +185,33 @@ def _market_price_fine(
         assert rule.cap_per_t_minor is not None
         rate_minor = Fraction(rule.cap_per_t_minor)
     fine_minor = _round_half_up(shortfall_t * rate_minor)
-    cap_text = f", capped at {rule.cap_per_t_minor:,} minor/t" if capped else ""
+    cap_text = f", capped at {_per_t(rule.cap_per_t_minor, currency)}" if capped else ""
     text = (
-        f"{rule.price_multiple} × average price {average_price_minor:,} minor/t{cap_text}: "
-        f"{shortfall_t:,} t × {rate_minor} minor/t = {fine_minor:,} minor (rounded half up)"
+        f"{rule.price_multiple} × average price {_per_t(average_price_minor, currency)}"
+        f"{cap_text}: {shortfall_t:,} t × {_per_t(rate_minor, currency)} = "
+        f"{_sum(fine_minor, currency)} (rounded half up)"
     )
     return fine_minor, text
+
+
+def _per_t(value_minor: int | Fraction | None, currency: str | None) -> str:
+    """A rate as the text reads it: "KRW 33,000/t", or "33000 minor/t" with no currency."""
+    if currency is None:
+        return (
+            f"{value_minor:,} minor/t" if isinstance(value_minor, int) else f"{value_minor} minor/t"
+        )
+    return f"{money(value_minor, currency, _extra_places(value_minor))}/t"
+
+
+def _sum(value_minor: int, currency: str | None) -> str:
+    return f"{value_minor:,} minor" if currency is None else money(value_minor, currency)
+
+
+def _extra_places(value: int | Fraction | None) -> int:
+    """Places beyond the currency's a rate needs to be shown exactly (at most 4)."""
+    if not isinstance(value, Fraction) or value.denominator == 1:
+        return 0
+    return 4
 
 
 def penalty_average_price_minor(rule: PenaltyRule, prices: Sequence[MonthlyPrice]) -> int:

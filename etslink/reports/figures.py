@@ -14,36 +14,25 @@ chart axis and JSON number in the project:
   never as the only form of a figure.
 
 The stores keep money in minor units (cents, fen, tiyn, Rappen; whole won and
-yen): `compliance.currencies.CURRENCY_MINOR_DIGITS` says how many digits each
-currency has. A currency outside that table is shown with two places.
+yen): `compliance.currencies` says how many digits each currency has (one outside
+its table is shown with two places) and writes an amount as text (`money`,
+`amount`, re-exported here), once for the project: a compliance penalty's
+explanation reads like a table's figure.
 """
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
-from compliance.currencies import CURRENCY_MINOR_DIGITS
+from compliance.currencies import (
+    Number,
+    amount,
+    minor_digits,
+    money,
+    round_half_up,
+)
 
-DEFAULT_DIGITS = 2  # a currency the presets do not name: shown like most, with cents
 PRICE_EXTRA_PLACES = 2  # averages (VWAPs, equilibrium prices) keep two more places for tools
-
-Number = int | Fraction
-
-
-def minor_digits(currency: str | None) -> int:
-    """Return how many minor-unit digits `currency` has (EUR 2, KRW 0)."""
-    if currency is None:
-        return DEFAULT_DIGITS
-    return CURRENCY_MINOR_DIGITS.get(currency, DEFAULT_DIGITS)
-
-
-def round_half_up(value: Number, places: int = 0) -> Fraction:
-    """Return `value` rounded half away from zero to `places` decimal places, exactly."""
-    value = Fraction(value)
-    scale = 10**places
-    magnitude = Fraction(math.floor(abs(value) * scale + Fraction(1, 2)), scale)
-    return magnitude if value >= 0 else -magnitude
 
 
 def major(
@@ -69,33 +58,6 @@ def minor(value_minor: Number | None) -> int | None:
     if value_minor is None:
         return None
     return int(round_half_up(value_minor))
-
-
-def amount(value_minor: Number | None, currency: str | None, extra_places: int = 0) -> str:
-    """Return an amount in minor units as major units without the currency: "2,897.20".
-
-    For a column whose header names the currency. None is "-".
-    """
-    if value_minor is None:
-        return "-"
-    places = minor_digits(currency) + extra_places
-    value = round_half_up(Fraction(value_minor) / 10 ** minor_digits(currency), places)
-    sign = "-" if value < 0 else ""
-    scaled = int(abs(value) * 10**places)
-    whole, rest = divmod(scaled, 10**places)
-    text = f"{whole:,}" if places == 0 else f"{whole:,}.{rest:0{places}d}"
-    return sign + text
-
-
-def money(value_minor: Number | None, currency: str | None, extra_places: int = 0) -> str:
-    """Return an amount in minor units as people read it: "EUR 28.97", "KRW 23,400".
-
-    None is "-"; with no currency, the bare amount.
-    """
-    if value_minor is None:
-        return "-"
-    text = amount(value_minor, currency, extra_places)
-    return text if currency is None else f"{currency} {text}"
 
 
 def per_tonne(currency: str | None) -> str:

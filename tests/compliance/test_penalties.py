@@ -69,6 +69,20 @@ def test_korea_fine_is_capped_at_100000_won_a_tonne() -> None:
     assert "capped at 100,000 minor/t" in assessment.rule_text
 
 
+def test_the_explanation_reads_in_the_regimes_currency_when_it_is_given() -> None:
+    """What `etslink compliance status` prints under the penalties table: the EU's
+    EUR 100/t (Directive 2003/87/EC Art. 16(3)) and Korea's cap of KRW 100,000/t
+    (reference/registry-and-linking.md, climate-laws.org), in major units, not "minor"."""
+    eu = assess_penalty(EU_RULE, 120, None, "EUR")
+    assert eu.rule_text.startswith("fixed EUR 100.00/t × 120 t = EUR 12,000.00")
+    korea = assess_penalty(KOREA_RULE, 10, 40_000, "KRW")
+    assert korea.rule_text == (
+        "3 × average price KRW 40,000/t, capped at KRW 100,000/t: "
+        "10 t × KRW 100,000/t = KRW 1,000,000 (rounded half up)"
+    )
+    assert "minor" not in eu.rule_text + korea.rule_text
+
+
 def test_shenzhen_fine_is_three_times_the_six_month_average_plus_make_good() -> None:
     # Monthly prices in fen (RMB 0.01); only the last 6 months count.
     prices_fen = [9_999, 2_800, 3_000, 3_100, 2_900, 3_050, 3_150]
