@@ -747,6 +747,28 @@ def test_flush_takes_a_snapshot_every_n_events(engine: Engine, signing_key: Sign
     )
 
 
+def test_a_registry_that_only_group_commits_still_snapshots_on_its_cadence(
+    engine: Engine, signing_key: SigningKey
+) -> None:
+    """A registry service accepts commands without `durable=True` and never calls
+    `flush()`; it must still snapshot every N events, or a restart after a million
+    events replays them all (issue 15's recovery target)."""
+    registry = found_registry(engine, signing_key)
+    registry.snapshot_every_events = 10
+    start = registry.journal.seq
+    for quantity in range(1, 26):
+        registry.transfer("posco", "kepco", "KAU", quantity)
+
+    assert registry.snapshot_seq >= start + 20
+    assert registry.journal.seq - registry.snapshot_seq < 10
+    reopened = Registry.open(engine, CODE, signing_key, verify_from_genesis=False)
+    assert reopened.snapshot_seq == registry.snapshot_seq
+    registry.flush()
+    assert Registry.open(engine, CODE, signing_key).ledger.state_digest() == (
+        registry.ledger.state_digest()
+    )
+
+
 def _edit_snapshot_state(engine: Engine, key: SigningKey) -> None:
     _execute(engine, "UPDATE snapshots SET state = REPLACE(state, 'POSCO', 'P0SCO')")
 
