@@ -1,6 +1,6 @@
 """The exchange: a pure price-time-priority matching engine per instrument; around it,
-pre-trade risk, custody, the clearing house's cash, DvP settlement through the registries
-and the gateway, and primary auctions.
+pre-trade risk, custody, the clearing house's cash, DvP settlement through a settlement
+port to the registries and the gateway, and primary auctions.
 
 `import exchange.book` loads the book alone: each name below is imported on first use, so
 the matching engine never pulls in the registry store, the gateway or SQLAlchemy.
@@ -51,6 +51,12 @@ if TYPE_CHECKING:
         TradeStatus,
         replay_engine,
     )
+    from exchange.settlement_port import (
+        Holding,
+        LocalSettlement,
+        SettlementPort,
+        TransferOutcome,
+    )
 
 # Where each public name lives; `__getattr__` imports its module when it is first asked for.
 _HOMES: dict[str, str] = {
@@ -91,6 +97,10 @@ _HOMES: dict[str, str] = {
     "TradeRecord": "exchange.market",
     "TradeStatus": "exchange.market",
     "replay_engine": "exchange.market",
+    "Holding": "exchange.settlement_port",
+    "LocalSettlement": "exchange.settlement_port",
+    "SettlementPort": "exchange.settlement_port",
+    "TransferOutcome": "exchange.settlement_port",
 }
 
 __all__ = [
@@ -115,17 +125,21 @@ __all__ = [
     "EventKind",
     "Exchange",
     "ExchangeError",
+    "Holding",
     "Instrument",
     "Listing",
+    "LocalSettlement",
     "MarketCode",
     "MarketError",
     "Member",
     "OrderType",
     "RejectCode",
     "SelfTradeMode",
+    "SettlementPort",
     "Side",
     "TradeRecord",
     "TradeStatus",
+    "TransferOutcome",
     "UnsoldRule",
     "clear_auction",
     "event_text",

@@ -1,6 +1,13 @@
 """The exchange: pre-trade risk around the matching engine, and delivery-versus-payment
-settlement of its trades through the registries and the linking gateway.
+settlement of its trades through a settlement port to the registries and the gateway.
 
+- **The settlement port.** The exchange reaches registries, the gateway and
+  simulated time only through a `SettlementPort` (`exchange.settlement_port`):
+  it moves units inside a registry, proposes transfers through the gateway and
+  reads their outcomes, reads the links between two registries and their
+  period flow, an account's kind, a unit type's origin and what its custody
+  accounts hold, and reads or moves the time. Given registries and a
+  federation, it builds the in-process `LocalSettlement` of them.
 - **Custody.** A member deposits units by an internal transfer into the
   exchange's custody account in the listing's registry (or through the
   gateway from another registry); `CustodyBook` records the claim. A
@@ -45,7 +52,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum, IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine as Store
 
@@ -53,9 +60,9 @@ from exchange.book import EventKind, Instrument, OrderType, Side
 from exchange.clearing import ClearingHouse
 from exchange.custody import CustodyBook
 from exchange.engine import Engine, replay
+from exchange.settlement_port import LocalSettlement, SettlementPort, TransferOutcome
 from gateway.endpoint import TransferOrder
 from gateway.errors import GatewayError, LinkCode
-from gateway.federation import Federation
 from gateway.links import Link, LinkState
 from gateway.messages import TransactionStatus
 from registry import canonical
@@ -64,7 +71,10 @@ from registry.clock import boundaries, format_time
 from registry.errors import RegistryError
 from registry.journal import Journal, read_entries, read_head
 from registry.keys import VerifyKey
-from registry.registry import Registry
+
+if TYPE_CHECKING:
+    from gateway.federation import Federation
+    from registry.registry import Registry
 
 ENGINE_COMMAND = "engine_command"  # the journal kind of one engine input
 SETTLEMENT_INTERVAL = timedelta(days=1)  # a cycle ends at each midnight UTC
@@ -205,24 +215,32 @@ class CycleReport:
 
 
 class Exchange:
-    """Engine, custody, clearing and settlement for a set of listings and members."""
+    """Engine, custody, clearing and settlement for a set of listings and members.
+
+    It reaches registries, the gateway and simulated time only through `port`;
+    given `registries` (and `federation`) instead, it settles through a
+    `LocalSettlement` of them.
+    """
 
     def __init__(
         self,
         listings: Iterable[Listing],
         members: Iterable[Member],
-        registries: Mapping[str, Registry],
+        registries: Mapping[str, Registry] | None = None,
         federation: Federation | None = None,
         exchange_id: str = "X",
         journal: Journal | None = None,
+        port: SettlementPort | None = None,
     ) -> None:
         self.listings = {listing.code: listing for listing in listings}
         _check_custody_not_shared(self.listings.values())
         self.members = {member.member_id: member for member in members}
-        self.registries = dict(registries)
-        # Simulated time for the journal: the registries share one clock.
-        self.clock = self.registries[min(self.registries)].clock
-        self.federation = federation
+        if port is None:
+            assert registries is not None, "an exchange needs registries or a settlement port"
+            port = LocalSettlement(registries, federation)
+        else:
+            assert registries is None and federation is None, "give a port or registries, not both"
+        self.port: SettlementPort = port
         self.exchange_id = exchange_id
         # The engine's input, journaled before it is applied; `replay_engine` reproduces
         # its events byte for byte.
@@ -265,8 +283,8 @@ class Exchange:
         who, listing = self._member(member), self._listing(instrument)
         self.custody.check_deposit(who.member_id, listing.code, quantity_t)
         if who.registry == listing.registry:
-            self.registries[listing.registry].transfer(
-                who.account, listing.custody_account, listing.unit, quantity_t
+            self.port.move(
+                listing.registry, who.account, listing.custody_account, listing.unit, quantity_t
             )
             self.custody.deposit(who.member_id, listing.code, quantity_t)
             return
@@ -279,7 +297,7 @@ class Exchange:
             listing.unit,
             quantity_t,
         )
-        status = self._federation().transfer(who.registry, order)
+        status = self._gateway().transfer(who.registry, order)
         if status is TransactionStatus.COMPLETED:
             self.custody.deposit(who.member_id, listing.code, quantity_t)
             return
@@ -314,8 +332,8 @@ class Exchange:
         who, listing = self._member(member), self._listing(instrument)
         self.custody.check_withdraw(who.member_id, listing.code, quantity_t)
         if who.registry == listing.registry:
-            self.registries[listing.registry].transfer(
-                listing.custody_account, who.account, listing.unit, quantity_t
+            self.port.move(
+                listing.registry, listing.custody_account, who.account, listing.unit, quantity_t
             )
             self.custody.withdraw(who.member_id, listing.code, quantity_t)
             return
@@ -328,7 +346,7 @@ class Exchange:
             listing.unit,
             quantity_t,
         )
-        status = self._federation().transfer(listing.registry, order)
+        status = self._gateway().transfer(listing.registry, order)
         if status is TransactionStatus.COMPLETED:
             self.custody.withdraw(who.member_id, listing.code, quantity_t)
             return
@@ -359,13 +377,13 @@ class Exchange:
         """Credit or debit the claims of waiting deposits and withdrawals that became final."""
         if not self._moves:
             return
-        gateway = self._federation().gateway
+        gateway = self._gateway()
         for transfer_id in sorted(self._moves):
-            record = gateway.transfers.get(transfer_id)
-            if record is None or not record.status.is_final:
+            outcome = gateway.outcome(transfer_id)
+            if outcome is None or not outcome.is_final:
                 continue
             move = self._moves.pop(transfer_id)
-            completed = record.status is TransactionStatus.COMPLETED
+            completed = outcome.status is TransactionStatus.COMPLETED
             if move.kind is _MoveKind.DEPOSIT and completed:
                 self.custody.deposit(move.member, move.instrument, move.quantity_t)
             elif move.reservation_id is not None and completed:
@@ -397,21 +415,12 @@ class Exchange:
         self.clearing.check_conservation()
         self.custody.check_conservation()
         for listing in self.listings.values():
-            ledger = self.registries[listing.registry].ledger
-            custody = ledger.account(listing.custody_account)
-            held_t = custody.holding.balance(listing.unit)
-            locked_t = sum(
-                block.quantity
-                for lock in ledger.locks()
-                if lock.account_id == custody.account_id
-                for block in lock.blocks
-                if block.unit_type == listing.unit
-            )
+            held = self.port.holding(listing.registry, listing.custody_account, listing.unit)
             claimed_t = self.custody.total(listing.code)
-            assert claimed_t == held_t + locked_t, (
+            assert claimed_t == held.held_t + held.locked_t, (
                 f"{listing.code}: members claim {claimed_t:,} t, the custody account "
-                f"{custody.account_id} holds {held_t:,} t {listing.unit} and {locked_t:,} t are "
-                "locked"
+                f"{held.account_id} holds {held.held_t:,} t {listing.unit} and "
+                f"{held.locked_t:,} t are locked"
             )
 
     def _add_position(self, trade: TradeRecord, sign: int) -> None:
@@ -501,7 +510,7 @@ class Exchange:
         headroom = order.headroom
         more_t = quantity_t - open_t if headroom is not None else 0
         if headroom is not None and more_t > 0:
-            self._check_headroom(self._federation().gateway.links[headroom[0]], more_t)
+            self._check_headroom(self._gateway().link(headroom[0]), more_t)
         added = self._reserve(order, after - before) if after > before else None
         if added is not None:
             order.reservations.append(added)
@@ -525,7 +534,7 @@ class Exchange:
     def _run(self, command: tuple[Any, ...]) -> None:
         """Journal one engine command (enums as their numbers), then apply it."""
         if self.journal is not None:
-            now = self.clock.now()
+            now = self.port.now()
             if now != self._stamp[0]:
                 self._stamp = (now, format_time(now))
             self.journal.append_text(self._stamp[1], ENGINE_COMMAND, command_text(command))
@@ -540,17 +549,11 @@ class Exchange:
         the end of each simulated day); the gateway's own schedule runs too.
         """
         reports = []
-        for moment in boundaries(self.clock.now(), now, self.settlement_interval, CYCLES_MAX):
-            self._move_to(moment)
+        for moment in boundaries(self.port.now(), now, self.settlement_interval, CYCLES_MAX):
+            self.port.advance(moment)
             reports.append(self.settle())
-        self._move_to(now)
+        self.port.advance(now)
         return reports
-
-    def _move_to(self, moment: datetime) -> None:
-        if self.federation is not None:
-            self.federation.advance(moment)
-        elif moment > self.clock.now():
-            self.clock.set(moment)
 
     def settle(self) -> CycleReport:
         """Settle every pending trade; finish transfers that became final since the last cycle."""
@@ -571,7 +574,7 @@ class Exchange:
         transfers: list[str] = []
         if cross:
             transfers = self._propose_netted(cross, failed)
-            self._federation().pump()
+            self._gateway().deliver()
             self._finish_transfers(settled, failed)
             self._finish_moves()
         in_transfer = tuple(
@@ -582,8 +585,12 @@ class Exchange:
     def _deliver_internally(self, trade: TradeRecord, buyer: Member, listing: Listing) -> bool:
         """Transfer the units inside their registry and pay; unwind if the registry refuses."""
         try:
-            self.registries[listing.registry].transfer(
-                listing.custody_account, buyer.account, listing.unit, trade.quantity_t
+            self.port.move(
+                listing.registry,
+                listing.custody_account,
+                buyer.account,
+                listing.unit,
+                trade.quantity_t,
             )
         except RegistryError as error:
             self._unwind(trade, error.message)
@@ -615,7 +622,7 @@ class Exchange:
             for start in range(0, len(orders), SETTLEMENT_TRANSFERS_MAX):
                 chunk = orders[start : start + SETTLEMENT_TRANSFERS_MAX]
                 try:
-                    self._federation().propose(origin, chunk)
+                    self._gateway().propose(origin, chunk)
                 except RegistryError as error:
                     # Not even proposed (the custody account cannot lock): unwind now.
                     for order in chunk:
@@ -629,18 +636,22 @@ class Exchange:
         waiting = [t for t in self._unsettled.values() if t.status is TradeStatus.IN_TRANSFER]
         if not waiting:
             return
-        gateway = self._federation().gateway
+        gateway = self._gateway()
+        # One transfer carries many netted trades: ask for each transfer's outcome once.
+        outcomes: dict[str, TransferOutcome | None] = {}
         for trade in waiting:
             assert trade.transfer_id is not None
-            record = gateway.transfers.get(trade.transfer_id)
-            if record is None or not record.status.is_final:
+            if trade.transfer_id not in outcomes:
+                outcomes[trade.transfer_id] = gateway.outcome(trade.transfer_id)
+            outcome = outcomes[trade.transfer_id]
+            if outcome is None or not outcome.is_final:
                 continue
-            if record.status is TransactionStatus.COMPLETED:
+            if outcome.status is TransactionStatus.COMPLETED:
                 self._pay(trade)
                 settled.append(trade.trade_id)
             else:
-                why = f"transfer {trade.transfer_id} {record.status.name}: " + "; ".join(
-                    record.messages
+                why = f"transfer {trade.transfer_id} {outcome.status.name}: " + "; ".join(
+                    outcome.messages
                 )
                 self._unwind(trade, why)
                 failed.append(trade.trade_id)
@@ -854,8 +865,8 @@ class Exchange:
         link = self._check_link(self._listing(instrument), self._member(member))
         if link is None or link.period_cap_t is None:
             return None
-        key = (link.link_id, self.clock.now().year)
-        used = self._federation().gateway.period_flow_t(*key) + self._headroom_t.get(key, 0)
+        key = (link.link_id, self.port.now().year)
+        used = self._gateway().period_flow_t(*key) + self._headroom_t.get(key, 0)
         return max(0, link.period_cap_t - used)
 
     def _check_headroom(self, link: Link, quantity_t: int) -> None:
@@ -863,8 +874,8 @@ class Exchange:
         cap = link.period_cap_t
         if cap is None:
             return
-        key = (link.link_id, self.clock.now().year)
-        used = self._federation().gateway.period_flow_t(*key) + self._headroom_t.get(key, 0)
+        key = (link.link_id, self.port.now().year)
+        used = self._gateway().period_flow_t(*key) + self._headroom_t.get(key, 0)
         if used + quantity_t > cap:
             raise GatewayError(
                 LinkCode.TRANSFER_LIMIT_EXCEEDED,
@@ -876,7 +887,7 @@ class Exchange:
     def _hold_headroom(self, order: _Order, link: Link, quantity_t: int) -> None:
         if link.period_cap_t is None:
             return
-        order.headroom = (link.link_id, self.clock.now().year)
+        order.headroom = (link.link_id, self.port.now().year)
         self._add_headroom(order, quantity_t)
 
     def _add_headroom(self, order: _Order, quantity_t: int) -> None:
@@ -907,10 +918,9 @@ class Exchange:
         registry), or refuse the order when no link could carry them now."""
         if buyer.registry == listing.registry:
             return None
-        gateway = self._federation().gateway
-        account = self.registries[buyer.registry].ledger.account(buyer.account)
-        parties = {listing.registry, buyer.registry}
-        links = [link for link in gateway.links.values() if link.parties == parties]
+        gateway = self._gateway()
+        account_kind = gateway.account_kind(buyer.registry, buyer.account)
+        links = gateway.links_between(listing.registry, buyer.registry)
         if not links:
             raise GatewayError(
                 LinkCode.UNKNOWN_LINK, f"no link joins {listing.registry} and {buyer.registry}"
@@ -924,8 +934,8 @@ class Exchange:
                     listing.unit,
                     link.vintage_first,  # the vintage delivered is custody's oldest
                     self._origin(listing),
-                    gateway.clock.now(),
-                    account_kind=account.kind,
+                    gateway.now(),
+                    account_kind=account_kind,
                 )
                 return link
             except GatewayError as error:
@@ -936,17 +946,15 @@ class Exchange:
 
     def _origin(self, listing: Listing) -> str:
         """Return the registry that issues the listing's unit type (its own, if not known)."""
-        unit_type = self.registries[listing.registry].ledger.unit_types.get(listing.unit)
-        return listing.registry if unit_type is None else unit_type.origin
+        origin = self.port.unit_origin(listing.registry, listing.unit)
+        return listing.registry if origin is None else origin
 
     def _check_move_headroom(self, origin: str, destination: str, quantity_t: int) -> None:
         """Refuse (9010) a deposit or withdrawal through the gateway that would take period-cap
         room held for buy orders: a matched trade must always fit its link's cap."""
-        gateway = self._federation().gateway
-        parties = {origin, destination}
         # The link the gateway will carry it on: an active one in this direction first.
         carriers = sorted(
-            (link for link in gateway.links.values() if link.parties == parties),
+            self._gateway().links_between(origin, destination),
             key=lambda link: (
                 link.state is not LinkState.ACTIVE,
                 not link.permits_direction(origin, destination),
@@ -956,12 +964,13 @@ class Exchange:
         if carriers:
             self._check_headroom(carriers[0], quantity_t)
 
-    def _federation(self) -> Federation:
-        if self.federation is None:
+    def _gateway(self) -> SettlementPort:
+        """Return the port to ask for the gateway's operations, or refuse (11204) without one."""
+        if not self.port.has_gateway():
             raise MarketError(
                 MarketCode.NO_GATEWAY, "this exchange has no gateway to reach other registries"
             )
-        return self.federation
+        return self.port
 
     def _listing(self, instrument: str) -> Listing:
         listing = self.listings.get(instrument)
