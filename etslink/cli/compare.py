@@ -50,6 +50,7 @@ def compare_command(
     Both run on --seed when given (else each on its own scenario's seed). Each run's
     reports go into OUT/<scenario name>/; OUT/comparison.json and
     OUT/price_paths_compared.png hold the comparison. --json prints comparison.json.
+    A scenario is a file or the name of a shipped one.
     """
     with guarded():
         first, second = load_scenario(first_path), load_scenario(second_path)

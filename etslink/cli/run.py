@@ -77,6 +77,8 @@ def run_command(
     """Run SCENARIO day by day; write summary.json, the CSVs and the PNG charts.
 
     Prints the headline tables, or with --json the summary.json document.
+    SCENARIO is a file, or the name of a shipped scenario (eu-switzerland,
+    northeast-asia, california-quebec-ontario, classroom, ...).
     """
     with guarded():
         scenario = load_scenario(scenario_path)
