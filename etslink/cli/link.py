@@ -442,7 +442,7 @@ def _links_section(gateway: Gateway) -> Section:
         Column("link_id", "link", "id"),
         Column("route", "parties", "id"),
         Column("state", "state", "id"),
-        Column("unit_types", "units", "id", ", ".join, drop=8),
+        Column("unit_types", "units", "text", ", ".join, drop=8),
         Column("exchange_rate_exact", "rate", "number", drop=6),
         Column("per_transfer_limit_t", "per-transfer", "number", _tonnes_or_none, drop=4),
         Column("period_cap_t", "cap", "number", _tonnes_or_none, drop=5),
