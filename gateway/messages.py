@@ -153,7 +153,7 @@ class Transfer:
 
     @classmethod
     def from_data(cls, data: Any) -> Transfer:
-        fields = peer_data.fields(data, _TRANSFER_KEYS, "transfer")
+        fields = peer_data.fields(data, WIRE_TRANSFER_KEYS, "transfer")
         blocks = peer_data.items(fields, "blocks", BLOCKS_PER_TRANSFER_MAX)
         return cls(
             peer_data.text(fields, "transaction_id"),
@@ -203,7 +203,7 @@ class Refusal:
 
     @classmethod
     def from_data(cls, data: Any) -> Refusal:
-        fields = peer_data.fields(data, _REFUSAL_KEYS, "refusal")
+        fields = peer_data.fields(data, WIRE_REFUSAL_KEYS, "refusal")
         codes = peer_data.items(fields, "codes", CODES_PER_REFUSAL_MAX)
         messages = peer_data.items(fields, "messages", CODES_PER_REFUSAL_MAX)
         return cls(peer_data.text(fields, "transaction_id"), tuple(codes), tuple(messages))
@@ -551,7 +551,7 @@ class UnitChange:
 
     @classmethod
     def from_data(cls, data: Any) -> UnitChange:
-        fields = peer_data.fields(data, _CHANGE_KEYS, "change")
+        fields = peer_data.fields(data, WIRE_CHANGE_KEYS, "change")
         name = peer_data.text(fields, "change")
         try:
             change = Change(name)
@@ -680,7 +680,7 @@ class SignedMessage:
 
     @classmethod
     def from_data(cls, data: Any) -> SignedMessage:
-        fields = peer_data.fields(data, _SIGNED_KEYS, "signed message")
+        fields = peer_data.fields(data, WIRE_SIGNED_KEYS, "signed message")
         signature = peer_data.signature(fields)
         return cls(
             message_from_data(fields["message"]), peer_data.text(fields, "signer_id"), signature
@@ -778,7 +778,7 @@ def message_from_data(data: Any) -> Message:
     if type(version) is not list or len(version) != 2 or any(type(v) is not int for v in version):
         raise peer_data.malformed(f"version must be [major, minor], was {version!r}")
     check_version((version[0], version[1]))
-    keys = _HEADER_KEYS | _BODY_KEYS[kind.KIND]
+    keys = WIRE_HEADER_KEYS | WIRE_BODY_KEYS[kind.KIND]
     fields = peer_data.fields(data, keys, kind.KIND)
     header = {
         "sender_id": peer_data.text(fields, "sender_id"),
@@ -793,10 +793,10 @@ def message_from_data(data: Any) -> Message:
         raise peer_data.malformed(f"{kind.KIND}: {error}") from None
 
 
-_HEADER_KEYS = frozenset(
+WIRE_HEADER_KEYS = frozenset(
     {"kind", "sender_id", "recipient_id", "sequence", "transaction_id", "version"}
 )
-_BODY_KEYS: Mapping[str, frozenset[str]] = {
+WIRE_BODY_KEYS: Mapping[str, frozenset[str]] = {
     "proposal": frozenset({"transfers", "proposed_at"}),
     "forward": frozenset({"proposal", "transfers"}),
     "acceptance": frozenset({"accepted"}),
@@ -806,13 +806,13 @@ _BODY_KEYS: Mapping[str, frozenset[str]] = {
     "notice": frozenset({"changes"}),
     "withdrawal": frozenset({"withdrawn"}),
 }
-_CHANGE_KEYS = frozenset({"change", "serials", "reason"})
-_TRANSFER_KEYS = frozenset(
+WIRE_CHANGE_KEYS = frozenset({"change", "serials", "reason"})
+WIRE_TRANSFER_KEYS = frozenset(
     {"transaction_id", "from_registry", "from_account", "to_registry", "to_account", "blocks"}
 )
-_REFUSAL_KEYS = frozenset({"transaction_id", "codes", "messages"})
-_SIGNED_KEYS = frozenset({"message", "signer_id", "signature"})
-_BLOCK_KEYS = frozenset(
+WIRE_REFUSAL_KEYS = frozenset({"transaction_id", "codes", "messages"})
+WIRE_SIGNED_KEYS = frozenset({"message", "signer_id", "signature"})
+WIRE_BLOCK_KEYS = frozenset(
     {"origin", "unit_type", "vintage", "start", "end", "project_id", "article6_authorized"}
 )
 
@@ -820,7 +820,7 @@ _BLOCK_KEYS = frozenset(
 def _block(data: Any) -> UnitBlock:
     """Rebuild a block from a peer's data, refusing what UnitBlock would assert on."""
     # One pass over the exact shape, the usual case; anything else is diagnosed below.
-    if type(data) is dict and data.keys() == _BLOCK_KEYS:
+    if type(data) is dict and data.keys() == WIRE_BLOCK_KEYS:
         origin, unit_type, project_id = data["origin"], data["unit_type"], data["project_id"]
         vintage, start, end = data["vintage"], data["start"], data["end"]
         authorised = data["article6_authorized"]
@@ -836,7 +836,7 @@ def _block(data: Any) -> UnitBlock:
             and 0 <= vintage <= 9999
         ):
             return UnitBlock(origin, unit_type, vintage, start, end, project_id, authorised)
-    fields = peer_data.fields(data, _BLOCK_KEYS, "block")
+    fields = peer_data.fields(data, WIRE_BLOCK_KEYS, "block")
     for key in ("origin", "unit_type", "project_id"):
         peer_data.text(fields, key)
     vintage, start, end = (

@@ -285,7 +285,7 @@ class HoldingsStatement:
     @classmethod
     def from_data(cls, data: Any) -> HoldingsStatement:
         """Rebuild a statement from a peer's data; refuse anything not canonical with 9013."""
-        fields = peer_data.fields(data, _STATEMENT_KEYS, "statement")
+        fields = peer_data.fields(data, WIRE_STATEMENT_KEYS, "statement")
         registry = peer_data.text(fields, "registry")
         as_of = peer_data.text(fields, "as_of")
         foreign = _side_from_data(fields, Side.FOREIGN)
@@ -420,7 +420,7 @@ class SignedStatement:
 
     @classmethod
     def from_data(cls, data: Any) -> SignedStatement:
-        fields = peer_data.fields(data, _SIGNED_KEYS, "signed statement")
+        fields = peer_data.fields(data, WIRE_SIGNED_KEYS, "signed statement")
         signature = peer_data.signature(fields)
         statement = HoldingsStatement.from_data(fields["statement"])
         return cls(statement, peer_data.text(fields, "signer_id"), signature)
@@ -689,9 +689,9 @@ def _recorded_side(
 
 
 _DOMAIN_TEXT = canonical.quote(SIGNATURE_DOMAIN)
-_STATEMENT_KEYS = frozenset({"registry", "as_of", "foreign", "away"})
-_ENTRY_KEYS = frozenset({"origin", "unit_type", "vintage", "ranges"})
-_SIGNED_KEYS = frozenset({"statement", "signer_id", "signature"})
+WIRE_STATEMENT_KEYS = frozenset({"registry", "as_of", "foreign", "away"})
+WIRE_ENTRY_KEYS = frozenset({"origin", "unit_type", "vintage", "ranges"})
+WIRE_SIGNED_KEYS = frozenset({"statement", "signer_id", "signature"})
 _DISCREPANCY_CODES = frozenset(
     {LinkCode.RECONCILIATION_TOTALS_INCONSISTENT, LinkCode.RECONCILIATION_BLOCKS_INCONSISTENT}
 )
@@ -814,7 +814,7 @@ def _side_from_data(fields: dict[str, Any], side: Side) -> dict[SerialKey, Range
     mapping: dict[SerialKey, Ranges] = {}
     previous: SerialKey | None = None
     for entry in entries:
-        entry_fields = peer_data.fields(entry, _ENTRY_KEYS, f"{side.value} entry")
+        entry_fields = peer_data.fields(entry, WIRE_ENTRY_KEYS, f"{side.value} entry")
         key = (
             peer_data.text(entry_fields, "origin"),
             peer_data.text(entry_fields, "unit_type"),

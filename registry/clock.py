@@ -43,7 +43,7 @@ def format_time(moment: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     """Read `format_time`'s text back; refuse (ValueError) any other form or a bad date."""
-    match = _TIME_RE.fullmatch(text) if type(text) is str else None
+    match = TIME_RE.fullmatch(text) if type(text) is str else None
     if match is None:
         raise ValueError(f"expected time text like 2024-03-05T10:00:00Z, was {text!r}")
     year, month, day, hour, minute, second = map(int, match.groups())
@@ -51,7 +51,7 @@ def parse_time(text: str) -> datetime:
 
 
 # ASCII digits only: a regex \d would also take other scripts' digits.
-_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
 
 
 SCHEDULE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # schedules count from a midnight UTC
