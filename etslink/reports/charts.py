@@ -304,8 +304,13 @@ def compliance_chart(registries: Sequence[Mapping[str, Any]], path: Path) -> Pat
     return _save(figure, path)
 
 
-def flows_chart(flows: Flows, path: Path) -> Path:
-    """Plot tonnes settled across registries per year, one bar group per direction."""
+def flows_chart(flows: Flows, path: Path, pairs: Sequence[Mapping[str, Any]] = ()) -> Path:
+    """Plot tonnes settled across registries per year, one bar group per direction.
+
+    With `pairs` (summary.json's `link_pairs`), each linked pair's net flow in the run
+    (exporter → importer less the reverse) is marked over its year beside the
+    benchmark's: what the class did against what the competitive equilibrium moves.
+    """
     figure, (axes,) = _figure(1, height_in=5.0)
     axes.set_title("Settled cross-registry flows (t per year)", fontsize=FONT_SIZE + 2)
     if not flows:
@@ -318,13 +323,36 @@ def flows_chart(flows: Flows, path: Path) -> Path:
         positions = [k + index * width for k in range(len(years))]
         heights = [flows[direction].get(year, 0) for year in years]
         axes.bar(positions, heights, width=width, label=f"{direction[0]} → {direction[1]}")
-    axes.set_xticks(
-        [k + width * (len(directions) - 1) / 2 for k in range(len(years))], [str(y) for y in years]
-    )
+    centres = {year: k + width * (len(directions) - 1) / 2 for k, year in enumerate(years)}
+    axes.set_xticks(list(centres.values()), [str(y) for y in years])
+    _mark_net_flows(axes, pairs, centres)
     axes.set_ylabel("t", fontsize=FONT_SIZE)
     axes.yaxis.set_major_formatter(_thousands())
     _legend(axes)
     return _save(figure, path)
+
+
+def _mark_net_flows(
+    axes: Axes, pairs: Sequence[Mapping[str, Any]], centres: Mapping[int, float]
+) -> None:
+    """Mark each linked pair's net flow per year: the run's (dot) and the benchmark's (ring)."""
+    by_way: dict[str, list[Mapping[str, Any]]] = {}
+    for row in pairs:
+        if row["year"] in centres and row.get("benchmark_flow_t") is not None:
+            by_way.setdefault(f"{row['exporter']} → {row['importer']}", []).append(row)
+    for way, rows in sorted(by_way.items())[:SERIES_MAX]:
+        xs = [centres[row["year"]] for row in rows]
+        benchmark = [row["benchmark_flow_t"] - row["benchmark_reverse_flow_t"] for row in rows]
+        axes.plot(xs, [row["net_flow_t"] for row in rows], "o", color="black", label=f"net {way}")
+        axes.plot(
+            xs,
+            benchmark,
+            "o",
+            markerfacecolor="none",
+            markeredgecolor="black",
+            markersize=12,
+            label=f"net {way}, benchmark",
+        )
 
 
 def _grouped() -> Any:
@@ -483,7 +511,7 @@ def write_charts(record: RunRecord, summary: Mapping[str, Any], out: Path) -> li
     return [
         price_paths_chart(record, out / "price_paths.png"),
         compliance_chart(summary["registries"], out / "compliance.png"),
-        flows_chart(cross_registry_flows(record), out / "flows.png"),
+        flows_chart(cross_registry_flows(record), out / "flows.png", summary["link_pairs"]),
     ]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from etslink.cli import cli
+from etslink.reports import charts
 from etslink.reports.charts import closing_series, flows_chart, with_gaps
 from etslink.scenario import load_scenario
 from etslink.sim.run import run_scenario
@@ -76,3 +77,29 @@ def test_each_books_closing_series_is_in_major_units_of_its_own_currency(tmp_pat
         series = closing_series(record, book)
         assert [value for _, value in series] == [row.close_minor / 100 for row in rows]
     assert _is_png(tmp_path / "price_paths.png")
+
+
+def test_flows_chart_marks_each_pairs_net_flow_beside_the_benchmarks(tmp_path: Path) -> None:
+    """Net flow = exporter → importer less the reverse; the run's and the benchmark's are
+    marked per year so a class sees what the equilibrium would have moved."""
+    pairs = [
+        {
+            "year": 2020,
+            "exporter": "EU",
+            "importer": "CH",
+            "net_flow_t": 3_000,
+            "benchmark_flow_t": 4_500.0,
+            "benchmark_reverse_flow_t": 500.0,
+        }
+    ]
+    flows = {("EU", "CH"): {2020: 5_000}, ("CH", "EU"): {2020: 2_000}}
+    assert flows_chart(flows, tmp_path / "flows.png", pairs).stat().st_size > 0
+
+    drawn: list[tuple[str, list[float]]] = []
+
+    class _Axes:  # records what would be drawn
+        def plot(self, xs: list[float], ys: list[float], *args: object, **kwargs: object) -> None:
+            drawn.append((str(kwargs["label"]), list(ys)))
+
+    charts._mark_net_flows(_Axes(), pairs, {2020: 0.2})  # type: ignore[arg-type]
+    assert drawn == [("net EU → CH", [3_000]), ("net EU → CH, benchmark", [4_000.0])]
