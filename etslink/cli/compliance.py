@@ -25,7 +25,15 @@ from compliance.calendar import DeadlineKind
 from compliance.events import PeriodOutcome
 from compliance.gases import Gas
 from compliance.presets import load_preset
-from etslink.cli.output import Column, Report, Section, emit, format_options
+from etslink.cli.output import (
+    HASH_SHOWN_CHARS,
+    Column,
+    Report,
+    Section,
+    emit,
+    format_options,
+    print_titled,
+)
 from etslink.cli.support import (
     EXIT_REFUSED,
     db_option,
@@ -174,14 +182,12 @@ def _session_report(
 
 def _print_session(session: ComplianceSession, file: Path, report: Report) -> None:
     out = _console()
-    out.print(Text(f"{session.regime.name} ({session.code}) — {file}", style="bold"))
-    if session.description:
-        out.print(Text(session.description.strip()))
-    out.print()
-    emit(report, None, out)
+    print_titled(
+        report, f"{session.regime.name} ({session.code}) — {file}", session.description, out
+    )
     extra = report.extra
     journals = ", ".join(
-        f"{stream} {journal['events']} events (head {journal['head'][:16]}…)"
+        f"{stream} {journal['events']} events (head {journal['head'][:HASH_SHOWN_CHARS]}…)"
         for stream, journal in extra["journals"].items()
     )
     db = extra["store"]

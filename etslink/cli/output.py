@@ -33,6 +33,7 @@ from rich.text import Text
 
 SCHEMA_VERSION = 1
 _UNBOUNDED = 100_000  # measure a table's narrowest form without the console's clamp
+HASH_SHOWN_CHARS = 16  # a table shows a hash's first 16 hex digits; --json the whole
 _TEXT_FOLD_MIN = 12  # the narrowest a text column is let fold to before rows become lines
 
 ColumnKind = Literal["id", "number", "text"]
@@ -127,6 +128,15 @@ def emit(report: Report, fmt: str | None, console: Console | None = None) -> Non
         if index:
             console.print()
         print_section(section, console)
+
+
+def print_titled(report: Report, title: str, description: str, console: Console) -> None:
+    """Print a session's report as a table under its title and the file's narrative."""
+    console.print(Text(title, style="bold"))
+    if description:
+        console.print(Text(description.strip()))
+    console.print()
+    emit(report, None, console)
 
 
 def write_csv(section: Section, stream: Any) -> None:
@@ -258,6 +268,7 @@ def _csv_value(value: Any) -> Any:
 
 
 __all__ = [
+    "HASH_SHOWN_CHARS",
     "Column",
     "Format",
     "Report",
@@ -266,5 +277,6 @@ __all__ = [
     "fitted_table",
     "format_options",
     "print_section",
+    "print_titled",
     "write_csv",
 ]

@@ -18,7 +18,15 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from etslink.cli.output import Column, Report, Section, emit, format_options
+from etslink.cli.output import (
+    HASH_SHOWN_CHARS,
+    Column,
+    Report,
+    Section,
+    emit,
+    format_options,
+    print_titled,
+)
 from etslink.cli.support import (
     EXIT_REFUSED,
     at_option,
@@ -59,7 +67,6 @@ from registry.events import event_from_data
 from registry.journal import read_entries
 
 JOURNAL_LAST_MAX = 100_000  # events one `journal` call reads; `verify` reads them all
-HASH_SHOWN_CHARS = 16  # a table shows a hash's first 16 hex digits; --json the whole
 
 
 @click.group()
@@ -162,11 +169,7 @@ def _session_report(
 
 def _print_session(session: RegistrySession, file: Path, report: Report) -> None:
     out = _console()
-    out.print(Text(f"{session.name} ({session.code}) — {file}", style="bold"))
-    if session.description:
-        out.print(Text(session.description.strip()))
-    out.print()
-    emit(report, None, out)
+    print_titled(report, f"{session.name} ({session.code}) — {file}", session.description, out)
     extra = report.extra
     journal = extra["journal"]
     db = extra["store"]

@@ -13,12 +13,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from etslink.reports.scoreboard import TEAM_KEYS
-
 SUMMARY_SCHEMA = "etslink.summary/2"
 COMPARISON_SCHEMA = "etslink.comparison/2"
 
 # ---------------------------------------------------------------- summary.json
+
+# The money a team's scoreboard row carries, each as `<name>` (major units) and
+# `<name>_minor`.
+TEAM_MONEY_FIELDS = (
+    "value",
+    "cash",
+    "holdings_value",
+    "start_value",
+    "gain",
+    "trading_spend",
+    "auction_spend",
+    "abatement_cost",
+    "penalties",
+)
 
 SUMMARY_SECTIONS: dict[str, tuple[str, ...]] = {
     "run": (
@@ -186,7 +198,22 @@ SUMMARY_SECTIONS: dict[str, tuple[str, ...]] = {
         "left_early",
     ),
     "dealers": ("member", "registry", "trades", "bought_t", "sold_t", "left_early"),
-    "teams": TEAM_KEYS,
+    "teams": (
+        "rank",
+        "team",
+        "registry",
+        "currency",
+        "left_early",
+        *(key for name in TEAM_MONEY_FIELDS for key in (name, f"{name}_minor")),
+        "trades",
+        "bought_t",
+        "sold_t",
+        "obligation_t",
+        "surrendered_t",
+        "shortfall_t",
+        "unpriced",
+        "valued_at",
+    ),
     "holdings": ("member", "kind", "instrument", "held_t"),
     "cash": ("member", "kind", "currency", "cash", "cash_minor"),
     "notes": ("note",),
@@ -416,6 +443,7 @@ __all__ = [
     "SUMMARY_OBJECTS",
     "SUMMARY_SCHEMA",
     "SUMMARY_SECTIONS",
+    "TEAM_MONEY_FIELDS",
     "record",
     "summary_exact",
     "summary_row",

@@ -17,7 +17,8 @@ One row per participant (a team) of the run's record, flat and JSON-ready, in ra
 
 Money comes twice, as `etslink.reports.figures` decides: `value` in major units (a JSON
 number) and `value_minor`, the exact whole minor units; `currency` names both. Every row
-has the keys `TEAM_KEYS`, in that order; `etslink run` prints them as a table.
+has summary.json's `teams` keys (`etslink.reports.schema`), in that order; `etslink run`
+prints them as a table.
 """
 
 from __future__ import annotations
@@ -27,41 +28,11 @@ from fractions import Fraction
 from typing import Any
 
 from etslink.reports import figures
+from etslink.reports.schema import TEAM_MONEY_FIELDS, summary_row
 from etslink.scenario import CsvAgent, InteractiveAgent
 from etslink.sim.record import RunRecord, settled
 
 PARTICIPANT = "participant"  # `HolderEnd.kind` of a team
-
-# The money a row carries, each as `<name>` (major units) and `<name>_minor`.
-MONEY_FIELDS = (
-    "value",
-    "cash",
-    "holdings_value",
-    "start_value",
-    "gain",
-    "trading_spend",
-    "auction_spend",
-    "abatement_cost",
-    "penalties",
-)
-# The keys of a row, in order: the same for every team and every run (a schema can list
-# them). What each team holds of each book is in summary.json's `holdings`.
-TEAM_KEYS: tuple[str, ...] = (
-    "rank",
-    "team",
-    "registry",
-    "currency",
-    "left_early",
-    *(key for name in MONEY_FIELDS for key in (name, f"{name}_minor")),
-    "trades",
-    "bought_t",
-    "sold_t",
-    "obligation_t",
-    "surrendered_t",
-    "shortfall_t",
-    "unpriced",
-    "valued_at",
-)
 
 
 def closing_prices_minor(record: RunRecord) -> dict[str, int | None]:
@@ -86,8 +57,8 @@ def scoreboard_rows(record: RunRecord) -> list[dict[str, Any]]:
     ranked: list[dict[str, Any]] = []
     for index, row in enumerate(rows):
         tied = bool(ranked) and ranked[-1]["value_minor"] == row["value_minor"]
-        ranked.append({"rank": ranked[-1]["rank"] if tied else index + 1, **row})
-    assert all(tuple(row) == TEAM_KEYS for row in ranked), TEAM_KEYS
+        rank = ranked[-1]["rank"] if tied else index + 1
+        ranked.append(summary_row("teams", rank=rank, **row))
     return ranked
 
 
@@ -123,14 +94,13 @@ def _team_row(
         "currency": currency,
         "left_early": end.left_early,
     }
-    for name in MONEY_FIELDS:
+    for name in TEAM_MONEY_FIELDS:
         row[name] = figures.major(money[name], currency)
         row[f"{name}_minor"] = figures.minor(money[name])
     row.update(trades=end.trades, bought_t=end.bought_t, sold_t=end.sold_t, **compliance)
     row["unpriced"] = ", ".join(b for b, t in end.holdings_t if t and prices.get(b) is None)
     row["valued_at"] = _valued_at(record, prices)
-    assert set(row) == set(TEAM_KEYS[1:]), sorted(set(row) ^ set(TEAM_KEYS[1:]))
-    return {key: row[key] for key in TEAM_KEYS[1:]}
+    return row
 
 
 def _compliance(record: RunRecord, team: str, currency: str) -> tuple[dict[str, Any], Fraction]:
@@ -237,4 +207,4 @@ def _valued_at(record: RunRecord, prices: Mapping[str, int | None]) -> str:
     )
 
 
-__all__ = ["TEAM_KEYS", "closing_prices_minor", "scoreboard_rows"]
+__all__ = ["closing_prices_minor", "scoreboard_rows"]

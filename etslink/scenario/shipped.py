@@ -31,9 +31,11 @@ def shipped_dir(kind: str) -> Path:
     """Return the folder of the shipped files of `kind` (one of `SHIPPED_KINDS`)."""
     assert kind in SHIPPED_KINDS, f"no shipped kind {kind!r}; kinds: {SHIPPED_KINDS}"
     # pip installs a wheel as plain files, so the package data is a real folder. The
-    # presets are the compliance package's data: the rules of the layer that reads them.
+    # presets are the compliance package's data, and compliance says where they are.
     if kind == "jurisdictions":
-        return Path(str(files("compliance") / "jurisdictions"))
+        from compliance.presets import PRESETS_DIR
+
+        return PRESETS_DIR
     return Path(str(files("etslink") / "fixtures" / kind))
 
 

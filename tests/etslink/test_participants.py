@@ -17,7 +17,8 @@ from rich.console import Console
 
 from etslink.cli.output import print_section
 from etslink.cli.run import team_section as scoreboard_section
-from etslink.reports.scoreboard import TEAM_KEYS, scoreboard_rows
+from etslink.reports.schema import SUMMARY_SECTIONS
+from etslink.reports.scoreboard import scoreboard_rows
 from etslink.scenario import CsvAgent, load_scenario
 from etslink.sim import participants
 from etslink.sim.access import BookInfo
@@ -1070,7 +1071,9 @@ def test_the_scoreboard_values_each_team_at_the_last_settlement_prices_and_ranks
     assert (team_a["trading_spend_minor"], team_b["trading_spend_minor"]) == (2_800_000, -2_800_000)
     assert team_b["trading_spend"] == -28_000.0
     assert (team_a["left_early"], team_c["left_early"]) == (False, True)
-    assert all(tuple(row) == TEAM_KEYS for row in rows)  # the same keys, in order, for all
+    assert all(
+        tuple(row) == SUMMARY_SECTIONS["teams"] for row in rows
+    )  # the same keys, in order, for all
     assert team_b["valued_at"] == "CHU CHF 42.80, EUA EUR 30.00"
     # A team holds a trading account: no obligation, no abatement, no auction bids.
     for row in rows:
